@@ -1,0 +1,99 @@
+//! The HTTP application: shared state, middleware and the route table.
+
+use std::sync::Arc;
+
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use camket_schema::Db;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::tokens::JwtKeys;
+use crate::config::ServerConfig;
+use crate::error::{json_error, path_error, problem_for_plain_errors, query_error, ApiError};
+use crate::{areas, auth, health, households, users};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<ServerConfig>,
+    pub keys: JwtKeys,
+    pub login_limiter: LoginLimiter,
+}
+
+/// The `/api/v1` routes. Each resource lists its methods, so a wrong method is a 405.
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/login").route(web::post().to(auth::login)))
+        .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
+        .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
+        .service(web::resource("/me").route(web::get().to(auth::me)))
+        .service(web::resource("/areas").route(web::get().to(areas::list)))
+        .service(web::resource("/areas/import").route(web::post().to(areas::import_file)))
+        .service(web::resource("/areas/{id}").route(web::get().to(areas::get)))
+        .service(web::resource("/villages/{id}/households").route(web::get().to(households::sync)))
+        .service(web::resource("/households/import").route(web::post().to(households::import_file)))
+        .service(web::resource("/households/{id}").route(web::get().to(households::get)))
+        .service(
+            web::resource("/users")
+                .route(web::get().to(users::list_users))
+                .route(web::post().to(users::create_user)),
+        )
+        .service(web::resource("/users/{id}/areas").route(web::put().to(users::set_areas)))
+        .service(web::resource("/users/{id}/deactivate").route(web::post().to(users::deactivate)))
+        .service(web::resource("/users/{id}/activate").route(web::post().to(users::activate)));
+}
+
+async fn unknown_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such route".into()))
+}
+
+/// Serves until SIGTERM / SIGINT, then drains in-flight requests.
+pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Result<()> {
+    let config = Arc::new(config);
+    let state = web::Data::new(AppState {
+        db,
+        keys,
+        login_limiter: LoginLimiter::new(
+            config.login_per_user_per_minute,
+            config.login_per_address_per_minute,
+        ),
+        config: config.clone(),
+    });
+    let json_limit = config.json_limit;
+    let import_limit = config.import_limit;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::PayloadConfig::new(import_limit))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("Cache-Control", "no-store")),
+            )
+            .wrap(TracingLogger::default())
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .service(web::scope("/api/v1").configure(api_routes))
+            .default_service(web::to(unknown_route))
+    })
+    .shutdown_timeout(10);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    let server = server.bind(&config.bind)?;
+    for addr in server.addrs() {
+        // Tests and scripts read this line to learn the port.
+        println!("camket listening on http://{addr}");
+    }
+    server.run().await
+}

@@ -1,0 +1,188 @@
+//! Places: `GET /areas`, `GET /areas/{id}`, `POST /areas/import`.
+
+pub mod import;
+pub mod store;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use camket_schema::domain::{AreaId, AreaPath};
+use camket_schema::models::AreaRow;
+use serde::{Deserialize, Serialize};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::paging::{parse_limit, Page};
+
+/// An area in a listing.
+#[derive(Debug, Serialize)]
+pub struct AreaSummary {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_id: Option<i64>,
+}
+
+impl From<AreaRow> for AreaSummary {
+    fn from(row: AreaRow) -> AreaSummary {
+        AreaSummary {
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            level: row.level,
+            parent_id: row.parent_id,
+        }
+    }
+}
+
+/// One area with its geometry.
+#[derive(Debug, Serialize)]
+pub struct AreaDetail {
+    #[serde(flatten)]
+    pub summary: AreaSummary,
+    /// Ids from the root down to this area.
+    pub ancestors: Vec<i64>,
+    /// GeoJSON Polygon or MultiPolygon.
+    pub boundary: Option<serde_json::Value>,
+    /// GeoJSON Point.
+    pub centroid: Option<serde_json::Value>,
+}
+
+/// Query of `GET /areas`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub level: Option<String>,
+    pub parent: Option<i64>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Handles the `GET /api/v1/areas` route.
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ReadAreas, None)?;
+    let query = query.into_inner();
+    let level = query
+        .level
+        .as_deref()
+        .map(|l| {
+            l.parse().map_err(|e: camket_schema::domain::UnknownName| {
+                ApiError::bad_param("level", e.to_string())
+            })
+        })
+        .transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::bad_param("cursor", "not a cursor returned by this endpoint")
+            })
+        })
+        .transpose()?;
+    let limit = parse_limit(query.limit, 100, 1000)?;
+    let filter = store::AreaFilter {
+        level,
+        parent: query.parent.map(AreaId),
+        after,
+        limit,
+    };
+    let db = state.db.clone();
+    let scopes = principal.scope_paths();
+    let rows = web::block(move || store::list(&db, &scopes, &filter)).await??;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items: Vec<AreaSummary> = rows.into_iter().map(AreaSummary::from).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Handles the `GET /api/v1/areas/{id}` route.
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AreaId(id.into_inner());
+    let db = state.db.clone();
+    let row = web::block(move || store::get(&db, id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no area with id {id}")))?;
+    let path = AreaPath::from_stored(row.path.clone());
+    authorize(&principal, Action::ReadAreas, Some(&path))?;
+    let boundary = row
+        .boundary
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let centroid = match (row.centroid_lat, row.centroid_lon) {
+        (Some(lat), Some(lon)) => {
+            Some(serde_json::json!({"type": "Point", "coordinates": [lon, lat]}))
+        }
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(AreaDetail {
+        ancestors: path
+            .ids()
+            .into_iter()
+            .map(|a| a.0)
+            .filter(|a| *a != row.id)
+            .collect(),
+        summary: AreaSummary::from(row),
+        boundary,
+        centroid,
+    }))
+}
+
+/// Handles the `POST /api/v1/areas/import` route: a CSV (`text/csv`) or GeoJSON
+/// (`application/geo+json`) file of areas, imported all or nothing.
+pub async fn import_file(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManagePlaces, None)?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_geojson = content_type.contains("json");
+    if !is_geojson && !content_type.starts_with("text/csv") {
+        return Err(ApiError::bad_param(
+            "Content-Type",
+            "send the file as text/csv or application/geo+json",
+        ));
+    }
+    let db = state.db.clone();
+    let scopes = principal.scope_paths();
+    let summary = web::block(move || {
+        let records = if is_geojson {
+            import::parse_geojson(&body)
+        } else {
+            import::parse_csv(&body)
+        }
+        .map_err(|errors| {
+            ApiError::invalid_many(
+                format!(
+                    "{} problem(s) in the file; nothing was imported",
+                    errors.len()
+                ),
+                errors,
+            )
+        })?;
+        store::import(&db, &records, Some(&scopes), &|_| {})
+    })
+    .await??;
+    tracing::info!(
+        created = summary.created,
+        updated = summary.updated,
+        "areas imported"
+    );
+    Ok(HttpResponse::Ok().json(summary))
+}

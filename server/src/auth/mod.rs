@@ -1,0 +1,194 @@
+//! Logging in and out: `POST /auth/login`, `/auth/refresh`, `/auth/logout`, `GET /me`.
+
+pub mod password;
+pub mod rate_limit;
+pub mod sessions;
+pub mod tokens;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AreaScope, Principal};
+use crate::app::AppState;
+use crate::error::ApiError;
+use sessions::RefreshRefusal;
+use tokens::Claims;
+
+/// Body of `POST /auth/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Body of `POST /auth/refresh` (and optionally of `/auth/logout`).
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A pair of tokens.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+fn tokens_for(
+    state: &AppState,
+    user_id: i64,
+    role: &str,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<TokenResponse, ApiError> {
+    let ttl = state.config.access_ttl_secs;
+    let access_token = state
+        .keys
+        .issue(&Claims::new(user_id, session_id, role, ttl))
+        .map_err(ApiError::Internal)?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+    })
+}
+
+/// Handles the `POST /api/v1/auth/login` route.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let mut problems = Vec::new();
+    if username.trim().is_empty() {
+        problems.push(crate::error::FieldError::new("username", "is required"));
+    }
+    if password.is_empty() {
+        problems.push(crate::error::FieldError::new("password", "is required"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid_many(
+            "username and password are required",
+            problems,
+        ));
+    }
+    // Authorisation: none needed to try; throttled per username and per address.
+    let address = req
+        .peer_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    state
+        .login_limiter
+        .check(username.trim(), &address)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+
+    let db = state.db.clone();
+    let refresh_ttl = state.config.refresh_ttl_secs;
+    let name = username.trim().to_string();
+    let outcome = web::block(
+        move || -> Result<Option<(i64, String, String, String)>, ApiError> {
+            let user = sessions::find_user(&db, &name)?;
+            let (stored_hash, candidate) = match &user {
+                Some(user) => (user.password_hash.as_str(), Some(user)),
+                None => (password::decoy_hash(), None),
+            };
+            let matches = password::verify_password(&password, stored_hash);
+            match candidate {
+                Some(user) if matches && user.active => {
+                    let (session_id, refresh) = sessions::start_session(&db, user.id, refresh_ttl)?;
+                    Ok(Some((user.id, user.role.clone(), session_id, refresh)))
+                }
+                _ => Ok(None),
+            }
+        },
+    )
+    .await??;
+    let Some((user_id, role, session_id, refresh)) = outcome else {
+        tracing::info!("login refused");
+        return Err(ApiError::Unauthorized(
+            "wrong username or password, or the account is deactivated".into(),
+        ));
+    };
+    tracing::info!(user_id, "login");
+    let tokens = tokens_for(&state, user_id, &role, &session_id, refresh)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(tokens))
+}
+
+/// Handles the `POST /api/v1/auth/refresh` route.
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    // Authorisation: possession of an unspent refresh token of a live login.
+    let presented = body.into_inner().refresh_token;
+    let db = state.db.clone();
+    let ttl = state.config.refresh_ttl_secs;
+    let outcome = web::block(move || sessions::rotate(&db, &presented, ttl)).await??;
+    match outcome {
+        Ok(rotated) => {
+            let tokens = tokens_for(
+                &state,
+                rotated.user_id,
+                &rotated.role,
+                &rotated.session_id,
+                rotated.refresh_token,
+            )?;
+            Ok(HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(tokens))
+        }
+        Err(refusal) => {
+            let why = match refusal {
+                RefreshRefusal::Unknown => "unknown refresh token",
+                RefreshRefusal::Expired => "the refresh token has expired; log in again",
+                RefreshRefusal::Revoked => "this login has ended; log in again",
+                RefreshRefusal::Reused => {
+                    tracing::warn!("refresh token reuse: login revoked");
+                    "this refresh token was already used; for safety the whole login is revoked, log in again"
+                }
+                RefreshRefusal::Deactivated => "the account is deactivated",
+            };
+            Err(ApiError::Unauthorized(why.into()))
+        }
+    }
+}
+
+/// Handles the `POST /api/v1/auth/logout` route: ends the caller's login.
+pub async fn logout(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    // Authorisation: any authenticated caller may end their own login.
+    let db = state.db.clone();
+    let session_id = principal.session_id.clone();
+    web::block(move || sessions::revoke_session(&db, &session_id, "logout")).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Response of `GET /me`.
+#[derive(Debug, Serialize)]
+pub struct MeResponse {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    pub role: String,
+    pub areas: Vec<AreaScope>,
+}
+
+/// Handles the `GET /api/v1/me` route.
+pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
+    // Authorisation: any authenticated caller may read themselves.
+    Ok(HttpResponse::Ok().json(MeResponse {
+        id: principal.user_id.0,
+        username: principal.username,
+        full_name: principal.full_name,
+        role: principal.role.to_string(),
+        areas: principal.scopes,
+    }))
+}

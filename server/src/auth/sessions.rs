@@ -1,0 +1,247 @@
+//! Logins, refresh-token rotation and reuse detection, in the database.
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use camket_schema::domain::{AreaId, AreaPath, Role, UserId};
+use camket_schema::models::{AuthSessionRow, RefreshTokenRow, UserRow};
+use camket_schema::tables::{areas, auth_sessions, refresh_tokens, user_areas, users};
+use camket_schema::{with_conn, write_tx, Db};
+
+use super::tokens::{new_refresh_token, random_hex, refresh_token_hash};
+use crate::access::{AreaScope, Principal};
+use crate::error::ApiError;
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// The stored account for a username, active or not.
+pub fn find_user(db: &Db, username: &str) -> Result<Option<UserRow>, ApiError> {
+    with_conn!(db, |conn| {
+        Ok(users::table
+            .filter(users::username.eq(username))
+            .select(UserRow::as_select())
+            .first(conn)
+            .optional()?)
+    })
+}
+
+/// Starts a login for a user; returns the session id and its first refresh token.
+pub fn start_session(
+    db: &Db,
+    user_id: i64,
+    refresh_ttl_secs: u64,
+) -> Result<(String, String), ApiError> {
+    let session_id = random_hex(16);
+    let token = new_refresh_token();
+    let at = now();
+    let session = AuthSessionRow {
+        id: session_id.clone(),
+        user_id,
+        created_at: at,
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    let refresh = RefreshTokenRow {
+        token_hash: refresh_token_hash(&token),
+        session_id: session_id.clone(),
+        issued_at: at,
+        expires_at: at + ttl(refresh_ttl_secs),
+        used_at: None,
+    };
+    write_tx!(db, |conn| {
+        diesel::insert_into(auth_sessions::table)
+            .values(&session)
+            .execute(conn)?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(&refresh)
+            .execute(conn)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok((session_id, token))
+}
+
+fn ttl(secs: u64) -> Duration {
+    Duration::seconds(
+        i64::try_from(secs)
+            .unwrap_or(i64::MAX / 4_000)
+            .min(100 * 365 * 86_400),
+    )
+}
+
+/// What a successful refresh yields.
+pub struct Rotated {
+    pub user_id: i64,
+    pub role: String,
+    pub session_id: String,
+    pub refresh_token: String,
+}
+
+/// Why a refresh was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    Unknown,
+    Expired,
+    Revoked,
+    /// A spent token came back: someone else may hold the chain. The login is revoked.
+    Reused,
+    Deactivated,
+}
+
+/// Spends a refresh token and issues its successor in the same login. Presenting
+/// a spent token revokes the whole login.
+pub fn rotate(
+    db: &Db,
+    presented: &str,
+    refresh_ttl_secs: u64,
+) -> Result<Result<Rotated, RefreshRefusal>, ApiError> {
+    let hash = refresh_token_hash(presented);
+    let at = now();
+    let next = new_refresh_token();
+    let next_hash = refresh_token_hash(&next);
+    let outcome = write_tx!(db, |conn| {
+        let found: Option<(RefreshTokenRow, AuthSessionRow, UserRow)> = refresh_tokens::table
+            .inner_join(auth_sessions::table.inner_join(users::table))
+            .filter(refresh_tokens::token_hash.eq(&hash))
+            .select((
+                RefreshTokenRow::as_select(),
+                AuthSessionRow::as_select(),
+                UserRow::as_select(),
+            ))
+            .first(conn)
+            .optional()?;
+        let Some((token, session, user)) = found else {
+            return Ok::<_, ApiError>(Err(RefreshRefusal::Unknown));
+        };
+        if session.revoked_at.is_some() {
+            return Ok(Err(RefreshRefusal::Revoked));
+        }
+        if !user.active {
+            return Ok(Err(RefreshRefusal::Deactivated));
+        }
+        // Conditional update: of two concurrent uses of one token only one wins.
+        let spent = diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(&hash))
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(Some(at)))
+        .execute(conn)?;
+        if token.used_at.is_some() || spent == 0 {
+            return Ok(Err(RefreshRefusal::Reused));
+        }
+        if token.expires_at < at {
+            return Ok(Err(RefreshRefusal::Expired));
+        }
+        diesel::insert_into(refresh_tokens::table)
+            .values(&RefreshTokenRow {
+                token_hash: next_hash.clone(),
+                session_id: session.id.clone(),
+                issued_at: at,
+                expires_at: at + ttl(refresh_ttl_secs),
+                used_at: None,
+            })
+            .execute(conn)?;
+        Ok(Ok(Rotated {
+            user_id: user.id,
+            role: user.role,
+            session_id: session.id,
+            refresh_token: next.clone(),
+        }))
+    })?;
+    if let Err(RefreshRefusal::Reused) = &outcome {
+        // Outside the refusing transaction, so the revocation is not rolled back with it.
+        revoke_session_of_token(db, &hash, "refresh token reused")?;
+    }
+    Ok(outcome)
+}
+
+fn revoke_session_of_token(db: &Db, token_hash: &str, reason: &str) -> Result<(), ApiError> {
+    let at = now();
+    write_tx!(db, |conn| {
+        let session_id: Option<String> = refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .select(refresh_tokens::session_id)
+            .first(conn)
+            .optional()?;
+        if let Some(session_id) = session_id {
+            diesel::update(auth_sessions::table.filter(auth_sessions::id.eq(&session_id)))
+                .filter(auth_sessions::revoked_at.is_null())
+                .set((
+                    auth_sessions::revoked_at.eq(Some(at)),
+                    auth_sessions::revoked_reason.eq(Some(reason)),
+                ))
+                .execute(conn)?;
+        }
+        Ok::<_, ApiError>(())
+    })
+}
+
+/// Ends a login: its access tokens stop working and its refresh tokens are refused.
+pub fn revoke_session(db: &Db, session_id: &str, reason: &str) -> Result<(), ApiError> {
+    let at = now();
+    write_tx!(db, |conn| {
+        diesel::update(auth_sessions::table.filter(auth_sessions::id.eq(session_id)))
+            .filter(auth_sessions::revoked_at.is_null())
+            .set((
+                auth_sessions::revoked_at.eq(Some(at)),
+                auth_sessions::revoked_reason.eq(Some(reason)),
+            ))
+            .execute(conn)?;
+        Ok::<_, ApiError>(())
+    })
+}
+
+/// Loads the caller of a verified access token: `None` when the login was
+/// revoked or the account deactivated since the token was issued.
+pub fn load_principal(
+    db: &Db,
+    user_id: i64,
+    session_id: &str,
+) -> Result<Option<Principal>, ApiError> {
+    with_conn!(db, |conn| {
+        let found: Option<(UserRow, Option<NaiveDateTime>)> = users::table
+            .inner_join(auth_sessions::table)
+            .filter(users::id.eq(user_id))
+            .filter(auth_sessions::id.eq(session_id))
+            .select((UserRow::as_select(), auth_sessions::revoked_at))
+            .first(conn)
+            .optional()?;
+        let Some((user, revoked_at)) = found else {
+            return Ok(None);
+        };
+        if revoked_at.is_some() || !user.active {
+            return Ok(None);
+        }
+        let rows: Vec<(i64, String, String, String)> = user_areas::table
+            .inner_join(areas::table)
+            .filter(user_areas::user_id.eq(user_id))
+            .select((areas::id, areas::name, areas::level, areas::path))
+            .order(areas::path)
+            .load(conn)?;
+        let role: Role = user
+            .role
+            .parse()
+            .map_err(|e| ApiError::Internal(format!("stored role: {e}")))?;
+        let mut scopes = Vec::with_capacity(rows.len());
+        for (id, name, level, path) in rows {
+            scopes.push(AreaScope {
+                id: AreaId(id),
+                name,
+                level: level
+                    .parse()
+                    .map_err(|e| ApiError::Internal(format!("stored level: {e}")))?,
+                path: AreaPath::from_stored(path),
+            });
+        }
+        Ok(Some(Principal {
+            user_id: UserId(user.id),
+            username: user.username,
+            full_name: user.full_name,
+            role,
+            session_id: session_id.to_string(),
+            scopes,
+        }))
+    })
+}

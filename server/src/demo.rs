@@ -1,0 +1,311 @@
+//! The demo: a province built on first start so that a new user can try
+//! camket at once (2 districts, 6 communes, 30 villages with boundaries,
+//! 3,000 households with Vietnamese names, and one user per role).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use camket_schema::domain::{AreaLevel, HouseholdCategory, Role};
+use camket_schema::{with_conn, Db};
+use diesel::prelude::*;
+
+use crate::areas::import::AreaRecord;
+use crate::areas::store as area_store;
+use crate::auth::password;
+use crate::error::ApiError;
+use crate::households::import::HouseholdRecord;
+use crate::households::store as household_store;
+use crate::users;
+
+const SURNAMES: &[&str] = &[
+    "Lê", "Nguyễn", "Trần", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô", "Lương", "Mai",
+    "Hà", "Trịnh", "Lò",
+];
+const MIDDLE_MALE: &[&str] = &["Văn", "Đình", "Hữu", "Xuân", "Quang", "Minh", "Đức"];
+const MIDDLE_FEMALE: &[&str] = &["Thị", "Ngọc", "Thu", "Minh", "Thanh"];
+const GIVEN_MALE: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Long", "Nam", "Phúc", "Quân", "Sơn", "Thắng",
+    "Tuấn", "Toàn", "Khánh", "Lực",
+];
+const GIVEN_FEMALE: &[&str] = &[
+    "Hà", "Hạnh", "Hương", "Lan", "Mai", "Nga", "Tâm", "Thảo", "Vân", "Yến", "Hoa", "Loan",
+];
+
+/// (district code suffix, district name, [(commune suffix, commune name, village word)], centre lat, lon)
+type CommuneSpec = (&'static str, &'static str, &'static str);
+const DISTRICTS: &[(&str, &str, [CommuneSpec; 3], f64, f64)] = &[
+    (
+        "HH",
+        "Huyện Hoằng Hóa",
+        [
+            ("HK", "Xã Hoằng Kim", "Thôn"),
+            ("HT", "Xã Hoằng Trung", "Thôn"),
+            ("HP", "Xã Hoằng Phượng", "Thôn"),
+        ],
+        19.86,
+        105.84,
+    ),
+    (
+        "TP",
+        "Thành phố Thanh Hóa",
+        [
+            ("TT", "Phường Trường Thi", "Tổ dân phố"),
+            ("DB", "Phường Điện Biên", "Tổ dân phố"),
+            ("DT", "Phường Đông Thọ", "Tổ dân phố"),
+        ],
+        19.80,
+        105.77,
+    ),
+];
+
+const VILLAGES_PER_COMMUNE: usize = 5;
+const HOUSEHOLDS_PER_VILLAGE: usize = 100;
+const VILLAGE_SIZE_DEG: f64 = 0.012;
+
+fn square(lat: f64, lon: f64, half: f64) -> String {
+    serde_json::json!({
+        "type": "Polygon",
+        "coordinates": [[
+            [lon - half, lat - half], [lon + half, lat - half],
+            [lon + half, lat + half], [lon - half, lat + half], [lon - half, lat - half]
+        ]]
+    })
+    .to_string()
+}
+
+/// The areas of the demo province, parents first.
+pub fn demo_areas() -> Vec<AreaRecord> {
+    let mut records = vec![AreaRecord {
+        line: 1,
+        code: "38".into(),
+        name: "Tỉnh Thanh Hóa".into(),
+        level: AreaLevel::Province,
+        parent_code: None,
+        boundary: None,
+        centroid: Some((19.81, 105.78)),
+    }];
+    for (district_code, district_name, communes, lat, lon) in DISTRICTS {
+        let district = format!("38-{district_code}");
+        records.push(AreaRecord {
+            line: records.len() as u64 + 1,
+            code: district.clone(),
+            name: (*district_name).into(),
+            level: AreaLevel::District,
+            parent_code: Some("38".into()),
+            boundary: None,
+            centroid: Some((*lat, *lon)),
+        });
+        for (c, (commune_code, commune_name, village_word)) in communes.iter().enumerate() {
+            let commune = format!("{district}-{commune_code}");
+            let commune_lat = lat + 0.07 * (c as f64 - 1.0);
+            records.push(AreaRecord {
+                line: records.len() as u64 + 1,
+                code: commune.clone(),
+                name: (*commune_name).into(),
+                level: AreaLevel::Commune,
+                parent_code: Some(district.clone()),
+                boundary: Some(square(commune_lat, *lon, 0.035)),
+                centroid: Some((commune_lat, *lon)),
+            });
+            for v in 0..VILLAGES_PER_COMMUNE {
+                let village_lat = commune_lat - 0.024 + 0.012 * v as f64;
+                let village_lon = lon + if v % 2 == 0 { -0.012 } else { 0.012 };
+                records.push(AreaRecord {
+                    line: records.len() as u64 + 1,
+                    code: format!("{commune}-{:02}", v + 1),
+                    name: format!("{village_word} {}", v + 1),
+                    level: AreaLevel::Village,
+                    parent_code: Some(commune.clone()),
+                    boundary: Some(square(village_lat, village_lon, VILLAGE_SIZE_DEG / 2.0)),
+                    centroid: Some((village_lat, village_lon)),
+                });
+            }
+        }
+    }
+    records
+}
+
+fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
+    list[rng.random_range(0..list.len())]
+}
+
+/// A Vietnamese full name.
+pub fn person_name(rng: &mut StdRng) -> String {
+    if rng.random_bool(0.7) {
+        format!(
+            "{} {} {}",
+            pick(rng, SURNAMES),
+            pick(rng, MIDDLE_MALE),
+            pick(rng, GIVEN_MALE)
+        )
+    } else {
+        format!(
+            "{} {} {}",
+            pick(rng, SURNAMES),
+            pick(rng, MIDDLE_FEMALE),
+            pick(rng, GIVEN_FEMALE)
+        )
+    }
+}
+
+/// Categories in roughly the proportions of a coastal Thanh Hóa commune: about
+/// one household in twelve has a relative abroad, half of them illegally.
+fn categories(rng: &mut StdRng) -> Vec<HouseholdCategory> {
+    let mut found = Vec::new();
+    if rng.random_bool(0.08) {
+        found.push(HouseholdCategory::RelativeAbroad);
+        if rng.random_bool(0.5) {
+            found.push(HouseholdCategory::RelativeAbroadIllegal);
+        }
+    }
+    if rng.random_bool(0.01) {
+        found.push(HouseholdCategory::RelativeDetained);
+    }
+    if rng.random_bool(0.02) {
+        found.push(HouseholdCategory::Returnee);
+    }
+    if rng.random_bool(0.03) {
+        found.push(match rng.random_range(0..4) {
+            0 => HouseholdCategory::BusinessAccommodation,
+            1 => HouseholdCategory::BusinessForeignEmployer,
+            2 => HouseholdCategory::BusinessLabourExport,
+            _ => HouseholdCategory::BusinessTransport,
+        });
+    }
+    found.sort();
+    found
+}
+
+/// The households of the demo villages.
+pub fn demo_households(areas: &[AreaRecord], seed: u64) -> Vec<HouseholdRecord> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut records = Vec::new();
+    for village in areas.iter().filter(|a| a.level == AreaLevel::Village) {
+        let (lat, lon) = village.centroid.unwrap_or((19.8, 105.8));
+        for n in 1..=HOUSEHOLDS_PER_VILLAGE {
+            let half = VILLAGE_SIZE_DEG / 2.0 * 0.9;
+            records.push(HouseholdRecord {
+                line: records.len() as u64 + 2,
+                village_code: village.code.clone(),
+                code: format!("HGD-{n:04}"),
+                head_name: person_name(&mut rng),
+                address: format!("Số nhà {}, {}", n, village.name),
+                member_count: rng.random_range(1..=7),
+                location: Some((
+                    lat + rng.random_range(-half..half),
+                    lon + rng.random_range(-half..half),
+                )),
+                categories: categories(&mut rng),
+            });
+        }
+    }
+    records
+}
+
+/// The demo users: (username, full name, role, area code).
+pub const DEMO_USERS: &[(&str, &str, Role, &str)] = &[
+    ("admin", "Quản trị hệ thống", Role::Admin, "38"),
+    (
+        "officer",
+        "Đại úy Lê Văn Hùng (Công an xã Hoằng Kim)",
+        Role::Officer,
+        "38-HH-HK",
+    ),
+    (
+        "surveyor",
+        "Nguyễn Thị Lan (Tổ công tác Thôn 1)",
+        Role::Surveyor,
+        "38-HH-HK-01",
+    ),
+    (
+        "viewer",
+        "Trịnh Minh Đức (Ban chỉ đạo tỉnh)",
+        Role::Viewer,
+        "38",
+    ),
+    (
+        "officer-tt",
+        "Thượng úy Phạm Quang Sơn (Công an phường Trường Thi)",
+        Role::Officer,
+        "38-TP-TT",
+    ),
+    (
+        "surveyor2",
+        "Hà Văn Nam (Tổ công tác Thôn 2)",
+        Role::Surveyor,
+        "38-HH-HK-02",
+    ),
+];
+
+/// Whether the database already holds areas (the demo is built only once).
+pub fn is_built(db: &Db) -> Result<bool, ApiError> {
+    use camket_schema::tables::areas;
+    let count: i64 = with_conn!(db, |conn| areas::table.count().get_result(conn)?);
+    Ok(count > 0)
+}
+
+/// Builds the demo into an empty database.
+pub fn build(
+    db: &Db,
+    demo_password: &str,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), ApiError> {
+    let areas = demo_areas();
+    progress("areas");
+    area_store::import(db, &areas, None, &|_| {})?;
+    progress("households");
+    let households = demo_households(&areas, 2025);
+    household_store::import(db, &households, None, &|_| {})?;
+    progress("users");
+    let hash = password::hash_password(demo_password).map_err(ApiError::Internal)?;
+    for (username, full_name, role, area_code) in DEMO_USERS {
+        let area_ids = users::area_ids_for_codes(db, &[area_code.to_string()])?;
+        users::create(db, username, full_name, &hash, *role, &area_ids)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_has_the_promised_shape() {
+        let areas = demo_areas();
+        let count = |level| areas.iter().filter(|a| a.level == level).count();
+        assert_eq!(count(AreaLevel::District), 2);
+        assert_eq!(count(AreaLevel::Commune), 6);
+        assert_eq!(count(AreaLevel::Village), 30);
+        assert!(areas
+            .iter()
+            .filter(|a| a.level == AreaLevel::Village)
+            .all(|a| a.boundary.is_some()));
+        let households = demo_households(&areas, 1);
+        assert_eq!(households.len(), 3000);
+        let abroad = households
+            .iter()
+            .filter(|h| h.categories.contains(&HouseholdCategory::RelativeAbroad))
+            .count();
+        assert!(
+            (150..=350).contains(&abroad),
+            "{abroad} households with relatives abroad"
+        );
+    }
+
+    #[test]
+    fn demo_households_lie_inside_their_village() {
+        let areas = demo_areas();
+        for household in demo_households(&areas, 7).iter().step_by(37) {
+            let village = areas
+                .iter()
+                .find(|a| a.code == household.village_code)
+                .expect("village");
+            let (lat, lon) = village.centroid.expect("centroid");
+            let (hlat, hlon) = household.location.expect("location");
+            assert!(
+                (hlat - lat).abs() < VILLAGE_SIZE_DEG / 2.0
+                    && (hlon - lon).abs() < VILLAGE_SIZE_DEG / 2.0
+            );
+        }
+    }
+}

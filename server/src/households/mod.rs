@@ -1,0 +1,163 @@
+//! Households: `GET /villages/{id}/households?since=`, `GET /households/{id}`,
+//! `POST /households/import`.
+
+pub mod import;
+pub mod store;
+
+use actix_web::{web, HttpResponse};
+use camket_schema::domain::{AreaId, AreaPath, HouseholdId};
+use camket_schema::models::HouseholdRow;
+use serde::{Deserialize, Serialize};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::areas;
+use crate::error::ApiError;
+use crate::paging::parse_limit;
+use store::SyncCursor;
+
+/// A household as phones and officers see it.
+#[derive(Debug, Serialize)]
+pub struct HouseholdView {
+    pub id: i64,
+    pub village_id: i64,
+    pub code: String,
+    pub head_name: String,
+    pub address: String,
+    pub member_count: i32,
+    /// `{"lat", "lon"}` where known.
+    pub location: Option<serde_json::Value>,
+    pub categories: Vec<String>,
+    /// `false` once the household is removed from the roster: phones drop it.
+    pub active: bool,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<HouseholdRow> for HouseholdView {
+    fn from(row: HouseholdRow) -> HouseholdView {
+        HouseholdView {
+            id: row.id,
+            village_id: row.village_id,
+            code: row.code,
+            head_name: row.head_name,
+            address: row.address,
+            member_count: row.member_count,
+            location: match (row.lat, row.lon) {
+                (Some(lat), Some(lon)) => Some(serde_json::json!({"lat": lat, "lon": lon})),
+                _ => None,
+            },
+            categories: serde_json::from_str(&row.categories).unwrap_or_default(),
+            active: row.active,
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// Query of the roster sync.
+#[derive(Debug, Deserialize)]
+pub struct SyncQuery {
+    pub since: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// A page of roster changes.
+#[derive(Debug, Serialize)]
+pub struct SyncPage {
+    pub items: Vec<HouseholdView>,
+    /// Keep this and send it as `since` next time (also when `items` is empty).
+    pub next_cursor: String,
+    /// More changes are waiting: ask again right away.
+    pub has_more: bool,
+}
+
+/// Handles the `GET /api/v1/villages/{id}/households` route: the village roster,
+/// or only what changed since a cursor.
+pub async fn sync(
+    state: web::Data<AppState>,
+    principal: Principal,
+    village_id: web::Path<i64>,
+    query: web::Query<SyncQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let village_id = AreaId(village_id.into_inner());
+    let since = match query.since.as_deref() {
+        None | Some("") => SyncCursor::default(),
+        Some(text) => SyncCursor::parse(text).ok_or_else(|| {
+            ApiError::bad_param("since", "not a cursor returned by this endpoint")
+        })?,
+    };
+    let limit = parse_limit(query.limit, 500, 5000)?;
+    let db = state.db.clone();
+    let village = web::block(move || areas::store::get(&db, village_id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no area with id {village_id}")))?;
+    authorize(
+        &principal,
+        Action::ReadHouseholds,
+        Some(&AreaPath::from_stored(village.path.clone())),
+    )?;
+    if village.level != "village" {
+        return Err(ApiError::NotFound(format!(
+            "area {village_id} is a {}, not a village",
+            village.level
+        )));
+    }
+    let db = state.db.clone();
+    let rows = web::block(move || store::changes_since(&db, village_id.0, since, limit)).await??;
+    let next = rows
+        .last()
+        .map(|row| SyncCursor {
+            seq: row.sync_seq,
+            id: row.id,
+        })
+        .unwrap_or(since);
+    Ok(HttpResponse::Ok().json(SyncPage {
+        has_more: rows.len() as i64 == limit,
+        next_cursor: next.encode(),
+        items: rows.into_iter().map(HouseholdView::from).collect(),
+    }))
+}
+
+/// Handles the `GET /api/v1/households/{id}` route.
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = HouseholdId(id.into_inner());
+    let db = state.db.clone();
+    let (row, path) = web::block(move || store::get(&db, id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no household with id {id}")))?;
+    authorize(&principal, Action::ReadHouseholds, Some(&path))?;
+    Ok(HttpResponse::Ok().json(HouseholdView::from(row)))
+}
+
+/// Handles the `POST /api/v1/households/import` route: a roster CSV, all or nothing.
+pub async fn import_file(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManagePlaces, None)?;
+    let db = state.db.clone();
+    let scopes = principal.scope_paths();
+    let summary = web::block(move || {
+        let records = import::parse_csv(&body).map_err(|errors| {
+            ApiError::invalid_many(
+                format!(
+                    "{} problem(s) in the file; nothing was imported",
+                    errors.len()
+                ),
+                errors,
+            )
+        })?;
+        store::import(&db, &records, Some(&scopes), &|_| {})
+    })
+    .await??;
+    tracing::info!(
+        created = summary.created,
+        updated = summary.updated,
+        "households imported"
+    );
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -1,0 +1,213 @@
+//! Households in the database: all-or-nothing roster import and delta sync.
+//!
+//! Every write bumps the `households` sync counter inside its transaction and
+//! stamps the rows it touches with the new value. The counter row is locked
+//! until commit, so stamps are handed out in commit order and a phone that has
+//! seen stamp N has seen everything up to N: its cursor is `(stamp, id)`.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use camket_schema::domain::{AreaPath, HouseholdId};
+use camket_schema::models::{HouseholdRow, NewHousehold};
+use camket_schema::tables::{areas, households, sync_counters};
+use camket_schema::{with_conn, write_tx, Db};
+
+use super::import::HouseholdRecord;
+use crate::areas::store::ImportSummary;
+use crate::error::{ApiError, FieldError};
+
+/// A position in a village's change stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncCursor {
+    pub seq: i64,
+    pub id: i64,
+}
+
+impl SyncCursor {
+    /// Parses `"SEQ.ID"` as handed out by [`SyncCursor::encode`].
+    pub fn parse(text: &str) -> Option<SyncCursor> {
+        let (seq, id) = text.split_once('.')?;
+        Some(SyncCursor {
+            seq: seq.parse().ok().filter(|n: &i64| *n >= 0)?,
+            id: id.parse().ok().filter(|n: &i64| *n >= 0)?,
+        })
+    }
+
+    /// The text form handed to clients.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.seq, self.id)
+    }
+}
+
+/// Households of a village changed after `since`, in change order.
+pub fn changes_since(
+    db: &Db,
+    village_id: i64,
+    since: SyncCursor,
+    limit: i64,
+) -> Result<Vec<HouseholdRow>, ApiError> {
+    with_conn!(db, |conn| {
+        Ok(households::table
+            .filter(households::village_id.eq(village_id))
+            .filter(
+                households::sync_seq.gt(since.seq).or(households::sync_seq
+                    .eq(since.seq)
+                    .and(households::id.gt(since.id))),
+            )
+            .order((households::sync_seq, households::id))
+            .limit(limit)
+            .select(HouseholdRow::as_select())
+            .load(conn)?)
+    })
+}
+
+/// One household with the path of its village.
+pub fn get(db: &Db, id: HouseholdId) -> Result<Option<(HouseholdRow, AreaPath)>, ApiError> {
+    with_conn!(db, |conn| {
+        let found: Option<(HouseholdRow, String)> = households::table
+            .inner_join(areas::table)
+            .filter(households::id.eq(id.0))
+            .select((HouseholdRow::as_select(), areas::path))
+            .first(conn)
+            .optional()?;
+        Ok(found.map(|(row, path)| (row, AreaPath::from_stored(path))))
+    })
+}
+
+fn categories_json(record: &HouseholdRecord) -> String {
+    let names: Vec<&str> = record.categories.iter().map(|c| c.as_str()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
+}
+
+/// Creates or updates households in one transaction: any problem rolls back all of it.
+pub fn import(
+    db: &Db,
+    records: &[HouseholdRecord],
+    scope: Option<&[AreaPath]>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ImportSummary, ApiError> {
+    let mut village_codes: Vec<&str> = records.iter().map(|r| r.village_code.as_str()).collect();
+    village_codes.sort_unstable();
+    village_codes.dedup();
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let mut villages: HashMap<String, (i64, String, String)> = HashMap::new();
+        for chunk in village_codes.chunks(500) {
+            let rows: Vec<(i64, String, String, String)> = areas::table
+                .filter(areas::code.eq_any(chunk))
+                .select((areas::id, areas::code, areas::level, areas::path))
+                .load(conn)?;
+            for (id, code, level, path) in rows {
+                villages.insert(code, (id, level, path));
+            }
+        }
+        let mut errors = Vec::new();
+        for record in records {
+            match villages.get(&record.village_code) {
+                None => errors.push(FieldError::at_line(
+                    record.line,
+                    "village_code",
+                    format!("no area has code '{}'", record.village_code),
+                )),
+                Some((_, level, _)) if level != "village" => errors.push(FieldError::at_line(
+                    record.line,
+                    "village_code",
+                    format!("'{}' is a {level}, not a village", record.village_code),
+                )),
+                Some((_, _, path)) => {
+                    let path = AreaPath::from_stored(path.clone());
+                    if let Some(scopes) = scope {
+                        if !scopes.iter().any(|s| s.contains(&path)) {
+                            errors.push(FieldError::at_line(
+                                record.line,
+                                "village_code",
+                                "this village is outside the areas assigned to you",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_many(
+                format!(
+                    "{} problem(s) in the file; nothing was imported",
+                    errors.len()
+                ),
+                errors,
+            ));
+        }
+        let village_ids: Vec<i64> = villages.values().map(|(id, _, _)| *id).collect();
+        let mut existing: HashMap<(i64, String), i64> = HashMap::new();
+        for chunk in village_ids.chunks(500) {
+            let rows: Vec<(i64, i64, String)> = households::table
+                .filter(households::village_id.eq_any(chunk))
+                .select((households::id, households::village_id, households::code))
+                .load(conn)?;
+            for (id, village_id, code) in rows {
+                existing.insert((village_id, code), id);
+            }
+        }
+        let seq: i64 = diesel::update(sync_counters::table.find("households"))
+            .set(sync_counters::value.eq(sync_counters::value + 1))
+            .returning(sync_counters::value)
+            .get_result(conn)?;
+        let mut summary = ImportSummary {
+            rows_read: records.len(),
+            ..Default::default()
+        };
+        let mut fresh = Vec::new();
+        for record in records {
+            let village_id = villages
+                .get(&record.village_code)
+                .map(|v| v.0)
+                .unwrap_or_default();
+            match existing.get(&(village_id, record.code.clone())) {
+                Some(id) => {
+                    diesel::update(households::table.find(id))
+                        .set((
+                            households::head_name.eq(&record.head_name),
+                            households::address.eq(&record.address),
+                            households::member_count.eq(record.member_count),
+                            households::lat.eq(record.location.map(|l| l.0)),
+                            households::lon.eq(record.location.map(|l| l.1)),
+                            households::categories.eq(categories_json(record)),
+                            households::active.eq(true),
+                            households::sync_seq.eq(seq),
+                            households::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    summary.updated += 1;
+                }
+                None => fresh.push(NewHousehold {
+                    village_id,
+                    code: record.code.clone(),
+                    head_name: record.head_name.clone(),
+                    address: record.address.clone(),
+                    member_count: record.member_count,
+                    lat: record.location.map(|l| l.0),
+                    lon: record.location.map(|l| l.1),
+                    categories: categories_json(record),
+                    active: true,
+                    sync_seq: seq,
+                    created_at: now,
+                    updated_at: now,
+                }),
+            }
+        }
+        let mut written = summary.updated;
+        for batch in fresh.chunks(500) {
+            diesel::insert_into(households::table)
+                .values(batch)
+                .execute(conn)?;
+            summary.created += batch.len();
+            written += batch.len();
+            progress(written);
+        }
+        progress(records.len());
+        Ok(summary)
+    })
+}

@@ -1,0 +1,344 @@
+//! `camket`: the server and its command line (serve, demo, migrate, import, users).
+
+mod access;
+mod app;
+mod areas;
+mod auth;
+mod config;
+mod demo;
+mod error;
+mod health;
+mod households;
+mod paging;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use camket_schema::Db;
+use config::{ServerConfig, StorageConfig};
+use error::{ApiError, FieldError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "camket",
+    version,
+    about = "House-to-house survey server for commitment campaigns"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (configuration by flags or environment).
+    Serve(ServerConfig),
+    /// Run the server with a demo province, built on first start (SQLite by default).
+    Demo {
+        #[command(flatten)]
+        server: ServerConfig,
+        /// Password of every demo user; generated (and kept in the data dir) when unset.
+        #[arg(long, env = "CAMKET_DEMO_PASSWORD", hide_env_values = true)]
+        demo_password: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate(StorageConfig),
+    /// Import areas or households from a file, all or nothing.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Manage user accounts from the server's command line.
+    Users {
+        #[command(subcommand)]
+        what: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Areas from CSV (`code,name,level,parent_code[,centroid_lat,centroid_lon][,boundary]`)
+    /// or GeoJSON (a FeatureCollection; `.geojson` / `.json`).
+    Areas {
+        file: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// Households from CSV (`village_code,code,head_name,address,member_count[,lat,lon][,categories]`).
+    Households {
+        file: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create an account (the first admin is made this way).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: String,
+        /// surveyor, officer, viewer or admin.
+        #[arg(long)]
+        role: String,
+        /// Code of an area the user is bound to (repeat for several).
+        #[arg(long = "area", required = true)]
+        areas: Vec<String>,
+        /// The password (prefer the environment variable: flags show in `ps`).
+        #[arg(long, env = "CAMKET_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAMKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Opens the database (creating the data dir) and applies migrations.
+fn open_database(storage: &StorageConfig) -> Result<Db, String> {
+    std::fs::create_dir_all(&storage.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", storage.data_dir.display()))?;
+    let url = storage.database_url();
+    let db = Db::connect(&url, storage.db_pool_size).map_err(|e| e.to_string())?;
+    let ran = db.migrate().map_err(|e| e.to_string())?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    Ok(db)
+}
+
+fn jwt_keys(config: &ServerConfig) -> Result<auth::tokens::JwtKeys, String> {
+    match &config.jwt_secret {
+        Some(secret) if secret.len() >= 32 => {
+            Ok(auth::tokens::JwtKeys::from_secret(secret.as_bytes()))
+        }
+        Some(_) => Err("CAMKET_JWT_SECRET must be at least 32 characters".into()),
+        None => auth::tokens::JwtKeys::load_or_create(&config.storage.data_dir.join("jwt-secret"))
+            .map_err(|e| format!("cannot read or create the signing secret: {e}")),
+    }
+}
+
+fn run_server(config: ServerConfig, db: Db) -> Result<(), String> {
+    let keys = jwt_keys(&config)?;
+    actix_web::rt::System::new()
+        .block_on(app::serve(config, db, keys))
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+fn demo_password(data_dir: &Path, given: Option<String>) -> Result<String, String> {
+    let file = data_dir.join("demo-password");
+    if let Some(password) = given {
+        if let Some(problem) = auth::password::password_problem(&password) {
+            return Err(format!("--demo-password {problem}"));
+        }
+        // Kept so that a restart without the flag prints the password in force.
+        auth::tokens::write_private(&file, &password)
+            .map_err(|e| format!("cannot store the demo password: {e}"))?;
+        return Ok(password);
+    }
+    if let Ok(stored) = std::fs::read_to_string(&file) {
+        return Ok(stored.trim().to_string());
+    }
+    let generated = auth::tokens::random_hex(6);
+    auth::tokens::write_private(&file, &generated)
+        .map_err(|e| format!("cannot store the demo password: {e}"))?;
+    Ok(generated)
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn run_demo(server: ServerConfig, given_password: Option<String>) -> Result<(), String> {
+    let db = open_database(&server.storage)?;
+    let password = demo_password(&server.storage.data_dir, given_password)?;
+    if !demo::is_built(&db).map_err(|e| e.to_string())? {
+        let bar = spinner("building the demo province");
+        let started = Instant::now();
+        demo::build(&db, &password, &|step| {
+            bar.set_message(format!("building the demo: {step}"))
+        })
+        .map_err(|e| e.to_string())?;
+        bar.finish_with_message(format!(
+            "demo built in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    let host = server.bind.clone();
+    println!("camket demo: data in {}", server.storage.data_dir.display());
+    println!("  open   http://{host}/healthz");
+    println!("  users  admin, officer, surveyor, viewer (also officer-tt, surveyor2)");
+    println!("  password for every demo user: {password}");
+    println!("  try    curl -s -X POST http://{host}/api/v1/auth/login -H 'Content-Type: application/json' -d '{{\"username\":\"officer\",\"password\":\"{password}\"}}'");
+    run_server(server, db)
+}
+
+fn print_file_errors(errors: &[FieldError]) {
+    for error in errors.iter().take(200) {
+        match error.line {
+            Some(line) => eprintln!("  line {line}, {}: {}", error.field, error.message),
+            None => eprintln!("  {}: {}", error.field, error.message),
+        }
+    }
+    if errors.len() > 200 {
+        eprintln!("  ... and {} more", errors.len() - 200);
+    }
+}
+
+fn run_import(what: ImportWhat) -> Result<(), String> {
+    let started = Instant::now();
+    let (file, storage, is_areas) = match what {
+        ImportWhat::Areas { file, storage } => (file, storage, true),
+        ImportWhat::Households { file, storage } => (file, storage, false),
+    };
+    let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let db = open_database(&storage)?;
+    let is_geojson = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |done: usize| bar.set_position(done as u64);
+    let outcome = if is_areas {
+        let records = if is_geojson {
+            areas::import::parse_geojson(&bytes)
+        } else {
+            areas::import::parse_csv(&bytes)
+        };
+        match records {
+            Ok(records) => {
+                bar.set_length(records.len() as u64);
+                areas::store::import(&db, &records, None, &progress)
+            }
+            Err(errors) => Err(ApiError::invalid_many("file has problems", errors)),
+        }
+    } else {
+        match households::import::parse_csv(&bytes) {
+            Ok(records) => {
+                bar.set_length(records.len() as u64);
+                households::store::import(&db, &records, None, &progress)
+            }
+            Err(errors) => Err(ApiError::invalid_many("file has problems", errors)),
+        }
+    };
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(summary) => {
+            println!(
+                "{}: read {} rows, created {}, updated {}, rejected 0, in {seconds:.2} s",
+                file.display(),
+                summary.rows_read,
+                summary.created,
+                summary.updated
+            );
+            Ok(())
+        }
+        Err(ApiError::Validation { errors, .. }) => {
+            eprintln!(
+                "{}: {} problem(s); nothing was imported:",
+                file.display(),
+                errors.len()
+            );
+            print_file_errors(&errors);
+            Err(format!("import rejected after {seconds:.2} s"))
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+fn run_users(command: UsersCommand) -> Result<(), String> {
+    let UsersCommand::Add {
+        username,
+        full_name,
+        role,
+        areas,
+        password,
+        storage,
+    } = command;
+    let input = users::CreateUser {
+        username,
+        full_name,
+        password,
+        role,
+        area_ids: vec![0],
+    };
+    let role = users::validate_new_user(&input).map_err(|e| match e {
+        ApiError::Validation { errors, .. } => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })?;
+    let db = open_database(&storage)?;
+    let area_ids = users::area_ids_for_codes(&db, &areas).map_err(|e| e.to_string())?;
+    let hash = auth::password::hash_password(&input.password)?;
+    let id = users::create(
+        &db,
+        &input.username,
+        input.full_name.trim(),
+        &hash,
+        role,
+        &area_ids,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("created user {} (id {id}, {role})", input.username);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_logs = matches!(&cli.command, Command::Serve(c) | Command::Demo { server: c, .. } if c.log_format == "json");
+    init_logging(json_logs);
+    let outcome = match cli.command {
+        Command::Serve(config) => {
+            open_database(&config.storage).and_then(|db| run_server(config, db))
+        }
+        Command::Demo {
+            server,
+            demo_password,
+        } => run_demo(server, demo_password),
+        Command::Migrate(storage) => {
+            open_database(&storage).map(|_| println!("database is up to date"))
+        }
+        Command::Import { what } => run_import(what),
+        Command::Users { what } => run_users(what),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("camket: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! User accounts (admin only): `POST /users`, `GET /users`,
+//! `PUT /users/{id}/areas`, `POST /users/{id}/deactivate`, `POST /users/{id}/activate`.
+
+use actix_web::{web, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use camket_schema::domain::{AreaPath, Role};
+use camket_schema::models::{NewUser, UserRow};
+use camket_schema::tables::{areas, auth_sessions, user_areas, users};
+use camket_schema::{with_conn, write_tx, Db};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::auth::password;
+use crate::error::{ApiError, FieldError};
+use crate::paging::{parse_limit, Page};
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize)]
+pub struct CreateUser {
+    pub username: String,
+    pub full_name: String,
+    pub password: String,
+    pub role: String,
+    pub area_ids: Vec<i64>,
+}
+
+/// Body of `PUT /users/{id}/areas`.
+#[derive(Debug, Deserialize)]
+pub struct SetAreas {
+    pub area_ids: Vec<i64>,
+}
+
+/// A user as admins see it (never the password hash).
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    pub role: String,
+    pub active: bool,
+    pub area_ids: Vec<i64>,
+}
+
+/// Why a username is unacceptable, if it is.
+pub fn username_problem(username: &str) -> Option<&'static str> {
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !(3..=64).contains(&username.len()) {
+        Some("must be 3 to 64 characters")
+    } else if !ok_chars {
+        Some("may contain only lowercase letters, digits, '.', '_' and '-'")
+    } else {
+        None
+    }
+}
+
+/// Checks a new account's fields; every problem is listed.
+pub fn validate_new_user(input: &CreateUser) -> Result<Role, ApiError> {
+    let mut errors = Vec::new();
+    if let Some(problem) = username_problem(&input.username) {
+        errors.push(FieldError::new("username", problem));
+    }
+    if input.full_name.trim().is_empty() || input.full_name.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "full_name",
+            "is required (at most 200 characters)",
+        ));
+    }
+    if let Some(problem) = password::password_problem(&input.password) {
+        errors.push(FieldError::new("password", problem));
+    }
+    let role = input.role.parse::<Role>();
+    if let Err(e) = &role {
+        errors.push(FieldError::new("role", e.to_string()));
+    }
+    if input.area_ids.is_empty() {
+        errors.push(FieldError::new(
+            "area_ids",
+            "bind the user to at least one area",
+        ));
+    }
+    match role {
+        Ok(role) if errors.is_empty() => Ok(role),
+        _ => Err(ApiError::invalid_many(
+            "the new account has invalid fields",
+            errors,
+        )),
+    }
+}
+
+/// Paths of the given areas; an unknown id is a validation error on `area_ids`.
+pub fn area_paths(db: &Db, ids: &[i64]) -> Result<Vec<AreaPath>, ApiError> {
+    let rows: Vec<(i64, String)> = with_conn!(db, |conn| {
+        areas::table
+            .filter(areas::id.eq_any(ids))
+            .select((areas::id, areas::path))
+            .load(conn)?
+    });
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !rows.iter().any(|(found, _)| found == *id))
+        .map(|id| id.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::invalid(
+            "area_ids",
+            format!("no such area: {}", missing.join(", ")),
+        ));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(_, path)| AreaPath::from_stored(path))
+        .collect())
+}
+
+/// Creates an account bound to areas; a taken username is a conflict.
+pub fn create(
+    db: &Db,
+    username: &str,
+    full_name: &str,
+    password_hash: &str,
+    role: Role,
+    area_ids: &[i64],
+) -> Result<i64, ApiError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let taken: i64 = users::table
+            .filter(users::username.eq(username))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(ApiError::Conflict(format!(
+                "the username '{username}' is taken"
+            )));
+        }
+        let id: i64 = diesel::insert_into(users::table)
+            .values(&NewUser {
+                username,
+                full_name,
+                password_hash,
+                role: role.as_str(),
+                active: true,
+                created_at: now,
+                updated_at: now,
+            })
+            .returning(users::id)
+            .get_result(conn)?;
+        for area_id in area_ids {
+            diesel::insert_into(user_areas::table)
+                .values((user_areas::user_id.eq(id), user_areas::area_id.eq(area_id)))
+                .execute(conn)?;
+        }
+        Ok(id)
+    })
+}
+
+fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiError> {
+    with_conn!(db, |conn| {
+        let Some(user) = users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let bound: Vec<(i64, String)> = user_areas::table
+            .inner_join(areas::table)
+            .filter(user_areas::user_id.eq(id))
+            .select((areas::id, areas::path))
+            .order(areas::id)
+            .load(conn)?;
+        let view = UserView {
+            id: user.id,
+            username: user.username,
+            full_name: user.full_name,
+            role: user.role,
+            active: user.active,
+            area_ids: bound.iter().map(|(id, _)| *id).collect(),
+        };
+        Ok(Some((
+            view,
+            bound
+                .into_iter()
+                .map(|(_, p)| AreaPath::from_stored(p))
+                .collect(),
+        )))
+    })
+}
+
+/// Users bound to at least one area inside `scopes`, by id.
+fn list_in_scope(
+    db: &Db,
+    scopes: &[AreaPath],
+    after: i64,
+    limit: i64,
+) -> Result<Vec<UserView>, ApiError> {
+    let mut ids: Vec<i64> = Vec::new();
+    for scope in scopes {
+        let (lower, upper) = scope.subtree_range();
+        let found: Vec<i64> = with_conn!(db, |conn| {
+            user_areas::table
+                .inner_join(areas::table)
+                .filter(areas::path.ge(&lower))
+                .filter(areas::path.lt(&upper))
+                .filter(user_areas::user_id.gt(after))
+                .select(user_areas::user_id)
+                .distinct()
+                .order(user_areas::user_id)
+                .limit(limit)
+                .load(conn)?
+        });
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut views = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some((view, _)) = load_view(db, id)? {
+            views.push(view);
+        }
+    }
+    Ok(views)
+}
+
+/// Loads a user an admin wants to manage and checks the admin covers all its areas.
+fn managed_user(db: &Db, principal: &Principal, id: i64) -> Result<UserView, ApiError> {
+    let (view, paths) =
+        load_view(db, id)?.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
+    for path in &paths {
+        authorize(principal, Action::ManageUsers, Some(path))?;
+    }
+    Ok(view)
+}
+
+/// Handles the `POST /api/v1/users` route.
+pub async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageUsers, None)?;
+    let input = body.into_inner();
+    let role = validate_new_user(&input)?;
+    let db = state.db.clone();
+    let view = web::block(move || -> Result<UserView, ApiError> {
+        for path in area_paths(&db, &input.area_ids)? {
+            authorize(&principal, Action::ManageUsers, Some(&path))?;
+        }
+        let hash = password::hash_password(&input.password).map_err(ApiError::Internal)?;
+        let id = create(
+            &db,
+            &input.username,
+            input.full_name.trim(),
+            &hash,
+            role,
+            &input.area_ids,
+        )?;
+        load_view(&db, id)?
+            .map(|(view, _)| view)
+            .ok_or_else(|| ApiError::Internal("created user vanished".into()))
+    })
+    .await??;
+    tracing::info!(user_id = view.id, role = %view.role, "user created");
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Query of `GET /users`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Handles the `GET /api/v1/users` route.
+pub async fn list_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageUsers, None)?;
+    let limit = parse_limit(query.limit, 100, 1000)?;
+    let after = match query.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .parse()
+            .map_err(|_| ApiError::bad_param("cursor", "not a cursor returned by this endpoint"))?,
+    };
+    let db = state.db.clone();
+    let scopes = principal.scope_paths();
+    let items = web::block(move || list_in_scope(&db, &scopes, after, limit)).await??;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|u| u.id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Handles the `PUT /api/v1/users/{id}/areas` route.
+pub async fn set_areas(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: web::Json<SetAreas>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageUsers, None)?;
+    let id = id.into_inner();
+    let area_ids = body.into_inner().area_ids;
+    if area_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "area_ids",
+            "bind the user to at least one area",
+        ));
+    }
+    let db = state.db.clone();
+    let view = web::block(move || -> Result<UserView, ApiError> {
+        managed_user(&db, &principal, id)?;
+        for path in area_paths(&db, &area_ids)? {
+            authorize(&principal, Action::ManageUsers, Some(&path))?;
+        }
+        write_tx!(&db, |conn| {
+            diesel::delete(user_areas::table.filter(user_areas::user_id.eq(id))).execute(conn)?;
+            for area_id in &area_ids {
+                diesel::insert_into(user_areas::table)
+                    .values((user_areas::user_id.eq(id), user_areas::area_id.eq(area_id)))
+                    .execute(conn)?;
+            }
+            Ok::<_, ApiError>(())
+        })?;
+        managed_user(&db, &principal, id)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+fn set_active(db: &Db, id: i64, active: bool) -> Result<(), ApiError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::active.eq(active), users::updated_at.eq(now)))
+            .execute(conn)?;
+        if !active {
+            diesel::update(auth_sessions::table.filter(auth_sessions::user_id.eq(id)))
+                .filter(auth_sessions::revoked_at.is_null())
+                .set((
+                    auth_sessions::revoked_at.eq(Some(now)),
+                    auth_sessions::revoked_reason.eq(Some("account deactivated")),
+                ))
+                .execute(conn)?;
+        }
+        Ok::<_, ApiError>(())
+    })
+}
+
+async fn change_active(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: i64,
+    active: bool,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageUsers, None)?;
+    if principal.user_id.0 == id && !active {
+        return Err(ApiError::Conflict(
+            "you cannot deactivate your own account".into(),
+        ));
+    }
+    let db = state.db.clone();
+    let view = web::block(move || -> Result<UserView, ApiError> {
+        managed_user(&db, &principal, id)?;
+        set_active(&db, id, active)?;
+        managed_user(&db, &principal, id)
+    })
+    .await??;
+    tracing::info!(user_id = id, active, "user activation changed");
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Handles the `POST /api/v1/users/{id}/deactivate` route: the account's logins
+/// end at once.
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    change_active(state, principal, id.into_inner(), false).await
+}
+
+/// Handles the `POST /api/v1/users/{id}/activate` route.
+pub async fn activate(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    change_active(state, principal, id.into_inner(), true).await
+}
+
+/// Area ids for area codes (for the command line); unknown codes are an error.
+pub fn area_ids_for_codes(db: &Db, codes: &[String]) -> Result<Vec<i64>, ApiError> {
+    let rows: Vec<(i64, String)> = with_conn!(db, |conn| {
+        areas::table
+            .filter(areas::code.eq_any(codes))
+            .select((areas::id, areas::code))
+            .load(conn)?
+    });
+    codes
+        .iter()
+        .map(|code| {
+            rows.iter()
+                .find(|(_, c)| c == code)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| ApiError::invalid("area", format!("no area has code '{code}'")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_user_problems_are_all_listed() {
+        let input = CreateUser {
+            username: "A B".into(),
+            full_name: " ".into(),
+            password: "short".into(),
+            role: "chief".into(),
+            area_ids: vec![],
+        };
+        match validate_new_user(&input) {
+            Err(ApiError::Validation { errors, .. }) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(
+                    fields,
+                    vec!["username", "full_name", "password", "role", "area_ids"]
+                );
+            }
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+}

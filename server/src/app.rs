@@ -10,7 +10,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
-use crate::error::{json_error, path_error, problem_for_plain_errors, query_error, ApiError};
+use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
 use crate::{areas, auth, health, households, users};
 
 /// What every handler can reach.
@@ -59,16 +59,10 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         ),
         config: config.clone(),
     });
-    let json_limit = config.json_limit;
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_limit)
-                    .error_handler(json_error),
-            )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::PayloadConfig::new(import_limit))

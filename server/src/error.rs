@@ -293,28 +293,6 @@ pub fn problem_for_plain_errors<B: MessageBody + 'static>(
     ))
 }
 
-/// Maps JSON body errors: too large → 413, anything else → 400 naming the problem.
-pub fn json_error(
-    error: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError;
-    let api = match &error {
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::PayloadTooLarge(format!("the JSON body exceeds the limit of {limit} bytes"))
-        }
-        JsonPayloadError::ContentType => {
-            ApiError::BadRequest("expected Content-Type: application/json".into())
-        }
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::BadRequest(format!("the JSON body is not valid for this request: {e}"))
-        }
-        other => ApiError::BadRequest(format!("could not read the JSON body: {other}")),
-    };
-    api.into()
-}
-
 /// Maps query-string errors to 400 naming the problem.
 pub fn query_error(
     error: actix_web::error::QueryPayloadError,

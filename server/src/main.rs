@@ -9,6 +9,7 @@ mod demo;
 mod error;
 mod health;
 mod households;
+mod json_body;
 mod paging;
 mod users;
 

@@ -15,6 +15,7 @@ use crate::access::{authorize, Action, Principal};
 use crate::app::AppState;
 use crate::auth::password;
 use crate::error::{ApiError, FieldError};
+use crate::json_body::JsonBody;
 use crate::paging::{parse_limit, Page};
 
 /// Body of `POST /users`.
@@ -242,7 +243,7 @@ fn managed_user(db: &Db, principal: &Principal, id: i64) -> Result<UserView, Api
 pub async fn create_user(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<CreateUser>,
+    body: JsonBody<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManageUsers, None)?;
     let input = body.into_inner();
@@ -305,7 +306,7 @@ pub async fn set_areas(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<i64>,
-    body: web::Json<SetAreas>,
+    body: JsonBody<SetAreas>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManageUsers, None)?;
     let id = id.into_inner();

@@ -1,1 +1,9 @@
-fn main() {}
+//! End-to-end tests: each starts the real `camket` binary and speaks HTTP to it,
+//! once on SQLite and once on PostgreSQL.
+
+mod access_matrix;
+mod accounts;
+mod errors;
+mod fixture;
+mod harness;
+mod places;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{AreaScope, Principal};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::json_body::JsonBody;
 use sessions::RefreshRefusal;
 use tokens::Claims;
 
@@ -60,7 +61,7 @@ fn tokens_for(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
     let mut problems = Vec::new();
@@ -123,7 +124,7 @@ pub async fn login(
 /// Handles the `POST /api/v1/auth/refresh` route.
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Authorisation: possession of an unspent refresh token of a live login.
     let presented = body.into_inner().refresh_token;

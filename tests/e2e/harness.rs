@@ -1,0 +1,488 @@
+//! Starts the real `camket` binary against a fresh database of each backend and
+//! speaks HTTP to it. PostgreSQL runs as a throwaway cluster on a unix socket,
+//! started once per test process (as the `postgres` user when run as root) and
+//! stopped by a watchdog when the process ends.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A database backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Both backends: every scenario runs on each.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+fn camket_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_camket")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Builds a command that runs as the `postgres` user when we are root
+/// (PostgreSQL refuses to run as root).
+fn pg_command(program: &str) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--", program]);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+struct PgCluster {
+    socket_dir: PathBuf,
+    port: u16,
+}
+
+fn must(command: &mut Command, what: &str) -> Output {
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("PostgreSQL could not be started: {what}: {e} (are initdb/postgres on PATH?)")
+    });
+    assert!(
+        output.status.success(),
+        "PostgreSQL could not be started: {what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+// The watchdog shell is never waited for on purpose: it outlives this process
+// to stop the cluster after the tests have gone.
+#[allow(clippy::zombie_processes)]
+fn start_cluster() -> PgCluster {
+    let base = std::env::temp_dir().join(format!(
+        "camket-pg-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let data = base.join("data");
+    let socket_dir = base.join("sock");
+    std::fs::create_dir_all(&socket_dir).expect("create pg socket dir");
+    set_mode(&base, 0o777);
+    set_mode(&socket_dir, 0o777);
+    must(
+        pg_command("initdb").args([
+            "-D",
+            path_str(&data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--locale=C",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]),
+        "initdb",
+    );
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    // The watchdog stops the cluster and removes it once this test process is gone.
+    let script = format!(
+        "postgres -D '{data}' -k '{sock}' -p {port} -c listen_addresses='' -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+         -c shared_buffers=64MB > '{base}/log' 2>&1 & PG=$!; \
+         while [ -d /proc/{pid} ] && kill -0 $PG 2>/dev/null; do sleep 1; done; \
+         kill -INT $PG 2>/dev/null; wait $PG; rm -rf '{data}' '{sock}' '{base}/log'",
+        data = path_str(&data),
+        sock = path_str(&socket_dir),
+        base = path_str(&base),
+        pid = std::process::id(),
+    );
+    pg_command("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("PostgreSQL could not be started: spawning postgres failed");
+    let socket = socket_dir.join(format!(".s.PGSQL.{port}"));
+    let started = Instant::now();
+    while !socket.exists() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let log = std::fs::read_to_string(base.join("log")).unwrap_or_default();
+            panic!("PostgreSQL could not be started: no socket after 60 s. Log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cluster = PgCluster { socket_dir, port };
+    // The socket appears a moment before connections are accepted.
+    let started = Instant::now();
+    loop {
+        let ok = cluster.psql("postgres", "SELECT 1").status.success();
+        if ok {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "PostgreSQL did not accept connections"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cluster
+}
+
+impl PgCluster {
+    fn psql(&self, database: &str, sql: &str) -> Output {
+        Command::new("psql")
+            .args([
+                "-h",
+                path_str(&self.socket_dir),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("run psql")
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgresql:///{database}?host={}&port={}&user=postgres",
+            path_str(&self.socket_dir),
+            self.port
+        )
+    }
+}
+
+fn cluster() -> &'static PgCluster {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    CLUSTER.get_or_init(start_cluster)
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn rand_suffix() -> u32 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    nanos ^ COUNTER.fetch_add(1, Ordering::SeqCst).wrapping_mul(7919)
+}
+
+/// A fresh database and data dir for one scenario.
+pub struct TestEnv {
+    pub data_dir: tempfile::TempDir,
+    pub database_url: String,
+}
+
+impl TestEnv {
+    /// An empty, migrated database of `backend`.
+    pub fn new(backend: Backend) -> TestEnv {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("camket.db").display()),
+            Backend::Postgres => {
+                static N: AtomicU32 = AtomicU32::new(0);
+                let name = format!(
+                    "camket_t{}_{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                );
+                let cluster = cluster();
+                let out = cluster.psql("postgres", &format!("CREATE DATABASE {name}"));
+                assert!(
+                    out.status.success(),
+                    "create database: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                cluster.url(&name)
+            }
+        };
+        let env = TestEnv {
+            data_dir,
+            database_url,
+        };
+        let out = env.camket(&["migrate"]);
+        assert!(
+            out.status.success(),
+            "migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        env
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(camket_binary());
+        command
+            .env("DATABASE_URL", &self.database_url)
+            .env("CAMKET_DATA_DIR", self.data_dir.path())
+            .env("CAMKET_LOG", "warn")
+            .env_remove("CAMKET_JWT_SECRET");
+        command
+    }
+
+    /// Runs a `camket` command line against this environment.
+    pub fn camket(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run camket")
+    }
+
+    /// Like [`TestEnv::camket`], with extra environment variables.
+    pub fn camket_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        let mut command = self.command();
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        command.args(args).output().expect("run camket")
+    }
+
+    /// Writes a file into the data dir and returns its path.
+    pub fn write_file(&self, name: &str, contents: &str) -> String {
+        let path = self.data_dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// Starts `camket serve` on a free port with extra environment settings.
+    pub fn start_with(&self, vars: &[(&str, &str)]) -> Server {
+        let mut command = self.command();
+        command.args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"]);
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let log_path = self.data_dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start camket serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if let Some(url) = line.trim().strip_prefix("camket listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+                line.clear();
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let mut text = String::new();
+                let _ =
+                    std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut text));
+                panic!("camket serve did not start:\n{text}");
+            }
+        };
+        Server {
+            child,
+            base,
+            log_path,
+        }
+    }
+
+    /// Starts the server with default settings.
+    pub fn start(&self) -> Server {
+        self.start_with(&[])
+    }
+}
+
+/// A running server, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log_path: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: None,
+        }
+    }
+
+    /// Logs in and returns a client carrying the access token.
+    pub fn login(&self, username: &str, password: &str) -> Client {
+        let response = self.anonymous().post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"username": username, "password": password}),
+        );
+        assert_eq!(response.status, 200, "login {username}: {}", response.body);
+        let token = response.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string();
+        Client {
+            base: self.base.clone(),
+            token: Some(token),
+        }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for server")
+    }
+}
+
+/// An HTTP response, with the body parsed as JSON where it is JSON.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts a problem+json error with this status and returns the body.
+    pub fn assert_problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.text
+        );
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["type"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        &self.body
+    }
+}
+
+/// A client of the API.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: Option<String>,
+}
+
+impl Client {
+    /// The same client with another bearer token.
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: Some(token.to_string()),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> ureq::Request {
+        let mut request = ureq::request(method, &format!("{}{}", self.base, path))
+            .timeout(Duration::from_secs(60));
+        if let Some(token) = &self.token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        request
+    }
+
+    fn finish(result: Result<ureq::Response, ureq::Error>) -> Response {
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(other) => panic!("transport error: {other}"),
+        };
+        let status = response.status();
+        let content_type = response.header("content-type").unwrap_or("").to_string();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .map(|name| {
+                let value = response.header(&name).unwrap_or("").to_string();
+                (name, value)
+            })
+            .collect();
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response {
+            status,
+            content_type,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Any method without a body.
+    pub fn send(&self, method: &str, path: &str) -> Response {
+        Client::finish(self.request(method, path).call())
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send("GET", path)
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> Response {
+        Client::finish(self.request("POST", path).send_json(body.clone()))
+    }
+
+    pub fn put_json(&self, path: &str, body: &Value) -> Response {
+        Client::finish(self.request("PUT", path).send_json(body.clone()))
+    }
+
+    /// POST raw bytes with a content type.
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
+        Client::finish(
+            self.request("POST", path)
+                .set("Content-Type", content_type)
+                .send_bytes(body),
+        )
+    }
+}

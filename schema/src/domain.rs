@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use survey_forms::vocabulary::{CommitmentKind, HouseholdCategory};
+
 macro_rules! id_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -227,72 +229,5 @@ mod tests {
         assert_eq!("district".parse::<AreaLevel>(), Ok(AreaLevel::District));
         assert!("hamlet".parse::<AreaLevel>().is_err());
         assert_eq!("officer".parse::<Role>(), Ok(Role::Officer));
-    }
-}
-
-/// What an approved household survey can say about a household; the categories
-/// decide which commitments the household must sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HouseholdCategory {
-    /// A relative lives or works abroad.
-    RelativeAbroad,
-    /// A relative lives or works abroad illegally.
-    RelativeAbroadIllegal,
-    /// A relative is arrested or detained abroad.
-    RelativeDetained,
-    /// A member exited illegally and came back.
-    Returnee,
-    /// Runs accommodation (hotel, guest house).
-    BusinessAccommodation,
-    /// Employs foreigners.
-    BusinessForeignEmployer,
-    /// Labour-export or study-abroad consultancy.
-    BusinessLabourExport,
-    /// Owns passenger transport.
-    BusinessTransport,
-}
-
-impl HouseholdCategory {
-    /// Every category.
-    pub const ALL: [HouseholdCategory; 8] = [
-        HouseholdCategory::RelativeAbroad,
-        HouseholdCategory::RelativeAbroadIllegal,
-        HouseholdCategory::RelativeDetained,
-        HouseholdCategory::Returnee,
-        HouseholdCategory::BusinessAccommodation,
-        HouseholdCategory::BusinessForeignEmployer,
-        HouseholdCategory::BusinessLabourExport,
-        HouseholdCategory::BusinessTransport,
-    ];
-
-    /// The name used in storage, files and the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HouseholdCategory::RelativeAbroad => "relative_abroad",
-            HouseholdCategory::RelativeAbroadIllegal => "relative_abroad_illegal",
-            HouseholdCategory::RelativeDetained => "relative_detained",
-            HouseholdCategory::Returnee => "returnee",
-            HouseholdCategory::BusinessAccommodation => "business_accommodation",
-            HouseholdCategory::BusinessForeignEmployer => "business_foreign_employer",
-            HouseholdCategory::BusinessLabourExport => "business_labour_export",
-            HouseholdCategory::BusinessTransport => "business_transport",
-        }
-    }
-}
-
-impl FromStr for HouseholdCategory {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        HouseholdCategory::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "household category",
-                value: s.to_string(),
-                expected: "relative_abroad, relative_abroad_illegal, relative_detained, returnee, \
-                           business_accommodation, business_foreign_employer, \
-                           business_labour_export, business_transport",
-            })
     }
 }

@@ -287,7 +287,7 @@ impl Gen {
         self.next() % n.max(1)
     }
     fn coin(&mut self) -> bool {
-        self.next() % 2 == 0
+        self.next().is_multiple_of(2)
     }
 }
 
@@ -404,7 +404,7 @@ proptest! {
         prop_assume!(!required.is_empty());
         let victim = required[pick % required.len()];
         // Either drop it or give it a value of the wrong type.
-        if pick % 2 == 0 {
+        if pick.is_multiple_of(2) {
             answers.as_object_mut().map(|m| m.remove(&victim.name));
         } else {
             answers[victim.name.as_str()] = json!({"wrong": "type"});

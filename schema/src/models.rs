@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::tables::{areas, auth_sessions, households, refresh_tokens, users};
+use crate::tables::{areas, auth_sessions, form_versions, households, refresh_tokens, users};
 
 /// One row of `areas`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -124,4 +124,19 @@ pub struct RefreshTokenRow {
     pub issued_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+}
+
+/// One published form version (immutable but for `retired`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = form_versions)]
+pub struct FormVersionRow {
+    pub form_id: String,
+    pub version: i32,
+    pub content_hash: String,
+    pub definition: String,
+    pub title_vi: String,
+    pub title_en: String,
+    pub retired: bool,
+    pub published_at: NaiveDateTime,
+    pub published_by: Option<i64>,
 }

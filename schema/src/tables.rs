@@ -83,7 +83,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    forms (id) {
+        id -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    form_versions (form_id, version) {
+        form_id -> Text,
+        version -> Integer,
+        content_hash -> Text,
+        definition -> Text,
+        title_vi -> Text,
+        title_en -> Text,
+        retired -> Bool,
+        published_at -> Timestamp,
+        published_by -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(households -> areas (village_id));
+diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
 diesel::joinable!(auth_sessions -> users (user_id));
@@ -97,4 +121,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_areas,
     auth_sessions,
     refresh_tokens,
+    forms,
+    form_versions,
 );

@@ -47,6 +47,12 @@ pub enum Action {
     ManagePlaces,
     /// Create, bind, list or deactivate user accounts.
     ManageUsers,
+    /// Download form definitions.
+    ReadForms,
+    /// Fill forms (and check answers against a version).
+    FillForms,
+    /// Publish forms, change their state, retire versions.
+    ManageForms,
 }
 
 impl Action {
@@ -57,6 +63,9 @@ impl Action {
             Action::ReadHouseholds => &[Surveyor, Officer, Viewer, Admin],
             Action::ManagePlaces => &[Admin],
             Action::ManageUsers => &[Admin],
+            Action::ReadForms => &[Surveyor, Officer, Viewer, Admin],
+            Action::FillForms => &[Surveyor, Officer, Admin],
+            Action::ManageForms => &[Admin],
         }
     }
 
@@ -66,6 +75,9 @@ impl Action {
             Action::ReadHouseholds => "read households",
             Action::ManagePlaces => "manage areas and households",
             Action::ManageUsers => "manage user accounts",
+            Action::ReadForms => "read forms",
+            Action::FillForms => "fill forms",
+            Action::ManageForms => "publish or manage forms",
         }
     }
 }

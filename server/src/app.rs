@@ -11,7 +11,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
 use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
-use crate::{areas, auth, health, households, users};
+use crate::{areas, auth, forms, health, households, users};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -40,7 +40,26 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/users/{id}/areas").route(web::put().to(users::set_areas)))
         .service(web::resource("/users/{id}/deactivate").route(web::post().to(users::deactivate)))
-        .service(web::resource("/users/{id}/activate").route(web::post().to(users::activate)));
+        .service(web::resource("/users/{id}/activate").route(web::post().to(users::activate)))
+        .service(
+            web::resource("/forms")
+                .route(web::get().to(forms::list))
+                .route(web::post().to(forms::publish)),
+        )
+        .service(web::resource("/forms/{form_id}").route(web::get().to(forms::get)))
+        .service(web::resource("/forms/{form_id}/state").route(web::put().to(forms::set_state)))
+        .service(
+            web::resource("/forms/{form_id}/versions/{version}")
+                .route(web::get().to(forms::get_version)),
+        )
+        .service(
+            web::resource("/forms/{form_id}/versions/{version}/retire")
+                .route(web::post().to(forms::retire)),
+        )
+        .service(
+            web::resource("/forms/{form_id}/versions/{version}/check")
+                .route(web::post().to(forms::check)),
+        );
 }
 
 async fn unknown_route() -> Result<HttpResponse, ApiError> {

@@ -256,6 +256,12 @@ pub fn build(
     progress("households");
     let households = demo_households(&areas, 2025);
     household_store::import(db, &households, None, &|_| {})?;
+    progress("forms");
+    let shipped = survey_forms::shipped_forms()
+        .map_err(|errors| ApiError::Internal(format!("shipped forms are invalid: {errors:?}")))?;
+    for form in &shipped {
+        crate::forms::store::publish(db, form, None)?;
+    }
     progress("users");
     let hash = password::hash_password(demo_password).map_err(ApiError::Internal)?;
     for (username, full_name, role, area_code) in DEMO_USERS {

@@ -7,6 +7,7 @@ mod auth;
 mod config;
 mod demo;
 mod error;
+mod forms;
 mod health;
 mod households;
 mod json_body;
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Check form definitions offline, or publish them.
+    Forms {
+        #[command(subcommand)]
+        what: FormsCommand,
+    },
     /// Manage user accounts from the server's command line.
     Users {
         #[command(subcommand)]
@@ -73,6 +79,18 @@ enum ImportWhat {
     /// Households from CSV (`village_code,code,head_name,address,member_count[,lat,lon][,categories]`).
     Households {
         file: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FormsCommand {
+    /// Check every `.yaml` definition of a directory; exits non-zero on any problem.
+    Check { dir: PathBuf },
+    /// Publish every definition of a directory (unchanged versions are skipped).
+    Publish {
+        dir: PathBuf,
         #[command(flatten)]
         storage: StorageConfig,
     },
@@ -277,6 +295,61 @@ fn run_import(what: ImportWhat) -> Result<(), String> {
     }
 }
 
+fn print_definition_errors(errors: &[survey_forms::DefinitionError]) {
+    for error in errors {
+        eprintln!("  {error}");
+    }
+}
+
+fn run_forms(command: FormsCommand) -> Result<(), String> {
+    match command {
+        FormsCommand::Check { dir } => match survey_forms::load_dir(&dir) {
+            Ok(forms) => {
+                for form in &forms {
+                    println!(
+                        "ok  {} version {} ({} fields, hash {})",
+                        form.id,
+                        form.version,
+                        form.fields.len(),
+                        &form.content_hash()[..12]
+                    );
+                }
+                println!("{} form(s) checked, no problems", forms.len());
+                Ok(())
+            }
+            Err(errors) => {
+                eprintln!("{} problem(s):", errors.len());
+                print_definition_errors(&errors);
+                Err("the form definitions have problems".into())
+            }
+        },
+        FormsCommand::Publish { dir, storage } => {
+            let forms = survey_forms::load_dir(&dir).map_err(|errors| {
+                eprintln!("{} problem(s):", errors.len());
+                print_definition_errors(&errors);
+                "nothing was published".to_string()
+            })?;
+            let db = open_database(&storage)?;
+            let mut refused = 0;
+            for form in &forms {
+                match forms::store::publish(&db, form, None) {
+                    Ok(outcome) => println!("{} version {}: {outcome:?}", form.id, form.version),
+                    Err(ApiError::Conflict(why)) => {
+                        refused += 1;
+                        eprintln!("{} version {}: refused: {why}", form.id, form.version);
+                    }
+                    Err(other) => return Err(other.to_string()),
+                }
+            }
+            if refused > 0 {
+                Err(format!("{refused} form(s) refused"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
 fn run_users(command: UsersCommand) -> Result<(), String> {
     let UsersCommand::Add {
         username,
@@ -333,6 +406,7 @@ fn main() -> ExitCode {
             open_database(&storage).map(|_| println!("database is up to date"))
         }
         Command::Import { what } => run_import(what),
+        Command::Forms { what } => run_forms(what),
         Command::Users { what } => run_users(what),
     };
     match outcome {

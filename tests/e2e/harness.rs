@@ -469,6 +469,15 @@ impl Client {
         self.send("GET", path)
     }
 
+    /// GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.request("GET", path);
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        Client::finish(request.call())
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> Response {
         Client::finish(self.request("POST", path).send_json(body.clone()))
     }

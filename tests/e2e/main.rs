@@ -5,5 +5,6 @@ mod access_matrix;
 mod accounts;
 mod errors;
 mod fixture;
+mod forms;
 mod harness;
 mod places;

@@ -1,0 +1,320 @@
+//! Forms: `GET /forms`, `GET /forms/{id}`, `GET /forms/{id}/versions/{version}`,
+//! `POST /forms`, `PUT /forms/{id}/state`, `POST /forms/{id}/versions/{version}/retire`,
+//! `POST /forms/{id}/versions/{version}/check`.
+
+pub mod store;
+pub mod versions;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use survey_forms::{FormVersion, Label};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::error::{ApiError, FieldError};
+use crate::json_body::JsonBody;
+use versions::FormState;
+
+/// A form in the list phones download.
+#[derive(Debug, Serialize)]
+pub struct FormSummary {
+    pub id: String,
+    pub state: FormState,
+    /// The current version (the highest not retired).
+    pub version: Option<u32>,
+    pub hash: Option<String>,
+    pub title: Option<Label>,
+    /// Every published version (admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<VersionSummary>>,
+}
+
+/// One published version.
+#[derive(Debug, Serialize)]
+pub struct VersionSummary {
+    pub version: u32,
+    pub hash: String,
+    pub retired: bool,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn summary(record: &store::FormRecord, with_versions: bool) -> FormSummary {
+    let current = record.current_row();
+    FormSummary {
+        id: record.id.clone(),
+        state: record.state,
+        version: current.map(|row| u32::try_from(row.version).unwrap_or(0)),
+        hash: current.map(|row| row.content_hash.clone()),
+        title: current.map(|row| Label {
+            vi: row.title_vi.clone(),
+            en: row.title_en.clone(),
+        }),
+        versions: with_versions.then(|| {
+            record
+                .versions
+                .iter()
+                .map(|(v, row)| VersionSummary {
+                    version: v.version.0,
+                    hash: v.hash.clone(),
+                    retired: v.retired,
+                    published_at: row.published_at.and_utc(),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// Query of `GET /forms`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// `all` lists closing and closed forms too (admins only).
+    pub state: Option<String>,
+}
+
+/// Handles the `GET /api/v1/forms` route: the forms the caller may fill.
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let all = match query.state.as_deref() {
+        None | Some("open") => false,
+        Some("all") => {
+            authorize(&principal, Action::ManageForms, None)?;
+            true
+        }
+        Some(_) => {
+            return Err(ApiError::bad_param(
+                "state",
+                "use 'open' (default) or 'all'",
+            ))
+        }
+    };
+    authorize(&principal, Action::ReadForms, None)?;
+    let db = state.db.clone();
+    let records = web::block(move || store::list(&db)).await??;
+    let items: Vec<FormSummary> = records
+        .iter()
+        .filter(|r| all || (r.state == FormState::Open && r.current_row().is_some()))
+        .map(|r| summary(r, all))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+fn parse_version(text: &str) -> Result<FormVersion, ApiError> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|v| *v > 0)
+        .map(FormVersion)
+        .ok_or_else(|| ApiError::NotFound(format!("no form version '{text}'")))
+}
+
+async fn load(state: &AppState, form_id: &str) -> Result<store::FormRecord, ApiError> {
+    let db = state.db.clone();
+    let id = form_id.to_string();
+    web::block(move || store::get(&db, &id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no form '{form_id}'")))
+}
+
+/// Handles the `GET /api/v1/forms/{form_id}` route: the current version.
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    form_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ReadForms, None)?;
+    let record = load(&state, &form_id).await?;
+    let row = record
+        .current_row()
+        .ok_or_else(|| ApiError::NotFound(format!("form '{}' has no version in use", record.id)))?;
+    let definition: serde_json::Value = serde_json::from_str(&row.definition)
+        .map_err(|e| ApiError::Internal(format!("stored definition: {e}")))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": record.id,
+        "state": record.state,
+        "version": row.version,
+        "hash": row.content_hash,
+        "definition": definition,
+    })))
+}
+
+fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// Handles the `GET /api/v1/forms/{form_id}/versions/{version}` route: one
+/// immutable version, cacheable for a year and revalidated by its content hash.
+pub async fn get_version(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ReadForms, None)?;
+    let (form_id, version) = path.into_inner();
+    let version = parse_version(&version)?;
+    let record = load(&state, &form_id).await?;
+    let row = record
+        .version_row(version)
+        .ok_or_else(|| ApiError::NotFound(format!("form '{form_id}' has no version {version}")))?;
+    let etag = format!("\"{}\"", row.content_hash);
+    let cache = (
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    );
+    if etag_matches(&req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache)
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header(cache)
+        .content_type("application/json")
+        .body(row.definition.clone()))
+}
+
+/// Handles the `POST /api/v1/forms` route: publishes a definition sent as YAML
+/// or JSON. 201 for a new version, 200 when the same content is already published.
+pub async fn publish(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageForms, None)?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::bad_param("body", "the definition must be UTF-8 text (YAML or JSON)")
+    })?;
+    let definition = survey_forms::parse_definition("<request>", text).map_err(|errors| {
+        let count = errors.len();
+        ApiError::invalid_many(
+            format!("{count} problem(s) in the form definition; nothing was published"),
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(e.field, e.problem))
+                .collect(),
+        )
+    })?;
+    let db = state.db.clone();
+    let by = principal.user_id.0;
+    let published = definition.clone();
+    let outcome = web::block(move || store::publish(&db, &published, Some(by))).await??;
+    let body = serde_json::json!({
+        "id": definition.id,
+        "version": definition.version,
+        "hash": definition.content_hash(),
+        "outcome": outcome,
+    });
+    let location = format!(
+        "/api/v1/forms/{}/versions/{}",
+        definition.id, definition.version
+    );
+    match outcome {
+        store::PublishOutcome::Created => {
+            tracing::info!(form = %definition.id, version = %definition.version, "form published");
+            Ok(HttpResponse::Created()
+                .insert_header((header::LOCATION, location))
+                .json(body))
+        }
+        store::PublishOutcome::Unchanged => Ok(HttpResponse::Ok()
+            .insert_header((header::LOCATION, location))
+            .json(body)),
+    }
+}
+
+/// Body of `PUT /forms/{id}/state`.
+#[derive(Debug, Deserialize)]
+pub struct StateChange {
+    pub state: String,
+}
+
+/// Handles the `PUT /api/v1/forms/{form_id}/state` route.
+pub async fn set_state(
+    state: web::Data<AppState>,
+    principal: Principal,
+    form_id: web::Path<String>,
+    body: JsonBody<StateChange>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageForms, None)?;
+    let new_state: FormState = body
+        .into_inner()
+        .state
+        .parse()
+        .map_err(|e: String| ApiError::invalid("state", e))?;
+    let form_id = form_id.into_inner();
+    let db = state.db.clone();
+    let id = form_id.clone();
+    if !web::block(move || store::set_state(&db, &id, new_state)).await?? {
+        return Err(ApiError::NotFound(format!("no form '{form_id}'")));
+    }
+    let record = load(&state, &form_id).await?;
+    Ok(HttpResponse::Ok().json(summary(&record, true)))
+}
+
+/// Handles the `POST /api/v1/forms/{form_id}/versions/{version}/retire` route.
+pub async fn retire(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageForms, None)?;
+    let (form_id, version) = path.into_inner();
+    let version = parse_version(&version)?;
+    let db = state.db.clone();
+    let id = form_id.clone();
+    if !web::block(move || store::retire(&db, &id, version)).await?? {
+        return Err(ApiError::NotFound(format!(
+            "form '{form_id}' has no version {version}"
+        )));
+    }
+    let record = load(&state, &form_id).await?;
+    Ok(HttpResponse::Ok().json(summary(&record, true)))
+}
+
+/// Body of the answer check.
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    pub answers: serde_json::Value,
+}
+
+/// Handles the `POST /api/v1/forms/{form_id}/versions/{version}/check` route:
+/// checks answers against that version exactly as a submission would be, and
+/// says what approving them would record.
+pub async fn check(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: JsonBody<CheckRequest>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::FillForms, None)?;
+    let (form_id, version) = path.into_inner();
+    let version = parse_version(&version)?;
+    let db = state.db.clone();
+    let definition = web::block(move || store::accepting_version(&db, &form_id, version)).await??;
+    let answers = body.into_inner().answers;
+    let problems = survey_forms::check_answers(&definition, &answers);
+    if !problems.is_empty() {
+        return Err(ApiError::invalid_many(
+            format!("{} problem(s) with the answers", problems.len()),
+            problems
+                .into_iter()
+                .map(|p| FieldError::new(p.path, p.message))
+                .collect(),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "ok": true,
+        "form_id": definition.id,
+        "version": definition.version,
+        "commitment_kind": survey_forms::covered_commitment(&definition, &answers),
+        "household_categories": survey_forms::derived_categories(&definition, &answers),
+    })))
+}

@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::tables::{areas, auth_sessions, form_versions, households, refresh_tokens, users};
+use crate::tables::{
+    areas, auth_sessions, form_versions, households, photos, refresh_tokens, submission_events,
+    submission_photos, submissions, users,
+};
 
 /// One row of `areas`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -139,4 +142,107 @@ pub struct FormVersionRow {
     pub retired: bool,
     pub published_at: NaiveDateTime,
     pub published_by: Option<i64>,
+}
+
+/// One stored photo file.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = photos)]
+pub struct PhotoRow {
+    pub sha256: String,
+    pub format: String,
+    pub size_bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    pub phash: i64,
+    pub exif_time: Option<NaiveDateTime>,
+    pub exif_lat: Option<f64>,
+    pub exif_lon: Option<f64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// One submission (a revision: a correction is a new row linked by `supersedes`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = submissions)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub instance_id: String,
+    pub content_hash: String,
+    pub form_id: String,
+    pub form_version: i32,
+    pub village_id: i64,
+    pub area_path: String,
+    pub household_id: Option<i64>,
+    pub submitted_by: i64,
+    pub device_id: Option<String>,
+    pub collected_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub geotag_lat: Option<f64>,
+    pub geotag_lon: Option<f64>,
+    pub geotag_accuracy_m: Option<f64>,
+    pub geotag_altitude_m: Option<f64>,
+    pub geotag_captured_at: Option<NaiveDateTime>,
+    pub answers: String,
+    pub status: String,
+    pub risk: i32,
+    pub flags: String,
+    pub commitment_kind: Option<String>,
+    pub supersedes: Option<i64>,
+    pub superseded_by: Option<i64>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A new submission.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = submissions)]
+pub struct NewSubmission {
+    pub instance_id: String,
+    pub content_hash: String,
+    pub form_id: String,
+    pub form_version: i32,
+    pub village_id: i64,
+    pub area_path: String,
+    pub household_id: Option<i64>,
+    pub submitted_by: i64,
+    pub device_id: Option<String>,
+    pub collected_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub geotag_lat: Option<f64>,
+    pub geotag_lon: Option<f64>,
+    pub geotag_accuracy_m: Option<f64>,
+    pub geotag_altitude_m: Option<f64>,
+    pub geotag_captured_at: Option<NaiveDateTime>,
+    pub answers: String,
+    pub status: String,
+    pub risk: i32,
+    pub flags: String,
+    pub commitment_kind: Option<String>,
+    pub supersedes: Option<i64>,
+    pub superseded_by: Option<i64>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A photo attached to a submission under one field.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = submission_photos)]
+pub struct SubmissionPhotoRow {
+    pub id: i64,
+    pub submission_id: i64,
+    pub field_path: String,
+    pub part_name: String,
+    pub sha256: String,
+    pub subject: String,
+}
+
+/// One entry of a submission's audit trail.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = submission_events)]
+pub struct SubmissionEventRow {
+    pub id: i64,
+    pub submission_id: i64,
+    pub at: NaiveDateTime,
+    pub actor_id: i64,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub comment: Option<String>,
 }

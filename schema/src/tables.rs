@@ -106,7 +106,91 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photos (sha256) {
+        sha256 -> Text,
+        format -> Text,
+        size_bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        phash -> BigInt,
+        exif_time -> Nullable<Timestamp>,
+        exif_lat -> Nullable<Double>,
+        exif_lon -> Nullable<Double>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_hash_bands (band, value, sha256) {
+        band -> Integer,
+        value -> Integer,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> BigInt,
+        instance_id -> Text,
+        content_hash -> Text,
+        form_id -> Text,
+        form_version -> Integer,
+        village_id -> BigInt,
+        area_path -> Text,
+        household_id -> Nullable<BigInt>,
+        submitted_by -> BigInt,
+        device_id -> Nullable<Text>,
+        collected_at -> Timestamp,
+        received_at -> Timestamp,
+        geotag_lat -> Nullable<Double>,
+        geotag_lon -> Nullable<Double>,
+        geotag_accuracy_m -> Nullable<Double>,
+        geotag_altitude_m -> Nullable<Double>,
+        geotag_captured_at -> Nullable<Timestamp>,
+        answers -> Text,
+        status -> Text,
+        risk -> Integer,
+        flags -> Text,
+        commitment_kind -> Nullable<Text>,
+        supersedes -> Nullable<BigInt>,
+        superseded_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    submission_photos (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        field_path -> Text,
+        part_name -> Text,
+        sha256 -> Text,
+        subject -> Text,
+    }
+}
+
+diesel::table! {
+    submission_events (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        at -> Timestamp,
+        actor_id -> BigInt,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        comment -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(households -> areas (village_id));
+diesel::joinable!(submission_photos -> submissions (submission_id));
+diesel::joinable!(submission_photos -> photos (sha256));
+diesel::joinable!(submission_events -> submissions (submission_id));
+diesel::joinable!(submission_events -> users (actor_id));
+diesel::joinable!(submissions -> users (submitted_by));
+diesel::joinable!(submissions -> households (household_id));
+diesel::joinable!(photo_hash_bands -> photos (sha256));
 diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -123,4 +207,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     forms,
     form_versions,
+    photos,
+    photo_hash_bands,
+    submissions,
+    submission_photos,
+    submission_events,
 );

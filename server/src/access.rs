@@ -53,6 +53,12 @@ pub enum Action {
     FillForms,
     /// Publish forms, change their state, retire versions.
     ManageForms,
+    /// Send submissions for a village.
+    Submit,
+    /// Read other people's submissions and their photos.
+    ReadSubmissions,
+    /// Approve, reject or question submissions.
+    Review,
 }
 
 impl Action {
@@ -66,6 +72,9 @@ impl Action {
             Action::ReadForms => &[Surveyor, Officer, Viewer, Admin],
             Action::FillForms => &[Surveyor, Officer, Admin],
             Action::ManageForms => &[Admin],
+            Action::Submit => &[Surveyor, Officer],
+            Action::ReadSubmissions => &[Officer, Viewer, Admin],
+            Action::Review => &[Officer, Admin],
         }
     }
 
@@ -78,6 +87,9 @@ impl Action {
             Action::ReadForms => "read forms",
             Action::FillForms => "fill forms",
             Action::ManageForms => "publish or manage forms",
+            Action::Submit => "send submissions",
+            Action::ReadSubmissions => "read submissions",
+            Action::Review => "review submissions",
         }
     }
 }

@@ -11,7 +11,8 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
 use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
-use crate::{areas, auth, forms, health, households, users};
+use crate::photo_store::PhotoStore;
+use crate::{areas, auth, forms, health, households, submissions, users};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -19,6 +20,9 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub keys: JwtKeys,
     pub login_limiter: LoginLimiter,
+    pub photos: PhotoStore,
+    /// Bounds how many photos are decoded at once.
+    pub decoders: Arc<tokio::sync::Semaphore>,
 }
 
 /// The `/api/v1` routes. Each resource lists its methods, so a wrong method is a 405.
@@ -59,6 +63,22 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/forms/{form_id}/versions/{version}/check")
                 .route(web::post().to(forms::check)),
+        )
+        .service(
+            web::resource("/submissions")
+                .route(web::get().to(submissions::list))
+                .route(web::post().to(submissions::create)),
+        )
+        .service(web::resource("/submissions/{id}").route(web::get().to(submissions::get)))
+        .service(
+            web::resource("/submissions/{id}/photos/{photo_id}")
+                .route(web::get().to(submissions::photo)),
+        )
+        .service(
+            web::resource("/submissions/{id}/review").route(web::post().to(submissions::review)),
+        )
+        .service(
+            web::resource("/submissions/{id}/history").route(web::get().to(submissions::history)),
         );
 }
 
@@ -69,6 +89,8 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
 /// Serves until SIGTERM / SIGINT, then drains in-flight requests.
 pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Result<()> {
     let config = Arc::new(config);
+    let photos = PhotoStore::open(&config.storage.data_dir)?;
+    let decoders = Arc::new(tokio::sync::Semaphore::new(config.evidence.photo_decoders.max(1)));
     let state = web::Data::new(AppState {
         db,
         keys,
@@ -77,6 +99,8 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             config.login_per_address_per_minute,
         ),
         config: config.clone(),
+        photos,
+        decoders,
     });
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {

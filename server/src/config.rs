@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chrono::Offset;
 use clap::Args;
 
 /// Settings shared by `camket serve` and `camket demo`.
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     /// Largest import file accepted over HTTP, in bytes.
     #[arg(long, env = "CAMKET_IMPORT_LIMIT", default_value_t = 64 * 1024 * 1024)]
     pub import_limit: usize,
+    #[command(flatten)]
+    pub evidence: EvidenceConfig,
     /// Log format: `text` or `json`.
     #[arg(long, env = "CAMKET_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -66,5 +69,79 @@ impl StorageConfig {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("camket.db").display()),
         }
+    }
+}
+
+/// Upload limits and evidence-check limits.
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceConfig {
+    /// Largest photo part, in bytes.
+    #[arg(long, env = "CAMKET_MAX_PHOTO_BYTES", default_value_t = 15 * 1024 * 1024)]
+    pub max_photo_bytes: u64,
+    /// Largest whole submission, in bytes.
+    #[arg(long, env = "CAMKET_MAX_SUBMISSION_BYTES", default_value_t = 60 * 1024 * 1024)]
+    pub max_submission_bytes: u64,
+    /// Most parts in one submission.
+    #[arg(long, env = "CAMKET_MAX_PARTS", default_value_t = 16)]
+    pub max_parts: usize,
+    /// Largest photo side in pixels.
+    #[arg(long, env = "CAMKET_MAX_PHOTO_DIMENSION", default_value_t = 12_000)]
+    pub max_photo_dimension: u32,
+    /// Largest photo in pixels (width × height).
+    #[arg(long, env = "CAMKET_MAX_PHOTO_PIXELS", default_value_t = 50_000_000)]
+    pub max_photo_pixels: u64,
+    /// Photos decoded at once (each 12-MP decode holds ≈ 36 MB).
+    #[arg(long, env = "CAMKET_PHOTO_DECODERS", default_value_t = 2)]
+    pub photo_decoders: usize,
+    /// A geotag less accurate than this is flagged, in metres.
+    #[arg(long, env = "CAMKET_MAX_ACCURACY_M", default_value_t = 50.0)]
+    pub max_accuracy_m: f64,
+    /// Without a village boundary: farther than this from its centre is flagged, in metres.
+    #[arg(long, env = "CAMKET_VILLAGE_RADIUS_M", default_value_t = 1500.0)]
+    pub village_radius_m: f64,
+    /// Farther than this from the household's known location is flagged, in metres.
+    #[arg(long, env = "CAMKET_HOUSEHOLD_RADIUS_M", default_value_t = 300.0)]
+    pub household_radius_m: f64,
+    /// EXIF time farther than this from `collected_at` is flagged, in minutes.
+    #[arg(long, env = "CAMKET_PHOTO_TIME_TOLERANCE_MINUTES", default_value_t = 180)]
+    pub photo_time_tolerance_minutes: i64,
+    /// EXIF position farther than this from the geotag is flagged, in metres.
+    #[arg(long, env = "CAMKET_PHOTO_DISTANCE_M", default_value_t = 500.0)]
+    pub photo_distance_m: f64,
+    /// Faster travel between one surveyor's submissions is flagged, in km/h.
+    #[arg(long, env = "CAMKET_MAX_SPEED_KMH", default_value_t = 120.0)]
+    pub max_speed_kmh: f64,
+    /// The phones' time zone, for EXIF times that carry none, in minutes east of UTC.
+    #[arg(long, env = "CAMKET_LOCAL_UTC_OFFSET_MINUTES", default_value_t = 420)]
+    pub local_utc_offset_minutes: i32,
+}
+
+impl EvidenceConfig {
+    /// The limits of the evidence checks.
+    pub fn limits(&self) -> crate::evidence::EvidenceLimits {
+        crate::evidence::EvidenceLimits {
+            max_accuracy_m: self.max_accuracy_m,
+            village_radius_m: self.village_radius_m,
+            household_radius_m: self.household_radius_m,
+            photo_time_tolerance: chrono::Duration::minutes(self.photo_time_tolerance_minutes),
+            photo_distance_m: self.photo_distance_m,
+            max_speed_kmh: self.max_speed_kmh,
+            ..Default::default()
+        }
+    }
+
+    /// The decoder limits for photos.
+    pub fn photo_limits(&self) -> crate::evidence::photo::PhotoLimits {
+        crate::evidence::photo::PhotoLimits {
+            max_dimension: self.max_photo_dimension,
+            max_pixels: self.max_photo_pixels,
+            ..Default::default()
+        }
+    }
+
+    /// The phones' time zone.
+    pub fn local_offset(&self) -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(self.local_utc_offset_minutes * 60)
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::Utc.fix()))
     }
 }

@@ -1,18 +1,5 @@
-//! `camket`: the server and its command line (serve, demo, migrate, import, users).
+//! `camket`: the server and its command line (serve, demo, migrate, import, forms, users).
 
-mod access;
-mod app;
-mod areas;
-mod auth;
-mod config;
-mod demo;
-mod error;
-mod forms;
-mod health;
-mod households;
-mod json_body;
-mod paging;
-mod users;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,9 +8,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use camket::config::{ServerConfig, StorageConfig};
+use camket::error::{ApiError, FieldError};
+use camket::{app, areas, auth, demo, forms, households, users};
 use camket_schema::Db;
-use config::{ServerConfig, StorageConfig};
-use error::{ApiError, FieldError};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,0 +1,287 @@
+//! What the server learns from one uploaded photo: that it is a real JPEG or PNG
+//! within limits (no decompression bombs, no truncated uploads), its EXIF time
+//! and position, its derivatives (thumbnail, review size) and the fingerprints
+//! used to find reused photos. Pure over bytes on disk; no database.
+
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image_hasher::{HashAlg, HasherConfig};
+
+use super::similarity::Signature;
+
+/// Limits on what a photo may be.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoLimits {
+    /// Largest width or height, in pixels.
+    pub max_dimension: u32,
+    /// Largest width × height.
+    pub max_pixels: u64,
+    /// Most memory the decoder may allocate.
+    pub max_alloc: u64,
+}
+
+impl Default for PhotoLimits {
+    fn default() -> PhotoLimits {
+        PhotoLimits {
+            max_dimension: 12_000,
+            max_pixels: 50_000_000,
+            max_alloc: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a photo was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("HEIC/HEIF photos cannot be read here; set the camera to JPEG ('Most compatible') and send it again")]
+    Heic,
+    #[error("not a JPEG or PNG image (the file starts with {0})")]
+    NotAnImage(String),
+    #[error("the JPEG is truncated (no end-of-image marker): the upload was cut off; send it again")]
+    Truncated,
+    #[error("the image is {width} × {height} pixels; at most {max_dimension} per side and {max_pixels} pixels in all are accepted")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_dimension: u32,
+        max_pixels: u64,
+    },
+    #[error("the image cannot be decoded: {0}")]
+    Undecodable(String),
+}
+
+/// The two formats accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoFormat {
+    Jpeg,
+    Png,
+}
+
+impl PhotoFormat {
+    /// The media type served for the original.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "image/jpeg",
+            PhotoFormat::Png => "image/png",
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "jpeg",
+            PhotoFormat::Png => "png",
+        }
+    }
+}
+
+/// Recognises the format from the first bytes (never from the file name).
+pub fn sniff(head: &[u8]) -> Result<PhotoFormat, PhotoError> {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(PhotoFormat::Jpeg);
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(PhotoFormat::Png);
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" && [b"heic", b"heix", b"mif1", b"msf1", b"hevc"].iter().any(|brand| &head[8..12] == *brand) {
+        return Err(PhotoError::Heic);
+    }
+    let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Err(PhotoError::NotAnImage(if shown.is_empty() { "nothing (empty file)".into() } else { shown.join(" ") }))
+}
+
+/// Time and position read from EXIF.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExifFacts {
+    /// When the photo was taken, in UTC.
+    pub taken_at: Option<DateTime<Utc>>,
+    /// `(lat, lon)` in degrees.
+    pub location: Option<(f64, f64)>,
+}
+
+fn ascii(field: &exif::Field) -> Option<String> {
+    match &field.value {
+        exif::Value::Ascii(parts) => parts.first().map(|p| String::from_utf8_lossy(p).trim_end_matches('\0').trim().to_string()),
+        _ => None,
+    }
+}
+
+fn degrees(field: &exif::Field) -> Option<f64> {
+    match &field.value {
+        exif::Value::Rational(parts) if parts.len() == 3 => {
+            let [d, m, s] = [parts[0].to_f64(), parts[1].to_f64(), parts[2].to_f64()];
+            let value = d + m / 60.0 + s / 3600.0;
+            value.is_finite().then_some(value)
+        }
+        _ => None,
+    }
+}
+
+/// Reads EXIF from raw TIFF-structured bytes (as the JPEG decoder hands them over).
+/// `local_offset` is the phones' time zone, used when the photo carries none.
+pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
+    let Ok(exif) = exif::Reader::new().read_raw(raw) else {
+        return ExifFacts::default();
+    };
+    let get = |tag| exif.get_field(tag, exif::In::PRIMARY);
+    let taken_at = get(exif::Tag::DateTimeOriginal)
+        .or_else(|| get(exif::Tag::DateTime))
+        .and_then(ascii)
+        .and_then(|text| NaiveDateTime::parse_from_str(&text, "%Y:%m:%d %H:%M:%S").ok())
+        .and_then(|naive| {
+            let offset = get(exif::Tag::OffsetTimeOriginal)
+                .and_then(ascii)
+                .and_then(|o| DateTime::parse_from_str(&format!("2000-01-01T00:00:00{o}"), "%Y-%m-%dT%H:%M:%S%:z").ok())
+                .map(|d| *d.offset())
+                .unwrap_or(local_offset);
+            offset.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
+        });
+    let coordinate = |value_tag, ref_tag, negative: &str| {
+        let value = get(value_tag).and_then(degrees)?;
+        let sign = match get(ref_tag).and_then(ascii) {
+            Some(r) if r.eq_ignore_ascii_case(negative) => -1.0,
+            _ => 1.0,
+        };
+        Some(sign * value)
+    };
+    let lat = coordinate(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, "S");
+    let lon = coordinate(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, "W");
+    let location = match (lat, lon) {
+        (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => Some((lat, lon)),
+        _ => None,
+    };
+    ExifFacts { taken_at, location }
+}
+
+/// Everything derived from one photo.
+pub struct InspectedPhoto {
+    pub format: PhotoFormat,
+    pub width: u32,
+    pub height: u32,
+    pub exif: ExifFacts,
+    /// 64-bit perceptual hash of the thumbnail.
+    pub phash: u64,
+    /// JPEG, about 320 px on the long side.
+    pub thumbnail: Vec<u8>,
+    /// JPEG, about 1280 px on the long side.
+    pub review: Vec<u8>,
+    /// The fingerprint for the second, local stage of duplicate detection.
+    pub signature: Signature,
+}
+
+fn ends_with_eoi<R: Read + Seek>(reader: &mut R) -> bool {
+    // Phones may append padding after the marker; look at the last 64 bytes.
+    let Ok(length) = reader.seek(std::io::SeekFrom::End(0)) else { return false };
+    let tail_len = length.min(64);
+    if reader.seek(std::io::SeekFrom::End(-(tail_len as i64))).is_err() {
+        return false;
+    }
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    if reader.take(tail_len).read_to_end(&mut tail).is_err() {
+        return false;
+    }
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let mut out = Cursor::new(Vec::new());
+    let rgb = image.to_rgb8();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&rgb)
+        .map_err(|e| PhotoError::Undecodable(format!("re-encoding failed: {e}")))?;
+    Ok(out.into_inner())
+}
+
+/// The 64-bit perceptual hash (DCT mean hash) of an image.
+pub fn perceptual_hash(image: &DynamicImage) -> u64 {
+    let hasher = HasherConfig::new().hash_size(8, 8).hash_alg(HashAlg::Mean).preproc_dct().to_hasher();
+    let hash = hasher.hash_image(image);
+    hash.as_bytes().iter().take(8).fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// Proves that the file at `path` is an acceptable image and derives what the
+/// evidence checks and the reviewers need. CPU-heavy: run it off the async threads.
+pub fn inspect(path: &Path, limits: PhotoLimits, local_offset: FixedOffset) -> Result<InspectedPhoto, PhotoError> {
+    let io = |e: std::io::Error| PhotoError::Undecodable(e.to_string());
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut head = [0u8; 16];
+    let read = file.read(&mut head).map_err(io)?;
+    let format = sniff(&head[..read])?;
+    if format == PhotoFormat::Jpeg && !ends_with_eoi(&mut file) {
+        return Err(PhotoError::Truncated);
+    }
+    file.rewind().map_err(io)?;
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_dimension);
+    decoder_limits.max_image_height = Some(limits.max_dimension);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    let image_format = match format {
+        PhotoFormat::Jpeg => ImageFormat::Jpeg,
+        PhotoFormat::Png => ImageFormat::Png,
+    };
+    // The header alone first: a 30,000 × 30,000 PNG is refused before any pixel is decoded.
+    let mut header = ImageReader::with_format(BufReader::new(file), image_format);
+    header.limits(decoder_limits.clone());
+    let too_large = |width, height| PhotoError::TooLarge {
+        width,
+        height,
+        max_dimension: limits.max_dimension,
+        max_pixels: limits.max_pixels,
+    };
+    let mut decoder = match header.into_decoder() {
+        Ok(decoder) => decoder,
+        Err(image::ImageError::Limits(_)) => {
+            let file = std::fs::File::open(path).map_err(io)?;
+            let (width, height) = ImageReader::with_format(BufReader::new(file), image_format)
+                .into_dimensions()
+                .unwrap_or((0, 0));
+            return Err(too_large(width, height));
+        }
+        Err(e) => return Err(PhotoError::Undecodable(e.to_string())),
+    };
+    let (width, height) = decoder.dimensions();
+    if width.max(height) > limits.max_dimension || u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(too_large(width, height));
+    }
+    let offset = local_offset;
+    let exif = match decoder.exif_metadata() {
+        Ok(Some(raw)) => read_exif(raw, offset),
+        _ => ExifFacts::default(),
+    };
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(width, height),
+        other => PhotoError::Undecodable(other.to_string()),
+    })?;
+    image.apply_orientation(orientation);
+    let review_source = if image.width().max(image.height()) > 1280 { image.resize(1280, 1280, image::imageops::FilterType::Triangle) } else { image.clone() };
+    let thumbnail_image = review_source.thumbnail(320, 320);
+    let signature = Signature::of(&review_source);
+    Ok(InspectedPhoto {
+        format,
+        width: image.width(),
+        height: image.height(),
+        exif,
+        phash: perceptual_hash(&thumbnail_image),
+        thumbnail: encode_jpeg(&thumbnail_image, 80)?,
+        review: encode_jpeg(&review_source, 85)?,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised_by_their_bytes() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Ok(PhotoFormat::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Ok(PhotoFormat::Png));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), Err(PhotoError::Heic));
+        assert!(matches!(sniff(b"MZ\x90\0"), Err(PhotoError::NotAnImage(_))));
+        assert!(matches!(sniff(b""), Err(PhotoError::NotAnImage(_))));
+    }
+}

@@ -1,0 +1,20 @@
+//! camket: the HTTP API, authorisation, evidence checks and command-line
+//! operations of the house-to-house survey server. `main.rs` is the CLI.
+
+pub mod access;
+pub mod app;
+pub mod areas;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod evidence;
+pub mod forms;
+pub mod health;
+pub mod households;
+pub mod json_body;
+pub mod paging;
+pub mod photo_store;
+pub mod submissions;
+pub mod synthetic;
+pub mod users;

@@ -1,0 +1,445 @@
+//! Submissions in the database: idempotent insert, the facts the evidence checks
+//! need, the officer queue, reviews and the audit trail.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use camket_schema::domain::AreaPath;
+use camket_schema::models::{
+    AreaRow, FormVersionRow, HouseholdRow, NewSubmission, PhotoRow, SubmissionEventRow, SubmissionPhotoRow,
+    SubmissionRow,
+};
+use camket_schema::tables::{
+    areas, form_versions, households, photo_hash_bands, photos, submission_events, submission_photos, submissions,
+    sync_counters, users,
+};
+use camket_schema::{with_conn, write_tx, Db};
+
+use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
+use crate::error::ApiError;
+use crate::evidence::NeighbourVisit;
+
+/// The submission with this phone-made id, if any.
+pub fn find_by_instance(db: &Db, instance_id: &str) -> Result<Option<SubmissionRow>, ApiError> {
+    with_conn!(db, |conn| {
+        Ok(submissions::table
+            .filter(submissions::instance_id.eq(instance_id))
+            .select(SubmissionRow::as_select())
+            .first(conn)
+            .optional()?)
+    })
+}
+
+/// One submission with its photos.
+pub fn get(db: &Db, id: i64) -> Result<Option<(SubmissionRow, Vec<SubmissionPhotoRow>)>, ApiError> {
+    with_conn!(db, |conn| {
+        let Some(row) = submissions::table
+            .find(id)
+            .select(SubmissionRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let attached = submission_photos::table
+            .filter(submission_photos::submission_id.eq(id))
+            .order(submission_photos::id)
+            .select(SubmissionPhotoRow::as_select())
+            .load(conn)?;
+        Ok(Some((row, attached)))
+    })
+}
+
+/// The village and household a submission is about.
+pub fn place(db: &Db, village_id: i64, household_id: Option<i64>) -> Result<(Option<AreaRow>, Option<HouseholdRow>), ApiError> {
+    with_conn!(db, |conn| {
+        let village = areas::table
+            .find(village_id)
+            .select(AreaRow::as_select())
+            .first(conn)
+            .optional()?;
+        let household = match household_id {
+            Some(id) => households::table
+                .find(id)
+                .select(HouseholdRow::as_select())
+                .first(conn)
+                .optional()?,
+            None => None,
+        };
+        Ok((village, household))
+    })
+}
+
+/// The same surveyor's geotagged submissions collected just before and just after `at`.
+pub fn neighbours(db: &Db, user_id: i64, at: NaiveDateTime) -> Result<Vec<NeighbourVisit>, ApiError> {
+    type Visit = (i64, NaiveDateTime, Option<f64>, Option<f64>);
+    let (before, after): (Option<Visit>, Option<Visit>) = with_conn!(db, |conn| {
+        let columns = (submissions::id, submissions::collected_at, submissions::geotag_lat, submissions::geotag_lon);
+        let before = submissions::table
+            .filter(submissions::submitted_by.eq(user_id))
+            .filter(submissions::collected_at.le(at))
+            .filter(submissions::geotag_lat.is_not_null())
+            .order((submissions::collected_at.desc(), submissions::id.desc()))
+            .select(columns)
+            .first(conn)
+            .optional()?;
+        let after = submissions::table
+            .filter(submissions::submitted_by.eq(user_id))
+            .filter(submissions::collected_at.gt(at))
+            .filter(submissions::geotag_lat.is_not_null())
+            .order((submissions::collected_at.asc(), submissions::id.asc()))
+            .select(columns)
+            .first(conn)
+            .optional()?;
+        (before, after)
+    });
+    Ok([before, after]
+        .into_iter()
+        .flatten()
+        .filter_map(|(id, collected, lat, lon)| {
+            Some(NeighbourVisit { submission_id: id, collected_at: collected.and_utc(), location: (lat?, lon?) })
+        })
+        .collect())
+}
+
+/// An earlier use of a photo: (sha-256, submission id, subject key, household code).
+pub type PhotoUse = (String, i64, String, Option<String>);
+
+/// Uses of these photos by submissions about another subject.
+pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<PhotoUse>, ApiError> {
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_conn!(db, |conn| {
+        Ok(submission_photos::table
+            .inner_join(submissions::table.left_join(households::table))
+            .filter(submission_photos::sha256.eq_any(shas))
+            .filter(submission_photos::subject.ne(subject))
+            .select((
+                submission_photos::sha256,
+                submission_photos::submission_id,
+                submission_photos::subject,
+                households::code.nullable(),
+            ))
+            .order(submission_photos::submission_id)
+            .limit(50)
+            .load(conn)?)
+    })
+}
+
+/// The eight 8-bit bands of a 64-bit perceptual hash.
+pub fn hash_bands(phash: u64) -> [(i32, i32); 8] {
+    let mut bands = [(0, 0); 8];
+    for (i, band) in bands.iter_mut().enumerate() {
+        *band = (i as i32, ((phash >> (i * 8)) & 0xFF) as i32);
+    }
+    bands
+}
+
+/// Stored photos sharing a hash band with `phash`, with their hashes (at most `limit`).
+pub fn band_candidates(db: &Db, phash: u64, exclude: &str, limit: i64) -> Result<Vec<(String, i64)>, ApiError> {
+    let bands = hash_bands(phash);
+    with_conn!(db, |conn| {
+        let mut query = photo_hash_bands::table
+            .inner_join(photos::table)
+            .filter(photo_hash_bands::band.eq(bands[0].0).and(photo_hash_bands::value.eq(bands[0].1)))
+            .into_boxed();
+        for (band, value) in &bands[1..] {
+            query = query.or_filter(photo_hash_bands::band.eq(*band).and(photo_hash_bands::value.eq(*value)));
+        }
+        let found: Vec<(String, i64)> = query
+            .select((photos::sha256, photos::phash))
+            .distinct()
+            .limit(limit)
+            .load(conn)?;
+        Ok(found.into_iter().filter(|(sha, _)| sha != exclude).collect())
+    })
+}
+
+/// What to store for a new submission.
+pub struct NewRecord {
+    pub submission: NewSubmission,
+    pub photos: Vec<PhotoRow>,
+    /// (field path, part file name, sha-256).
+    pub attachments: Vec<(String, String, String)>,
+    pub subject: String,
+    pub corrects: Option<i64>,
+}
+
+/// Stores a submission, its photos' rows and its first audit entry, atomically.
+/// A concurrent insert of the same `instance_id` fails here with a conflict;
+/// the caller then answers from the stored one.
+pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
+    let now = Utc::now().naive_utc();
+    let actor = record.submission.submitted_by;
+    write_tx!(db, |conn| {
+        for photo in &record.photos {
+            let known: i64 = photos::table.filter(photos::sha256.eq(&photo.sha256)).count().get_result(conn)?;
+            if known == 0 {
+                diesel::insert_into(photos::table).values(photo).execute(conn)?;
+                let phash = photo.phash as u64;
+                for (band, value) in hash_bands(phash) {
+                    diesel::insert_into(photo_hash_bands::table)
+                        .values((
+                            photo_hash_bands::band.eq(band),
+                            photo_hash_bands::value.eq(value),
+                            photo_hash_bands::sha256.eq(&photo.sha256),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+        }
+        if let Some(original) = record.corrects {
+            let (status, superseded_by, by): (String, Option<i64>, i64) = submissions::table
+                .find(original)
+                .select((submissions::status, submissions::superseded_by, submissions::submitted_by))
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| ApiError::invalid("corrects", format!("no submission {original}")))?;
+            if by != actor {
+                return Err(ApiError::Forbidden("only the surveyor who sent a submission can correct it".into()));
+            }
+            let status: SubmissionStatus = status.parse().map_err(ApiError::Internal)?;
+            review::correctable(status, superseded_by).map_err(|why| ApiError::Conflict(format!("submission {original} cannot be corrected: {why}")))?;
+        }
+        let id: i64 = diesel::insert_into(submissions::table)
+            .values(&record.submission)
+            .returning(submissions::id)
+            .get_result(conn)?;
+        for (field, part, sha) in &record.attachments {
+            diesel::insert_into(submission_photos::table)
+                .values((
+                    submission_photos::submission_id.eq(id),
+                    submission_photos::field_path.eq(field),
+                    submission_photos::part_name.eq(part),
+                    submission_photos::sha256.eq(sha),
+                    submission_photos::subject.eq(&record.subject),
+                ))
+                .execute(conn)?;
+        }
+        let action = if record.corrects.is_some() { "corrected" } else { "submitted" };
+        diesel::insert_into(submission_events::table)
+            .values((
+                submission_events::submission_id.eq(id),
+                submission_events::at.eq(now),
+                submission_events::actor_id.eq(actor),
+                submission_events::action.eq(action),
+                submission_events::from_status.eq(None::<String>),
+                submission_events::to_status.eq(Some(SubmissionStatus::Received.as_str())),
+                submission_events::comment.eq(record.corrects.map(|o| format!("correction of submission {o}"))),
+            ))
+            .execute(conn)?;
+        if let Some(original) = record.corrects {
+            diesel::update(submissions::table.find(original))
+                .set((submissions::superseded_by.eq(Some(id)), submissions::updated_at.eq(now)))
+                .execute(conn)?;
+            diesel::insert_into(submission_events::table)
+                .values((
+                    submission_events::submission_id.eq(original),
+                    submission_events::at.eq(now),
+                    submission_events::actor_id.eq(actor),
+                    submission_events::action.eq("superseded"),
+                    submission_events::from_status.eq(None::<String>),
+                    submission_events::to_status.eq(None::<String>),
+                    submission_events::comment.eq(Some(format!("corrected by submission {id}"))),
+                ))
+                .execute(conn)?;
+        }
+        Ok(id)
+    })
+}
+
+/// Filters of the officer queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Subtrees to search (the caller's areas, or the one asked for).
+    pub scopes: Vec<AreaPath>,
+    pub form_id: Option<String>,
+    pub status: Option<SubmissionStatus>,
+    pub flag: Option<String>,
+    pub submitted_by: Option<i64>,
+    pub village_id: Option<i64>,
+    pub collected_from: Option<NaiveDateTime>,
+    pub collected_to: Option<NaiveDateTime>,
+    /// Continue after this (risk, id).
+    pub after: Option<(i32, i64)>,
+    pub limit: i64,
+}
+
+/// The queue, riskiest first.
+pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiError> {
+    let mut found = Vec::new();
+    for scope in &filter.scopes {
+        let (lower, upper) = scope.subtree_range();
+        let rows: Vec<SubmissionRow> = with_conn!(db, |conn| {
+            let mut query = submissions::table
+                .filter(submissions::area_path.ge(&lower))
+                .filter(submissions::area_path.lt(&upper))
+                .select(SubmissionRow::as_select())
+                .order((submissions::risk.desc(), submissions::id.desc()))
+                .limit(filter.limit)
+                .into_boxed();
+            if let Some(form) = &filter.form_id {
+                query = query.filter(submissions::form_id.eq(form));
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(submissions::status.eq(status.as_str()));
+            }
+            if let Some(flag) = &filter.flag {
+                query = query.filter(submissions::flags.like(format!("%\"code\":\"{flag}\"%")));
+            }
+            if let Some(user) = filter.submitted_by {
+                query = query.filter(submissions::submitted_by.eq(user));
+            }
+            if let Some(village) = filter.village_id {
+                query = query.filter(submissions::village_id.eq(village));
+            }
+            if let Some(from) = filter.collected_from {
+                query = query.filter(submissions::collected_at.ge(from));
+            }
+            if let Some(to) = filter.collected_to {
+                query = query.filter(submissions::collected_at.lt(to));
+            }
+            if let Some((risk, id)) = filter.after {
+                query = query.filter(
+                    submissions::risk
+                        .lt(risk)
+                        .or(submissions::risk.eq(risk).and(submissions::id.lt(id))),
+                );
+            }
+            query.load(conn)?
+        });
+        found.extend(rows);
+    }
+    found.sort_by(|a, b| b.risk.cmp(&a.risk).then(b.id.cmp(&a.id)));
+    found.dedup_by_key(|row| row.id);
+    found.truncate(usize::try_from(filter.limit).unwrap_or(0));
+    Ok(found)
+}
+
+fn derived_categories_json(version: &FormVersionRow, answers: &str) -> Option<String> {
+    let definition: survey_forms::FormDefinition = serde_json::from_str(&version.definition).ok()?;
+    if definition.feeds.household_categories.is_empty() {
+        return None;
+    }
+    let answers: serde_json::Value = serde_json::from_str(answers).ok()?;
+    let names: Vec<&str> = survey_forms::derived_categories(&definition, &answers).into_iter().map(|c| c.as_str()).collect();
+    serde_json::to_string(&names).ok()
+}
+
+/// Records a review decision. When a household survey's approval changes, the
+/// household's categories follow its latest approved survey, in the same transaction.
+pub fn review(
+    db: &Db,
+    id: i64,
+    reviewer: i64,
+    decision: Decision,
+    comment: Option<&str>,
+) -> Result<SubmissionRow, ApiError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let row = submissions::table
+            .find(id)
+            .select(SubmissionRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
+        let current: SubmissionStatus = row.status.parse().map_err(ApiError::Internal)?;
+        let target = review::decide(current, row.superseded_by, decision, comment, row.submitted_by == reviewer).map_err(|refusal| match refusal {
+            ReviewRefusal::OwnSubmission => ApiError::Forbidden("nobody reviews their own submission".into()),
+            ReviewRefusal::ReasonRequired => ApiError::invalid("comment", "give the reason for rejecting, so the surveyor can correct it"),
+            ReviewRefusal::Superseded(newer) => ApiError::Conflict(format!("this submission was corrected; review submission {newer} instead")),
+            ReviewRefusal::AlreadyThere(status) => ApiError::Conflict(format!("the submission is already {status}")),
+        })?;
+        diesel::update(submissions::table.find(id))
+            .set((submissions::status.eq(target.as_str()), submissions::updated_at.eq(now)))
+            .execute(conn)?;
+        diesel::insert_into(submission_events::table)
+            .values((
+                submission_events::submission_id.eq(id),
+                submission_events::at.eq(now),
+                submission_events::actor_id.eq(reviewer),
+                submission_events::action.eq("reviewed"),
+                submission_events::from_status.eq(Some(current.as_str())),
+                submission_events::to_status.eq(Some(target.as_str())),
+                submission_events::comment.eq(comment.map(str::trim).filter(|c| !c.is_empty())),
+            ))
+            .execute(conn)?;
+        let touches_approval = current == SubmissionStatus::Approved || target == SubmissionStatus::Approved;
+        if let (Some(household), true) = (row.household_id, touches_approval) {
+            // The household's categories follow its latest approved survey of this form.
+            let latest: Option<(String, i32)> = submissions::table
+                .filter(submissions::household_id.eq(household))
+                .filter(submissions::form_id.eq(&row.form_id))
+                .filter(submissions::status.eq(SubmissionStatus::Approved.as_str()))
+                .order((submissions::collected_at.desc(), submissions::id.desc()))
+                .select((submissions::answers, submissions::form_version))
+                .first(conn)
+                .optional()?;
+            if let Some((answers, version)) = latest {
+                let version_row = form_versions::table
+                    .filter(form_versions::form_id.eq(&row.form_id))
+                    .filter(form_versions::version.eq(version))
+                    .select(FormVersionRow::as_select())
+                    .first(conn)?;
+                if let Some(categories) = derived_categories_json(&version_row, &answers) {
+                    let seq: i64 = diesel::update(sync_counters::table.find("households"))
+                        .set(sync_counters::value.eq(sync_counters::value + 1))
+                        .returning(sync_counters::value)
+                        .get_result(conn)?;
+                    diesel::update(households::table.find(household))
+                        .set((
+                            households::categories.eq(categories),
+                            households::sync_seq.eq(seq),
+                            households::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+        }
+        Ok(submissions::table.find(id).select(SubmissionRow::as_select()).first(conn)?)
+    })
+}
+
+/// One entry of the audit trail with the actor's username.
+pub type HistoryEntry = (SubmissionEventRow, String);
+
+/// The audit trail of a submission and every revision linked to it, oldest first.
+pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, ApiError> {
+    with_conn!(db, |conn| {
+        // Walk the revision chain both ways.
+        let mut chain = vec![id];
+        let mut cursor = id;
+        while let Some(Some(previous)) = submissions::table
+            .find(cursor)
+            .select(submissions::supersedes)
+            .first::<Option<i64>>(conn)
+            .optional()?
+        {
+            if chain.contains(&previous) {
+                break;
+            }
+            chain.push(previous);
+            cursor = previous;
+        }
+        cursor = id;
+        while let Some(Some(next)) = submissions::table
+            .find(cursor)
+            .select(submissions::superseded_by)
+            .first::<Option<i64>>(conn)
+            .optional()?
+        {
+            if chain.contains(&next) {
+                break;
+            }
+            chain.push(next);
+            cursor = next;
+        }
+        Ok(submission_events::table
+            .inner_join(users::table)
+            .filter(submission_events::submission_id.eq_any(&chain))
+            .order(submission_events::id)
+            .select((SubmissionEventRow::as_select(), users::username))
+            .load(conn)?)
+    })
+}

@@ -1,0 +1,137 @@
+//! Receiving a multipart submission: the `submission` JSON part is read into
+//! memory (it is small); every other part is streamed to a staging file while
+//! its sha-256 is computed, under limits on each part, the whole body and the
+//! number of parts. Nothing is ever held whole in memory.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use actix_multipart::Multipart;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::photo_store::PhotoStore;
+
+/// Limits on one upload.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub max_photo_bytes: u64,
+    pub max_total_bytes: u64,
+    pub max_parts: usize,
+    pub max_document_bytes: usize,
+}
+
+/// A file part staged on disk.
+#[derive(Debug)]
+pub struct StagedPart {
+    /// The part's name: the field it answers (`signed_paper_photo`).
+    pub field: String,
+    /// The file name the answers refer to.
+    pub filename: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A received upload. Staging files still here when it is dropped are removed.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub document: Vec<u8>,
+    pub parts: Vec<StagedPart>,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        for part in &self.parts {
+            let _ = std::fs::remove_file(&part.path);
+        }
+    }
+}
+
+fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest(format!("the multipart body cannot be read: {error}"))
+}
+
+/// Reads the whole multipart body.
+pub async fn receive(mut multipart: Multipart, store: &PhotoStore, limits: UploadLimits) -> Result<Upload, ApiError> {
+    let mut upload = Upload::default();
+    let mut document: Option<Vec<u8>> = None;
+    let mut total: u64 = 0;
+    let mut count = 0usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        count += 1;
+        if count > limits.max_parts {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "a submission may have at most {} parts (the JSON and {} photos)",
+                limits.max_parts,
+                limits.max_parts - 1
+            )));
+        }
+        let name = field.name().map(str::to_string).unwrap_or_default();
+        if name.is_empty() {
+            return Err(ApiError::bad_param("multipart", format!("part {count} has no name")));
+        }
+        if name == "submission" {
+            if document.is_some() {
+                return Err(ApiError::bad_param("submission", "sent twice"));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(multipart_error)?;
+                total += chunk.len() as u64;
+                if bytes.len() + chunk.len() > limits.max_document_bytes {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the submission JSON exceeds {} bytes",
+                        limits.max_document_bytes
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            document = Some(bytes);
+            continue;
+        }
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string)
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| ApiError::bad_param(name.clone(), "a photo part needs a file name (the name the answers refer to)"))?;
+        let (path, mut file) = store
+            .temp_file()
+            .map_err(|e| ApiError::Internal(format!("cannot stage an upload: {e}")))?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        // Registered before writing, so that a failure below removes the file.
+        upload.parts.push(StagedPart { field: name.clone(), filename: filename.clone(), path, sha256: String::new(), size: 0 });
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(multipart_error)?;
+            size += chunk.len() as u64;
+            total += chunk.len() as u64;
+            if size > limits.max_photo_bytes {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "photo '{filename}' of {name} exceeds {} MB",
+                    limits.max_photo_bytes / (1024 * 1024)
+                )));
+            }
+            if total > limits.max_total_bytes {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the submission exceeds {} MB in all",
+                    limits.max_total_bytes / (1024 * 1024)
+                )));
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .map_err(|e| ApiError::Internal(format!("cannot stage an upload: {e}")))?;
+        }
+        if let Some(part) = upload.parts.last_mut() {
+            part.sha256 = hex::encode(hasher.finalize());
+            part.size = size;
+        }
+    }
+    upload.document = document.ok_or_else(|| {
+        ApiError::bad_param("submission", "the multipart body has no 'submission' part with the JSON")
+    })?;
+    Ok(upload)
+}

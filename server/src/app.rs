@@ -90,7 +90,9 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
 pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Result<()> {
     let config = Arc::new(config);
     let photos = PhotoStore::open(&config.storage.data_dir)?;
-    let decoders = Arc::new(tokio::sync::Semaphore::new(config.evidence.photo_decoders.max(1)));
+    let decoders = Arc::new(tokio::sync::Semaphore::new(
+        config.evidence.photo_decoders.max(1),
+    ));
     let state = web::Data::new(AppState {
         db,
         keys,

@@ -103,7 +103,11 @@ pub struct EvidenceConfig {
     #[arg(long, env = "CAMKET_HOUSEHOLD_RADIUS_M", default_value_t = 300.0)]
     pub household_radius_m: f64,
     /// EXIF time farther than this from `collected_at` is flagged, in minutes.
-    #[arg(long, env = "CAMKET_PHOTO_TIME_TOLERANCE_MINUTES", default_value_t = 180)]
+    #[arg(
+        long,
+        env = "CAMKET_PHOTO_TIME_TOLERANCE_MINUTES",
+        default_value_t = 180
+    )]
     pub photo_time_tolerance_minutes: i64,
     /// EXIF position farther than this from the geotag is flagged, in metres.
     #[arg(long, env = "CAMKET_PHOTO_DISTANCE_M", default_value_t = 500.0)]

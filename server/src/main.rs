@@ -1,6 +1,5 @@
 //! `camket`: the server and its command line (serve, demo, migrate, import, forms, users).
 
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;

@@ -71,8 +71,14 @@ impl PhotoStore {
 
     /// Where a variant of a photo lives.
     pub fn path(&self, sha256: &str, variant: Variant) -> PathBuf {
-        let (a, b) = (sha256.get(0..2).unwrap_or("xx"), sha256.get(2..4).unwrap_or("xx"));
-        self.root.join(a).join(b).join(format!("{sha256}.{}", variant.suffix()))
+        let (a, b) = (
+            sha256.get(0..2).unwrap_or("xx"),
+            sha256.get(2..4).unwrap_or("xx"),
+        );
+        self.root
+            .join(a)
+            .join(b)
+            .join(format!("{sha256}.{}", variant.suffix()))
     }
 
     /// Whether the original is stored.
@@ -121,13 +127,19 @@ mod tests {
 
     #[test]
     fn photos_are_stored_once_by_hash_and_staging_is_swept() {
-        let dir = std::env::temp_dir().join(format!("camket-store-{}", crate::auth::tokens::random_hex(4)));
+        let dir = std::env::temp_dir().join(format!(
+            "camket-store-{}",
+            crate::auth::tokens::random_hex(4)
+        ));
         let store = PhotoStore::open(&dir).expect("open");
         let (staged, mut file) = store.temp_file().expect("temp");
         file.write_all(b"bytes").expect("write");
         store.adopt(&staged, "abcdef").expect("adopt");
         assert!(store.contains("abcdef"));
-        assert_eq!(store.read("abcdef", Variant::Original).expect("read"), b"bytes");
+        assert_eq!(
+            store.read("abcdef", Variant::Original).expect("read"),
+            b"bytes"
+        );
         let (again, _) = store.temp_file().expect("temp");
         store.adopt(&again, "abcdef").expect("adopt twice");
         assert!(!again.exists());

@@ -76,7 +76,7 @@ fn stamp(img: &mut RgbImage, x: f32, y: f32, radius: f32, colour: [u8; 3]) {
 fn handwriting(img: &mut RgbImage, rng: &mut Rng, x0: f32, y0: f32, length: f32, height: f32) {
     let ink = [25, 35, 120];
     let mut x = x0;
-    let mut phase = rng.unit() * 6.28;
+    let mut phase = rng.unit() * std::f32::consts::TAU;
     let frequency = 0.15 + rng.unit() * 0.2;
     let mut travelled = 0.0;
     while travelled < length {
@@ -96,7 +96,12 @@ fn handwriting(img: &mut RgbImage, rng: &mut Rng, x0: f32, y0: f32, length: f32,
 impl PaperPhoto {
     /// A paper of `scene`, 1200 × 900 pixels.
     pub fn new(scene: Scene, paper: u64) -> PaperPhoto {
-        PaperPhoto { scene, paper, width: 1200, height: 900 }
+        PaperPhoto {
+            scene,
+            paper,
+            width: 1200,
+            height: 900,
+        }
     }
 
     /// The same paper at another size (e.g. 4000 × 3000 for benchmarks).
@@ -112,7 +117,11 @@ impl PaperPhoto {
         if (self.width, self.height) == (1200, 900) {
             base
         } else {
-            base.resize_exact(self.width, self.height, image::imageops::FilterType::Triangle)
+            base.resize_exact(
+                self.width,
+                self.height,
+                image::imageops::FilterType::Triangle,
+            )
         }
     }
 
@@ -123,7 +132,8 @@ impl PaperPhoto {
             let grain = ((y as f32 * 0.11 + (self.scene.seed % 7) as f32).sin() * 12.0) as i32;
             for x in 0..width {
                 let light = (x as f32 / width as f32 * 25.0) as i32;
-                let noise = (mix(self.scene.seed ^ (u64::from(y) << 20) ^ u64::from(x)) % 9) as i32 - 4;
+                let noise =
+                    (mix(self.scene.seed ^ (u64::from(y) << 20) ^ u64::from(x)) % 9) as i32 - 4;
                 let r = (140 + grain + light + noise).clamp(0, 255) as u8;
                 let g = (98 + grain + light + noise).clamp(0, 255) as u8;
                 let b = (60 + grain / 2 + noise).clamp(0, 255) as u8;
@@ -131,7 +141,10 @@ impl PaperPhoto {
             }
         }
         // The paper.
-        let (px, py) = (150 + self.scene.paper_shift.0, 70 + self.scene.paper_shift.1);
+        let (px, py) = (
+            150 + self.scene.paper_shift.0,
+            70 + self.scene.paper_shift.1,
+        );
         let (pw, ph) = (900, 760);
         fill_rect(&mut img, px, py, pw, ph, [244, 243, 236]);
         // The printed template: identical on every paper.
@@ -147,7 +160,11 @@ impl PaperPhoto {
                 x += word + template.range(8, 14);
             }
         }
-        for (label_y, dotted_from) in [(py + 520, px + 200), (py + 570, px + 200), (py + 650, px + 520)] {
+        for (label_y, dotted_from) in [
+            (py + 520, px + 200),
+            (py + 570, px + 200),
+            (py + 650, px + 520),
+        ] {
             fill_rect(&mut img, px + 60, label_y, 120, 10, [70, 70, 70]);
             let mut x = dotted_from;
             while x < px + pw - 60 {
@@ -157,9 +174,30 @@ impl PaperPhoto {
         }
         // This paper's handwriting: name, address, signature.
         let mut hand = Rng(mix(self.paper.wrapping_mul(7919) ^ 0xabcdef));
-        handwriting(&mut img, &mut hand, (px + 210) as f32, (py + 520) as f32, 420.0, 16.0);
-        handwriting(&mut img, &mut hand, (px + 210) as f32, (py + 570) as f32, 500.0, 14.0);
-        handwriting(&mut img, &mut hand, (px + 540) as f32, (py + 660) as f32, 240.0, 40.0);
+        handwriting(
+            &mut img,
+            &mut hand,
+            (px + 210) as f32,
+            (py + 520) as f32,
+            420.0,
+            16.0,
+        );
+        handwriting(
+            &mut img,
+            &mut hand,
+            (px + 210) as f32,
+            (py + 570) as f32,
+            500.0,
+            14.0,
+        );
+        handwriting(
+            &mut img,
+            &mut hand,
+            (px + 540) as f32,
+            (py + 660) as f32,
+            240.0,
+            40.0,
+        );
         // Sensor noise differs in every shot.
         for (x, y, pixel) in img.enumerate_pixels_mut() {
             let n = (mix(self.paper ^ (u64::from(y) << 32) ^ u64::from(x) ^ 0x55) % 7) as i16 - 3;
@@ -174,7 +212,8 @@ impl PaperPhoto {
 /// Encodes as JPEG without metadata.
 pub fn jpeg(image: &DynamicImage, quality: u8) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
-    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&image.to_rgb8());
+    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&image.to_rgb8());
     out.into_inner()
 }
 
@@ -195,9 +234,18 @@ fn dms(value: f64) -> Vec<exif::Rational> {
     let minutes = ((value - degrees) * 60.0).floor();
     let seconds = (value - degrees - minutes / 60.0) * 3600.0;
     vec![
-        exif::Rational { num: degrees as u32, denom: 1 },
-        exif::Rational { num: minutes as u32, denom: 1 },
-        exif::Rational { num: (seconds * 10_000.0).round() as u32, denom: 10_000 },
+        exif::Rational {
+            num: degrees as u32,
+            denom: 1,
+        },
+        exif::Rational {
+            num: minutes as u32,
+            denom: 1,
+        },
+        exif::Rational {
+            num: (seconds * 10_000.0).round() as u32,
+            denom: 10_000,
+        },
     ]
 }
 
@@ -207,18 +255,46 @@ pub fn exif_block(spec: &ExifSpec) -> Vec<u8> {
     let ascii = |text: String| Value::Ascii(vec![text.into_bytes()]);
     let mut fields = Vec::new();
     if let Some(taken) = spec.taken_local {
-        fields.push(Field { tag: Tag::DateTimeOriginal, ifd_num: In::PRIMARY, value: ascii(taken.format("%Y:%m:%d %H:%M:%S").to_string()) });
+        fields.push(Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: ascii(taken.format("%Y:%m:%d %H:%M:%S").to_string()),
+        });
     }
     if let Some(offset) = &spec.offset {
-        fields.push(Field { tag: Tag::OffsetTimeOriginal, ifd_num: In::PRIMARY, value: ascii(offset.clone()) });
+        fields.push(Field {
+            tag: Tag::OffsetTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: ascii(offset.clone()),
+        });
     }
     if let Some((lat, lon)) = spec.gps {
-        fields.push(Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: ascii(if lat < 0.0 { "S" } else { "N" }.into()) });
-        fields.push(Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(dms(lat)) });
-        fields.push(Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: ascii(if lon < 0.0 { "W" } else { "E" }.into()) });
-        fields.push(Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: Value::Rational(dms(lon)) });
+        fields.push(Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii(if lat < 0.0 { "S" } else { "N" }.into()),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(lat)),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii(if lon < 0.0 { "W" } else { "E" }.into()),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(lon)),
+        });
     }
-    fields.push(Field { tag: Tag::Make, ifd_num: In::PRIMARY, value: ascii("camket-synthetic".into()) });
+    fields.push(Field {
+        tag: Tag::Make,
+        ifd_num: In::PRIMARY,
+        value: ascii("camket-synthetic".into()),
+    });
     let mut writer = exif::experimental::Writer::new();
     for field in &fields {
         writer.push_field(field);
@@ -267,18 +343,35 @@ mod tests {
     #[test]
     fn exif_written_here_reads_back() {
         let spec = ExifSpec {
-            taken_local: NaiveDateTime::parse_from_str("2025-04-22 09:15:00", "%Y-%m-%d %H:%M:%S").ok(),
+            taken_local: NaiveDateTime::parse_from_str("2025-04-22 09:15:00", "%Y-%m-%d %H:%M:%S")
+                .ok(),
             offset: None,
             gps: Some((19.8123, 105.7456)),
         };
-        let image = PaperPhoto::new(Scene { seed: 1, paper_shift: (0, 0) }, 1).render();
+        let image = PaperPhoto::new(
+            Scene {
+                seed: 1,
+                paper_shift: (0, 0),
+            },
+            1,
+        )
+        .render();
         let bytes = jpeg_with_exif(&image, 85, &spec);
         let decoded = image::load_from_memory(&bytes).expect("still a JPEG");
         assert_eq!(decoded.width(), 1200);
         let raw = exif_block(&spec);
-        let facts = read_exif(raw, chrono::FixedOffset::east_opt(7 * 3600).expect("offset"));
-        assert_eq!(facts.taken_at.map(|t| t.to_rfc3339()), Some("2025-04-22T02:15:00+00:00".to_string()));
+        let facts = read_exif(
+            raw,
+            chrono::FixedOffset::east_opt(7 * 3600).expect("offset"),
+        );
+        assert_eq!(
+            facts.taken_at.map(|t| t.to_rfc3339()),
+            Some("2025-04-22T02:15:00+00:00".to_string())
+        );
         let (lat, lon) = facts.location.expect("gps");
-        assert!((lat - 19.8123).abs() < 1e-5 && (lon - 105.7456).abs() < 1e-5, "{lat} {lon}");
+        assert!(
+            (lat - 19.8123).abs() < 1e-5 && (lon - 105.7456).abs() < 1e-5,
+            "{lat} {lon}"
+        );
     }
 }

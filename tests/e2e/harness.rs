@@ -469,6 +469,17 @@ impl Client {
         self.send("GET", path)
     }
 
+    /// GET a body as raw bytes (asserting 200).
+    pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let response = match self.request("GET", path).call() {
+            Ok(response) => response,
+            Err(error) => panic!("GET {path}: {error}"),
+        };
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes);
+        bytes
+    }
+
     /// GET with extra headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         let mut request = self.request("GET", path);
@@ -486,6 +497,20 @@ impl Client {
         Client::finish(self.request("PUT", path).send_json(body.clone()))
     }
 
+    /// POST a multipart/form-data body.
+    pub fn post_multipart(&self, path: &str, parts: &[Part]) -> Response {
+        let boundary = "camket-test-boundary-7MA4YWxkTrZu0gW";
+        let body = multipart_body(boundary, parts);
+        Client::finish(
+            self.request("POST", path)
+                .set(
+                    "Content-Type",
+                    &format!("multipart/form-data; boundary={boundary}"),
+                )
+                .send_bytes(&body),
+        )
+    }
+
     /// POST raw bytes with a content type.
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
         Client::finish(
@@ -494,4 +519,60 @@ impl Client {
                 .send_bytes(body),
         )
     }
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    /// The `submission` JSON part.
+    pub fn json(value: &Value) -> Part {
+        Part {
+            name: "submission".into(),
+            filename: None,
+            content_type: "application/json".into(),
+            bytes: value.to_string().into_bytes(),
+        }
+    }
+
+    /// A photo part answering `field`.
+    pub fn photo(field: &str, filename: &str, bytes: Vec<u8>) -> Part {
+        Part {
+            name: field.into(),
+            filename: Some(filename.into()),
+            content_type: "image/jpeg".into(),
+            bytes,
+        }
+    }
+}
+
+/// Encodes parts as multipart/form-data.
+pub fn multipart_body(boundary: &str, parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match &part.filename {
+            Some(filename) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n",
+                    part.name
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{}\"\r\n", part.name).as_bytes(),
+            ),
+        }
+        body.extend_from_slice(format!("Content-Type: {}\r\n\r\n", part.content_type).as_bytes());
+        body.extend_from_slice(&part.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
 }

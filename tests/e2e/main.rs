@@ -8,3 +8,5 @@ mod fixture;
 mod forms;
 mod harness;
 mod places;
+mod submissions;
+mod uploads;

@@ -117,7 +117,14 @@ pub struct Flag {
 
 impl Flag {
     fn new(code: FlagCode, detail: String) -> Flag {
-        Flag { code, detail, value: None, photo: None, other_submission: None, weight: code.weight() }
+        Flag {
+            code,
+            detail,
+            value: None,
+            photo: None,
+            other_submission: None,
+            weight: code.weight(),
+        }
     }
     fn value(mut self, value: f64) -> Flag {
         self.value = Some((value * 10.0).round() / 10.0);
@@ -230,7 +237,10 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
     let mut flags = Vec::new();
     match &input.geotag {
         None => {
-            let mut flag = Flag::new(FlagCode::GeotagMissing, "the submission carries no geotag".into());
+            let mut flag = Flag::new(
+                FlagCode::GeotagMissing,
+                "the submission carries no geotag".into(),
+            );
             if !input.geotag_required {
                 flag.weight = 5;
             }
@@ -240,8 +250,14 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             if let Some(accuracy) = geotag.accuracy_m {
                 if accuracy > limits.max_accuracy_m {
                     flags.push(
-                        Flag::new(FlagCode::LowAccuracy, format!("the geotag is accurate to {accuracy:.0} m; the limit is {:.0} m", limits.max_accuracy_m))
-                            .value(accuracy),
+                        Flag::new(
+                            FlagCode::LowAccuracy,
+                            format!(
+                                "the geotag is accurate to {accuracy:.0} m; the limit is {:.0} m",
+                                limits.max_accuracy_m
+                            ),
+                        )
+                        .value(accuracy),
                     );
                 }
             }
@@ -251,17 +267,24 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                 let outside = distance_outside(boundary, point);
                 if outside > 0.0 {
                     flags.push(
-                        Flag::new(FlagCode::OutsideVillage, format!("{outside:.0} m outside the boundary of {}", village.name)).value(outside),
+                        Flag::new(
+                            FlagCode::OutsideVillage,
+                            format!("{outside:.0} m outside the boundary of {}", village.name),
+                        )
+                        .value(outside),
                     );
                 }
             } else if let Some(centroid) = village.centroid {
                 let distance = metres((geotag.lat, geotag.lon), centroid);
                 if distance > limits.village_radius_m {
                     flags.push(
-                        Flag::new(FlagCode::OutsideVillage, format!(
-                            "{distance:.0} m from the centre of {}; more than {:.0} m",
-                            village.name, limits.village_radius_m
-                        ))
+                        Flag::new(
+                            FlagCode::OutsideVillage,
+                            format!(
+                                "{distance:.0} m from the centre of {}; more than {:.0} m",
+                                village.name, limits.village_radius_m
+                            ),
+                        )
                         .value(distance),
                     );
                 }
@@ -300,23 +323,33 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             let gap = taken - input.collected_at;
             if gap.abs() > limits.photo_time_tolerance {
                 flags.push(
-                    Flag::new(FlagCode::PhotoTimeMismatch, format!(
-                        "photo '{}' was taken {:.0} minutes {} the form was filled",
-                        photo.part_name,
-                        minutes(gap),
-                        if gap < Duration::zero() { "before" } else { "after" }
-                    ))
+                    Flag::new(
+                        FlagCode::PhotoTimeMismatch,
+                        format!(
+                            "photo '{}' was taken {:.0} minutes {} the form was filled",
+                            photo.part_name,
+                            minutes(gap),
+                            if gap < Duration::zero() {
+                                "before"
+                            } else {
+                                "after"
+                            }
+                        ),
+                    )
                     .value(minutes(gap))
                     .photo(&photo.part_name),
                 );
             } else if let Some((start, end)) = input.window {
                 if taken < start || taken > end {
                     flags.push(
-                        Flag::new(FlagCode::PhotoTimeMismatch, format!(
-                            "photo '{}' was taken on {}, outside the campaign window",
-                            photo.part_name,
-                            taken.format("%Y-%m-%d")
-                        ))
+                        Flag::new(
+                            FlagCode::PhotoTimeMismatch,
+                            format!(
+                                "photo '{}' was taken on {}, outside the campaign window",
+                                photo.part_name,
+                                taken.format("%Y-%m-%d")
+                            ),
+                        )
                         .photo(&photo.part_name),
                     );
                 }
@@ -325,15 +358,26 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
     }
     if input.collected_at > input.now + limits.future_tolerance {
         let ahead = minutes(input.collected_at - input.now);
-        flags.push(Flag::new(FlagCode::FutureTime, format!("collected_at is {ahead:.0} minutes in the future; check the phone's clock")).value(ahead));
+        flags.push(
+            Flag::new(
+                FlagCode::FutureTime,
+                format!(
+                    "collected_at is {ahead:.0} minutes in the future; check the phone's clock"
+                ),
+            )
+            .value(ahead),
+        );
     }
     if let Some((start, _)) = input.window {
         if input.collected_at < start {
-            flags.push(Flag::new(FlagCode::BeforeCampaign, format!(
-                "collected on {}, before the campaign began on {}",
-                input.collected_at.format("%Y-%m-%d"),
-                start.format("%Y-%m-%d")
-            )));
+            flags.push(Flag::new(
+                FlagCode::BeforeCampaign,
+                format!(
+                    "collected on {}, before the campaign began on {}",
+                    input.collected_at.format("%Y-%m-%d"),
+                    start.format("%Y-%m-%d")
+                ),
+            ));
         }
     }
     for reuse in input.reuses {
@@ -342,27 +386,36 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             Some(score) => format!("a near-identical photo (similarity {score:.2})"),
         };
         flags.push(
-            Flag::new(FlagCode::DuplicatePhoto, format!(
-                "photo '{}' is {how} as one sent for {} in submission {}",
-                reuse.part_name, reuse.other_subject, reuse.other_submission
-            ))
+            Flag::new(
+                FlagCode::DuplicatePhoto,
+                format!(
+                    "photo '{}' is {how} as one sent for {} in submission {}",
+                    reuse.part_name, reuse.other_subject, reuse.other_submission
+                ),
+            )
             .photo(&reuse.part_name)
             .other(reuse.other_submission),
         );
     }
     if let Some(geotag) = &input.geotag {
         for visit in input.neighbours {
-            let hours = (input.collected_at - visit.collected_at).num_seconds().abs() as f64 / 3600.0;
+            let hours = (input.collected_at - visit.collected_at)
+                .num_seconds()
+                .abs() as f64
+                / 3600.0;
             let distance_km = metres((geotag.lat, geotag.lon), visit.location) / 1000.0;
             // Below a minute apart, a phone's clock and GPS noise decide: use a floor.
             let speed = distance_km / hours.max(1.0 / 60.0);
             if distance_km > 1.0 && speed > limits.max_speed_kmh {
                 flags.push(
-                    Flag::new(FlagCode::ImpossibleTravel, format!(
+                    Flag::new(
+                        FlagCode::ImpossibleTravel,
+                        format!(
                         "{distance_km:.1} km from submission {} in {:.0} minutes: {speed:.0} km/h",
                         visit.submission_id,
                         hours * 60.0
-                    ))
+                    ),
+                    )
                     .value(speed)
                     .other(visit.submission_id),
                 );
@@ -379,14 +432,26 @@ mod tests {
 
     fn village() -> VillagePlace {
         let square = geo::Polygon::new(
-            geo::LineString::from(vec![(105.0, 19.0), (105.02, 19.0), (105.02, 19.02), (105.0, 19.02), (105.0, 19.0)]),
+            geo::LineString::from(vec![
+                (105.0, 19.0),
+                (105.02, 19.0),
+                (105.02, 19.02),
+                (105.0, 19.02),
+                (105.0, 19.0),
+            ]),
             vec![],
         );
-        VillagePlace { name: "Thôn 3".into(), boundary: Some(geo::Geometry::Polygon(square)), centroid: Some((19.01, 105.01)) }
+        VillagePlace {
+            name: "Thôn 3".into(),
+            boundary: Some(geo::Geometry::Polygon(square)),
+            centroid: Some((19.01, 105.01)),
+        }
     }
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     fn input<'a>(village: &'a VillagePlace, geotag: Option<Geotag>) -> EvidenceInput<'a> {
@@ -409,7 +474,13 @@ mod tests {
     }
 
     fn inside() -> Geotag {
-        Geotag { lat: 19.01, lon: 105.01, accuracy_m: Some(8.0), altitude_m: None, captured_at: None }
+        Geotag {
+            lat: 19.01,
+            lon: 105.01,
+            accuracy_m: Some(8.0),
+            altitude_m: None,
+            captured_at: None,
+        }
     }
 
     #[test]
@@ -425,18 +496,41 @@ mod tests {
         let v = village();
         let limits = EvidenceLimits::default();
         // 0.01° of longitude at 19°N is about 1,051 m.
-        let outside = Geotag { lon: 105.03, accuracy_m: Some(120.0), ..inside() };
+        let outside = Geotag {
+            lon: 105.03,
+            accuracy_m: Some(120.0),
+            ..inside()
+        };
         let mut case = input(&v, Some(outside));
         case.household_location = Some((19.01, 105.01));
         let (flags, risk) = assess(&case, &limits);
-        assert_eq!(codes(&flags), vec![FlagCode::LowAccuracy, FlagCode::OutsideVillage, FlagCode::FarFromHousehold]);
+        assert_eq!(
+            codes(&flags),
+            vec![
+                FlagCode::LowAccuracy,
+                FlagCode::OutsideVillage,
+                FlagCode::FarFromHousehold
+            ]
+        );
         let metres = flags[1].value.unwrap_or(0.0);
         assert!((1000.0..1100.0).contains(&metres), "{metres}");
-        assert!(flags[1].detail.ends_with("m outside the boundary of Thôn 3"), "{}", flags[1].detail);
+        assert!(
+            flags[1]
+                .detail
+                .ends_with("m outside the boundary of Thôn 3"),
+            "{}",
+            flags[1].detail
+        );
         assert_eq!(risk, 10 + 30 + 20);
 
-        let no_polygon = VillagePlace { boundary: None, ..village() };
-        let far = Geotag { lat: 19.03, ..inside() };
+        let no_polygon = VillagePlace {
+            boundary: None,
+            ..village()
+        };
+        let far = Geotag {
+            lat: 19.03,
+            ..inside()
+        };
         let (flags, _) = assess(&input(&no_polygon, Some(far)), &limits);
         assert_eq!(codes(&flags), vec![FlagCode::OutsideVillage]);
         assert!(flags[0].detail.contains("from the centre of Thôn 3"));
@@ -445,8 +539,14 @@ mod tests {
     #[test]
     fn the_boundary_itself_counts_as_inside() {
         let v = village();
-        let on_edge = Geotag { lon: 105.02, ..inside() };
-        assert_eq!(assess(&input(&v, Some(on_edge)), &EvidenceLimits::default()).0, vec![]);
+        let on_edge = Geotag {
+            lon: 105.02,
+            ..inside()
+        };
+        assert_eq!(
+            assess(&input(&v, Some(on_edge)), &EvidenceLimits::default()).0,
+            vec![]
+        );
     }
 
     #[test]
@@ -464,13 +564,24 @@ mod tests {
     fn photo_time_and_place_must_agree() {
         let v = village();
         let photos = vec![
-            PhotoEvidence { part_name: "a.jpg".into(), taken_at: Some(at("2025-04-21T20:00:00Z")), location: Some((19.01, 105.01)) },
-            PhotoEvidence { part_name: "b.jpg".into(), taken_at: Some(at("2025-04-22T02:10:00Z")), location: Some((19.2, 105.01)) },
+            PhotoEvidence {
+                part_name: "a.jpg".into(),
+                taken_at: Some(at("2025-04-21T20:00:00Z")),
+                location: Some((19.01, 105.01)),
+            },
+            PhotoEvidence {
+                part_name: "b.jpg".into(),
+                taken_at: Some(at("2025-04-22T02:10:00Z")),
+                location: Some((19.2, 105.01)),
+            },
         ];
         let mut case = input(&v, Some(inside()));
         case.photos = &photos;
         let (flags, _) = assess(&case, &EvidenceLimits::default());
-        assert_eq!(codes(&flags), vec![FlagCode::PhotoLocationMismatch, FlagCode::PhotoTimeMismatch]);
+        assert_eq!(
+            codes(&flags),
+            vec![FlagCode::PhotoLocationMismatch, FlagCode::PhotoTimeMismatch]
+        );
         assert_eq!(flags[0].photo.as_deref(), Some("b.jpg"));
         assert_eq!(flags[1].photo.as_deref(), Some("a.jpg"));
         assert_eq!(flags[1].value, Some(360.0));
@@ -483,15 +594,26 @@ mod tests {
         case.now = at("2025-04-22T01:00:00Z");
         case.window = Some((at("2025-04-23T00:00:00Z"), at("2025-05-18T00:00:00Z")));
         let (flags, _) = assess(&case, &EvidenceLimits::default());
-        assert_eq!(codes(&flags), vec![FlagCode::FutureTime, FlagCode::BeforeCampaign]);
+        assert_eq!(
+            codes(&flags),
+            vec![FlagCode::FutureTime, FlagCode::BeforeCampaign]
+        );
     }
 
     #[test]
     fn a_surveyor_cannot_be_in_two_places_at_once() {
         let v = village();
         let neighbours = vec![
-            NeighbourVisit { submission_id: 7, collected_at: at("2025-04-22T01:50:00Z"), location: (19.011, 105.011) },
-            NeighbourVisit { submission_id: 8, collected_at: at("2025-04-22T02:10:00Z"), location: (19.5, 105.5) },
+            NeighbourVisit {
+                submission_id: 7,
+                collected_at: at("2025-04-22T01:50:00Z"),
+                location: (19.011, 105.011),
+            },
+            NeighbourVisit {
+                submission_id: 8,
+                collected_at: at("2025-04-22T02:10:00Z"),
+                location: (19.5, 105.5),
+            },
         ];
         let mut case = input(&v, Some(inside()));
         case.neighbours = &neighbours;
@@ -504,12 +626,19 @@ mod tests {
     #[test]
     fn reused_photos_name_the_other_submission() {
         let v = village();
-        let reuses = vec![PhotoReuse { part_name: "p.jpg".into(), other_submission: 3, other_subject: "household HGD-0002".into(), similarity: Some(0.93) }];
+        let reuses = vec![PhotoReuse {
+            part_name: "p.jpg".into(),
+            other_submission: 3,
+            other_subject: "household HGD-0002".into(),
+            similarity: Some(0.93),
+        }];
         let mut case = input(&v, Some(inside()));
         case.reuses = &reuses;
         let (flags, risk) = assess(&case, &EvidenceLimits::default());
         assert_eq!(codes(&flags), vec![FlagCode::DuplicatePhoto]);
-        assert!(flags[0].detail.contains("near-identical photo (similarity 0.93)"));
+        assert!(flags[0]
+            .detail
+            .contains("near-identical photo (similarity 0.93)"));
         assert_eq!(risk, 50);
     }
 }

@@ -40,7 +40,9 @@ pub enum PhotoError {
     Heic,
     #[error("not a JPEG or PNG image (the file starts with {0})")]
     NotAnImage(String),
-    #[error("the JPEG is truncated (no end-of-image marker): the upload was cut off; send it again")]
+    #[error(
+        "the JPEG is truncated (no end-of-image marker): the upload was cut off; send it again"
+    )]
     Truncated,
     #[error("the image is {width} × {height} pixels; at most {max_dimension} per side and {max_pixels} pixels in all are accepted")]
     TooLarge {
@@ -86,11 +88,20 @@ pub fn sniff(head: &[u8]) -> Result<PhotoFormat, PhotoError> {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Ok(PhotoFormat::Png);
     }
-    if head.len() >= 12 && &head[4..8] == b"ftyp" && [b"heic", b"heix", b"mif1", b"msf1", b"hevc"].iter().any(|brand| &head[8..12] == *brand) {
+    if head.len() >= 12
+        && &head[4..8] == b"ftyp"
+        && [b"heic", b"heix", b"mif1", b"msf1", b"hevc"]
+            .iter()
+            .any(|brand| &head[8..12] == *brand)
+    {
         return Err(PhotoError::Heic);
     }
     let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    Err(PhotoError::NotAnImage(if shown.is_empty() { "nothing (empty file)".into() } else { shown.join(" ") }))
+    Err(PhotoError::NotAnImage(if shown.is_empty() {
+        "nothing (empty file)".into()
+    } else {
+        shown.join(" ")
+    }))
 }
 
 /// Time and position read from EXIF.
@@ -104,7 +115,12 @@ pub struct ExifFacts {
 
 fn ascii(field: &exif::Field) -> Option<String> {
     match &field.value {
-        exif::Value::Ascii(parts) => parts.first().map(|p| String::from_utf8_lossy(p).trim_end_matches('\0').trim().to_string()),
+        exif::Value::Ascii(parts) => parts.first().map(|p| {
+            String::from_utf8_lossy(p)
+                .trim_end_matches('\0')
+                .trim()
+                .to_string()
+        }),
         _ => None,
     }
 }
@@ -134,10 +150,19 @@ pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
         .and_then(|naive| {
             let offset = get(exif::Tag::OffsetTimeOriginal)
                 .and_then(ascii)
-                .and_then(|o| DateTime::parse_from_str(&format!("2000-01-01T00:00:00{o}"), "%Y-%m-%dT%H:%M:%S%:z").ok())
+                .and_then(|o| {
+                    DateTime::parse_from_str(
+                        &format!("2000-01-01T00:00:00{o}"),
+                        "%Y-%m-%dT%H:%M:%S%:z",
+                    )
+                    .ok()
+                })
                 .map(|d| *d.offset())
                 .unwrap_or(local_offset);
-            offset.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
+            offset
+                .from_local_datetime(&naive)
+                .single()
+                .map(|d| d.with_timezone(&Utc))
         });
     let coordinate = |value_tag, ref_tag, negative: &str| {
         let value = get(value_tag).and_then(degrees)?;
@@ -150,7 +175,11 @@ pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
     let lat = coordinate(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, "S");
     let lon = coordinate(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, "W");
     let location = match (lat, lon) {
-        (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => Some((lat, lon)),
+        (Some(lat), Some(lon))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+        {
+            Some((lat, lon))
+        }
         _ => None,
     };
     ExifFacts { taken_at, location }
@@ -174,9 +203,14 @@ pub struct InspectedPhoto {
 
 fn ends_with_eoi<R: Read + Seek>(reader: &mut R) -> bool {
     // Phones may append padding after the marker; look at the last 64 bytes.
-    let Ok(length) = reader.seek(std::io::SeekFrom::End(0)) else { return false };
+    let Ok(length) = reader.seek(std::io::SeekFrom::End(0)) else {
+        return false;
+    };
     let tail_len = length.min(64);
-    if reader.seek(std::io::SeekFrom::End(-(tail_len as i64))).is_err() {
+    if reader
+        .seek(std::io::SeekFrom::End(-(tail_len as i64)))
+        .is_err()
+    {
         return false;
     }
     let mut tail = Vec::with_capacity(tail_len as usize);
@@ -197,14 +231,25 @@ fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError>
 
 /// The 64-bit perceptual hash (DCT mean hash) of an image.
 pub fn perceptual_hash(image: &DynamicImage) -> u64 {
-    let hasher = HasherConfig::new().hash_size(8, 8).hash_alg(HashAlg::Mean).preproc_dct().to_hasher();
+    let hasher = HasherConfig::new()
+        .hash_size(8, 8)
+        .hash_alg(HashAlg::Mean)
+        .preproc_dct()
+        .to_hasher();
     let hash = hasher.hash_image(image);
-    hash.as_bytes().iter().take(8).fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+    hash.as_bytes()
+        .iter()
+        .take(8)
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
 /// Proves that the file at `path` is an acceptable image and derives what the
 /// evidence checks and the reviewers need. CPU-heavy: run it off the async threads.
-pub fn inspect(path: &Path, limits: PhotoLimits, local_offset: FixedOffset) -> Result<InspectedPhoto, PhotoError> {
+pub fn inspect(
+    path: &Path,
+    limits: PhotoLimits,
+    local_offset: FixedOffset,
+) -> Result<InspectedPhoto, PhotoError> {
     let io = |e: std::io::Error| PhotoError::Undecodable(e.to_string());
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut head = [0u8; 16];
@@ -243,7 +288,9 @@ pub fn inspect(path: &Path, limits: PhotoLimits, local_offset: FixedOffset) -> R
         Err(e) => return Err(PhotoError::Undecodable(e.to_string())),
     };
     let (width, height) = decoder.dimensions();
-    if width.max(height) > limits.max_dimension || u64::from(width) * u64::from(height) > limits.max_pixels {
+    if width.max(height) > limits.max_dimension
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+    {
         return Err(too_large(width, height));
     }
     let offset = local_offset;
@@ -251,13 +298,19 @@ pub fn inspect(path: &Path, limits: PhotoLimits, local_offset: FixedOffset) -> R
         Ok(Some(raw)) => read_exif(raw, offset),
         _ => ExifFacts::default(),
     };
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => too_large(width, height),
         other => PhotoError::Undecodable(other.to_string()),
     })?;
     image.apply_orientation(orientation);
-    let review_source = if image.width().max(image.height()) > 1280 { image.resize(1280, 1280, image::imageops::FilterType::Triangle) } else { image.clone() };
+    let review_source = if image.width().max(image.height()) > 1280 {
+        image.resize(1280, 1280, image::imageops::FilterType::Triangle)
+    } else {
+        image.clone()
+    };
     let thumbnail_image = review_source.thumbnail(320, 320);
     let signature = Signature::of(&review_source);
     Ok(InspectedPhoto {

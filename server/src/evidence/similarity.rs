@@ -31,7 +31,13 @@ fn box_blur(src: &[f32], side: usize, radius: usize) -> Vec<f32> {
     let pass = |input: &[f32], horizontal: bool| -> Vec<f32> {
         let mut out = vec![0.0; side * side];
         for line in 0..side {
-            let at = |i: usize| if horizontal { input[line * side + i] } else { input[i * side + line] };
+            let at = |i: usize| {
+                if horizontal {
+                    input[line * side + i]
+                } else {
+                    input[i * side + line]
+                }
+            };
             let mut prefix = vec![0.0f32; side + 1];
             for i in 0..side {
                 prefix[i + 1] = prefix[i] + at(i);
@@ -56,7 +62,11 @@ impl Signature {
     /// The signature of an image (of any size and aspect).
     pub fn of(image: &DynamicImage) -> Signature {
         let gray = image
-            .resize_exact(SIDE as u32, SIDE as u32, image::imageops::FilterType::Triangle)
+            .resize_exact(
+                SIDE as u32,
+                SIDE as u32,
+                image::imageops::FilterType::Triangle,
+            )
             .to_luma8();
         let plain: Vec<f32> = gray.pixels().map(|p| f32::from(p.0[0])).collect();
         let blurred = box_blur(&plain, SIDE, 6);
@@ -70,7 +80,9 @@ impl Signature {
 
     /// Rebuilds a signature from its stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
-        (bytes.len() == SIDE * SIDE).then(|| Signature { values: bytes.iter().map(|b| *b as i8).collect() })
+        (bytes.len() == SIDE * SIDE).then(|| Signature {
+            values: bytes.iter().map(|b| *b as i8).collect(),
+        })
     }
 
     /// The bytes to store.
@@ -137,7 +149,10 @@ impl Moments {
         if self.n < 2.0 {
             return (0.0, 0.0);
         }
-        (self.saa / self.n - (self.sa / self.n).powi(2), self.sbb / self.n - (self.sb / self.n).powi(2))
+        (
+            self.saa / self.n - (self.sa / self.n).powi(2),
+            self.sbb / self.n - (self.sb / self.n).powi(2),
+        )
     }
 
     fn ncc(&self) -> f32 {
@@ -153,7 +168,14 @@ impl Moments {
 /// Compares the central region of `a` (a `side × side` image) with `b` under the
 /// mapping `b(x) = (x - c) * scale + c + shift`; returns the whole-region and
 /// per-tile moments.
-fn compare_at(a: &[f32], b: &[f32], side: usize, scale: f32, dx: f32, dy: f32) -> (Moments, Vec<Moments>) {
+fn compare_at(
+    a: &[f32],
+    b: &[f32],
+    side: usize,
+    scale: f32,
+    dx: f32,
+    dy: f32,
+) -> (Moments, Vec<Moments>) {
     let margin = side / 8;
     let region = side - 2 * margin;
     let tile = region / TILES;
@@ -167,7 +189,8 @@ fn compare_at(a: &[f32], b: &[f32], side: usize, scale: f32, dx: f32, dy: f32) -
             if let Some(vb) = sample(b, side, bx, by) {
                 let va = a[y * side + x];
                 whole.add(va, vb);
-                let t = ((y - margin) / tile).min(TILES - 1) * TILES + ((x - margin) / tile).min(TILES - 1);
+                let t = ((y - margin) / tile).min(TILES - 1) * TILES
+                    + ((x - margin) / tile).min(TILES - 1);
                 tiles[t].add(va, vb);
             }
         }
@@ -190,7 +213,9 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
         let scale = 1.0 + step as f32 * 0.015;
         for sy in -reach..=reach {
             for sx in -reach..=reach {
-                let score = compare_at(&ca, &cb, COARSE, scale, sx as f32, sy as f32).0.ncc();
+                let score = compare_at(&ca, &cb, COARSE, scale, sx as f32, sy as f32)
+                    .0
+                    .ncc();
                 if score > best.0 {
                     best = (score, scale, sx as f32, sy as f32);
                 }
@@ -240,25 +265,46 @@ mod tests {
 
     #[test]
     fn copies_match_and_different_papers_do_not() {
-        let table = synthetic::Scene { seed: 11, paper_shift: (0, 0) };
+        let table = synthetic::Scene {
+            seed: 11,
+            paper_shift: (0, 0),
+        };
         let original = PaperPhoto::new(table, 1).render();
         // Other papers on the same table: in exactly the same place, and nudged.
-        let nudged = synthetic::Scene { seed: 11, paper_shift: (6, -4) };
+        let nudged = synthetic::Scene {
+            seed: 11,
+            paper_shift: (6, -4),
+        };
         let others: Vec<DynamicImage> = (2..12)
             .map(|n| PaperPhoto::new(if n % 2 == 0 { table } else { nudged }, n).render())
             .collect();
         let sig = Signature::of(&original);
 
         let reencoded = decode(&synthetic::jpeg(&original, 55));
-        let resized = original.resize(original.width() / 2, original.height() / 2, image::imageops::FilterType::Triangle);
+        let resized = original.resize(
+            original.width() / 2,
+            original.height() / 2,
+            image::imageops::FilterType::Triangle,
+        );
         let cropped = synthetic::crop_percent(&original, 5.0);
         let all_three = decode(&synthetic::jpeg(
-            &synthetic::crop_percent(&original, 5.0).resize(700, 700, image::imageops::FilterType::Triangle),
+            &synthetic::crop_percent(&original, 5.0).resize(
+                700,
+                700,
+                image::imageops::FilterType::Triangle,
+            ),
             60,
         ));
-        let hash = |image: &DynamicImage| crate::evidence::photo::perceptual_hash(&image.thumbnail(320, 320));
+        let hash = |image: &DynamicImage| {
+            crate::evidence::photo::perceptual_hash(&image.thumbnail(320, 320))
+        };
         let cropped_distance = (hash(&original) ^ hash(&cropped)).count_ones();
-        for (what, copy) in [("re-encoded", reencoded), ("resized", resized), ("cropped", cropped), ("cropped, resized and re-encoded", all_three)] {
+        for (what, copy) in [
+            ("re-encoded", reencoded),
+            ("resized", resized),
+            ("cropped", cropped),
+            ("cropped, resized and re-encoded", all_three),
+        ] {
             let score = similarity(&sig, &Signature::of(&copy));
             assert!(score >= 0.8, "{what} copy scored {score}");
         }
@@ -272,7 +318,14 @@ mod tests {
 
     #[test]
     fn signatures_round_trip_through_bytes() {
-        let image = PaperPhoto::new(synthetic::Scene { seed: 3, paper_shift: (0, 0) }, 9).render();
+        let image = PaperPhoto::new(
+            synthetic::Scene {
+                seed: 3,
+                paper_shift: (0, 0),
+            },
+            9,
+        )
+        .render();
         let sig = Signature::of(&image);
         assert_eq!(Signature::from_bytes(&sig.to_bytes()), Some(sig));
         assert_eq!(Signature::from_bytes(&[0u8; 10]), None);

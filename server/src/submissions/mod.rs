@@ -120,7 +120,9 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
             .collect()
     });
     SubmissionView {
-        answers: photos.as_ref().and_then(|_| serde_json::from_str(&row.answers).ok()),
+        answers: photos
+            .as_ref()
+            .and_then(|_| serde_json::from_str(&row.answers).ok()),
         id: row.id,
         instance_id: row.instance_id,
         form_id: row.form_id,
@@ -146,8 +148,15 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
 /// re-serialised) and the hashes of its photo parts.
 fn content_hash(document: &Value, parts: &[upload::StagedPart]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_string(document).unwrap_or_default().as_bytes());
-    let mut listed: Vec<(&str, &str, &str)> = parts.iter().map(|p| (p.field.as_str(), p.filename.as_str(), p.sha256.as_str())).collect();
+    hasher.update(
+        serde_json::to_string(document)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let mut listed: Vec<(&str, &str, &str)> = parts
+        .iter()
+        .map(|p| (p.field.as_str(), p.filename.as_str(), p.sha256.as_str()))
+        .collect();
     listed.sort_unstable();
     for (field, name, sha) in listed {
         hasher.update(format!("\n{field}\t{name}\t{sha}").as_bytes());
@@ -175,19 +184,40 @@ fn validate(
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if uuid::Uuid::parse_str(&document.instance_id).is_err() {
-        errors.push(FieldError::new("instance_id", "must be a UUID made on the phone"));
+        errors.push(FieldError::new(
+            "instance_id",
+            "must be a UUID made on the phone",
+        ));
     }
     if document.device_id.as_ref().is_some_and(|d| d.len() > 100) {
-        errors.push(FieldError::new("device_id", "must be at most 100 characters"));
+        errors.push(FieldError::new(
+            "device_id",
+            "must be at most 100 characters",
+        ));
     }
     match (definition.household, document.household_id) {
-        (HouseholdRule::Required, None) => errors.push(FieldError::new("household_id", format!("the form '{}' is about a household: give household_id", definition.id))),
-        (HouseholdRule::None, Some(_)) => errors.push(FieldError::new("household_id", format!("the form '{}' is about a whole village: leave household_id out", definition.id))),
+        (HouseholdRule::Required, None) => errors.push(FieldError::new(
+            "household_id",
+            format!(
+                "the form '{}' is about a household: give household_id",
+                definition.id
+            ),
+        )),
+        (HouseholdRule::None, Some(_)) => errors.push(FieldError::new(
+            "household_id",
+            format!(
+                "the form '{}' is about a whole village: leave household_id out",
+                definition.id
+            ),
+        )),
         _ => {}
     }
     if let (Some(_), Some(village)) = (document.household_id, household_village) {
         if village != document.village_id {
-            errors.push(FieldError::new("household_id", "this household is not in the given village"));
+            errors.push(FieldError::new(
+                "household_id",
+                "this household is not in the given village",
+            ));
         }
     }
     if let Some(geotag) = &document.geotag {
@@ -195,32 +225,63 @@ fn validate(
             errors.push(FieldError::new("geotag.lat", "must be between -90 and 90"));
         }
         if !(-180.0..=180.0).contains(&geotag.lon) {
-            errors.push(FieldError::new("geotag.lon", "must be between -180 and 180"));
+            errors.push(FieldError::new(
+                "geotag.lon",
+                "must be between -180 and 180",
+            ));
         }
-        if geotag.accuracy_m.is_some_and(|a| !(0.0..=100_000.0).contains(&a)) {
-            errors.push(FieldError::new("geotag.accuracy_m", "must be between 0 and 100000"));
+        if geotag
+            .accuracy_m
+            .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+        {
+            errors.push(FieldError::new(
+                "geotag.accuracy_m",
+                "must be between 0 and 100000",
+            ));
         }
     }
     for problem in survey_forms::check_answers(definition, &document.answers) {
-        errors.push(FieldError::new(format!("answers.{}", problem.path), problem.message));
+        errors.push(FieldError::new(
+            format!("answers.{}", problem.path),
+            problem.message,
+        ));
     }
-    let wanted: BTreeSet<(String, String)> = survey_forms::attachment_names(definition, &document.answers).into_iter().collect();
-    let sent: BTreeSet<(String, String)> = parts.iter().map(|p| (p.field.clone(), p.filename.clone())).collect();
+    let wanted: BTreeSet<(String, String)> =
+        survey_forms::attachment_names(definition, &document.answers)
+            .into_iter()
+            .collect();
+    let sent: BTreeSet<(String, String)> = parts
+        .iter()
+        .map(|p| (p.field.clone(), p.filename.clone()))
+        .collect();
     for (field, name) in wanted.difference(&sent) {
         errors.push(FieldError::new(format!("answers.{field}"), format!("photo '{name}' is named in the answers but no part '{field}' with that file name was sent")));
     }
     for (field, name) in sent.difference(&wanted) {
-        let is_photo_field = survey_forms::attachment_names(definition, &document.answers).iter().any(|(f, _)| f == field)
-            || definition.field(field).is_some_and(|f| matches!(f.kind, survey_forms::FieldKind::Photo { .. } | survey_forms::FieldKind::Signature));
+        let is_photo_field = survey_forms::attachment_names(definition, &document.answers)
+            .iter()
+            .any(|(f, _)| f == field)
+            || definition.field(field).is_some_and(|f| {
+                matches!(
+                    f.kind,
+                    survey_forms::FieldKind::Photo { .. } | survey_forms::FieldKind::Signature
+                )
+            });
         let message = if is_photo_field {
             format!("the part '{name}' is not named in the answers of '{field}'")
         } else {
-            format!("'{field}' is not a photo field of the form '{}'", definition.id)
+            format!(
+                "'{field}' is not a photo field of the form '{}'",
+                definition.id
+            )
         };
         errors.push(FieldError::new(field.clone(), message));
     }
     if parts.len() != sent.len() {
-        errors.push(FieldError::new("multipart", "two parts have the same field and file name"));
+        errors.push(FieldError::new(
+            "multipart",
+            "two parts have the same field and file name",
+        ));
     }
     errors
 }
@@ -244,12 +305,20 @@ fn village_place(row: &camket_schema::models::AreaRow) -> VillagePlace {
         (Some(lat), Some(lon)) => Some((lat, lon)),
         _ => None,
     };
-    VillagePlace { name: row.name.clone(), boundary, centroid }
+    VillagePlace {
+        name: row.name.clone(),
+        boundary,
+        centroid,
+    }
 }
 
 /// Finds photos of this submission used before for another subject: the same
 /// file, or a near-duplicate (candidates by perceptual hash, confirmed locally).
-fn find_reuses(state: &AppState, facts: &[PhotoFacts], subject: &str) -> Result<Vec<PhotoReuse>, ApiError> {
+fn find_reuses(
+    state: &AppState,
+    facts: &[PhotoFacts],
+    subject: &str,
+) -> Result<Vec<PhotoReuse>, ApiError> {
     let shas: Vec<String> = facts.iter().map(|f| f.sha256.clone()).collect();
     let mut reuses = Vec::new();
     let describe = |other_subject: &str, code: &Option<String>| match code {
@@ -258,26 +327,45 @@ fn find_reuses(state: &AppState, facts: &[PhotoFacts], subject: &str) -> Result<
     };
     let exact = store::uses_elsewhere(&state.db, &shas, subject)?;
     for fact in facts {
-        if let Some((_, other, other_subject, code)) = exact.iter().find(|(sha, ..)| sha == &fact.sha256) {
-            reuses.push(PhotoReuse { part_name: fact.part_name.clone(), other_submission: *other, other_subject: describe(other_subject, code), similarity: None });
+        if let Some((_, other, other_subject, code)) =
+            exact.iter().find(|(sha, ..)| sha == &fact.sha256)
+        {
+            reuses.push(PhotoReuse {
+                part_name: fact.part_name.clone(),
+                other_submission: *other,
+                other_subject: describe(other_subject, code),
+                similarity: None,
+            });
             continue;
         }
-        let mut candidates: Vec<(u32, String)> = store::band_candidates(&state.db, fact.phash, &fact.sha256, 500)?
-            .into_iter()
-            .map(|(sha, hash)| (((hash as u64) ^ fact.phash).count_ones(), sha))
-            .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
-            .collect();
+        let mut candidates: Vec<(u32, String)> =
+            store::band_candidates(&state.db, fact.phash, &fact.sha256, 500)?
+                .into_iter()
+                .map(|(sha, hash)| (((hash as u64) ^ fact.phash).count_ones(), sha))
+                .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
+                .collect();
         candidates.sort();
         candidates.truncate(20);
         if candidates.is_empty() {
             continue;
         }
-        let mine = state.photos.read(&fact.sha256, Variant::Signature).ok().and_then(|b| Signature::from_bytes(&b));
+        let mine = state
+            .photos
+            .read(&fact.sha256, Variant::Signature)
+            .ok()
+            .and_then(|b| Signature::from_bytes(&b));
         let Some(mine) = mine else { continue };
         for (_, candidate) in candidates {
             let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
-            let Some((_, other, other_subject, code)) = uses.first() else { continue };
-            let Some(theirs) = state.photos.read(&candidate, Variant::Signature).ok().and_then(|b| Signature::from_bytes(&b)) else {
+            let Some((_, other, other_subject, code)) = uses.first() else {
+                continue;
+            };
+            let Some(theirs) = state
+                .photos
+                .read(&candidate, Variant::Signature)
+                .ok()
+                .and_then(|b| Signature::from_bytes(&b))
+            else {
                 continue;
             };
             let score = similarity(&mine, &theirs);
@@ -303,8 +391,16 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::Submit, None)?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") || !content_type.contains("boundary=") {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+        || !content_type.contains("boundary=")
+    {
         return Err(ApiError::bad_param("Content-Type", "send multipart/form-data with a boundary: a 'submission' JSON part and one part per photo"));
     }
     let evidence_config = &state.config.evidence;
@@ -314,7 +410,12 @@ pub async fn create(
         max_parts: evidence_config.max_parts,
         max_document_bytes: state.config.json_limit,
     };
-    let upload = upload::receive(Multipart::new(req.headers(), payload), &state.photos, limits).await?;
+    let upload = upload::receive(
+        Multipart::new(req.headers(), payload),
+        &state.photos,
+        limits,
+    )
+    .await?;
     let raw: Value = parse_json(&upload.document)?;
     let document: SubmissionDocument = parse_json(&upload.document)?;
     let hash = content_hash(&raw, &upload.parts);
@@ -334,16 +435,31 @@ pub async fn create(
         Ok((definition, store::place(&db, village_id, household_id)?))
     })
     .await??;
-    let village = village
-        .filter(|v| v.level == "village")
-        .ok_or_else(|| ApiError::invalid("village_id", format!("no village with id {village_id}")))?;
-    authorize(&principal, Action::Submit, Some(&AreaPath::from_stored(village.path.clone())))?;
+    let village = village.filter(|v| v.level == "village").ok_or_else(|| {
+        ApiError::invalid("village_id", format!("no village with id {village_id}"))
+    })?;
+    authorize(
+        &principal,
+        Action::Submit,
+        Some(&AreaPath::from_stored(village.path.clone())),
+    )?;
     if household_id.is_some() && household.is_none() {
         return Err(ApiError::invalid("household_id", "no such household"));
     }
-    let problems = validate(&document, &definition, household.as_ref().map(|h| h.village_id), &upload.parts);
+    let problems = validate(
+        &document,
+        &definition,
+        household.as_ref().map(|h| h.village_id),
+        &upload.parts,
+    );
     if !problems.is_empty() {
-        return Err(ApiError::invalid_many(format!("{} problem(s) in the submission; nothing was stored", problems.len()), problems));
+        return Err(ApiError::invalid_many(
+            format!(
+                "{} problem(s) in the submission; nothing was stored",
+                problems.len()
+            ),
+            problems,
+        ));
     }
 
     // Photos: known ones are read back; new ones are decoded, a bounded number at once.
@@ -370,14 +486,28 @@ pub async fn create(
             .parts
             .iter()
             .filter(|p| !known.iter().any(|k| k.sha256 == p.sha256))
-            .map(|p| (p.field.clone(), p.filename.clone(), p.sha256.clone(), p.path.clone()))
+            .map(|p| {
+                (
+                    p.field.clone(),
+                    p.filename.clone(),
+                    p.sha256.clone(),
+                    p.path.clone(),
+                )
+            })
             .collect();
         let photo_limits = evidence_config.photo_limits();
         let offset = evidence_config.local_offset();
         let results = web::block(move || {
             to_inspect
                 .into_iter()
-                .map(|(field, name, sha, path)| (field, name, sha, photo::inspect(&path, photo_limits, offset)))
+                .map(|(field, name, sha, path)| {
+                    (
+                        field,
+                        name,
+                        sha,
+                        photo::inspect(&path, photo_limits, offset),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .await?;
@@ -386,18 +516,31 @@ pub async fn create(
                 Ok(photo) => {
                     inspected.insert(sha, photo);
                 }
-                Err(error) => photo_errors.push(FieldError::new(field, format!("photo '{name}': {error}"))),
+                Err(error) => {
+                    photo_errors.push(FieldError::new(field, format!("photo '{name}': {error}")))
+                }
             }
         }
     }
     if !photo_errors.is_empty() {
-        return Err(ApiError::invalid_many(format!("{} photo(s) refused; nothing was stored", photo_errors.len()), photo_errors));
+        return Err(ApiError::invalid_many(
+            format!(
+                "{} photo(s) refused; nothing was stored",
+                photo_errors.len()
+            ),
+            photo_errors,
+        ));
     }
 
     let principal_id = principal.user_id.0;
     let geotag_required = definition.geotag == GeotagRule::Required;
-    let commitment = survey_forms::covered_commitment(&definition, &document.answers).map(|k| k.as_str().to_string());
-    let attachments: Vec<(String, String, String)> = upload.parts.iter().map(|p| (p.field.clone(), p.filename.clone(), p.sha256.clone())).collect();
+    let commitment = survey_forms::covered_commitment(&definition, &document.answers)
+        .map(|k| k.as_str().to_string());
+    let attachments: Vec<(String, String, String)> = upload
+        .parts
+        .iter()
+        .map(|p| (p.field.clone(), p.filename.clone(), p.sha256.clone()))
+        .collect();
     let subject = match document.household_id {
         Some(id) => format!("household:{id}"),
         None => format!("village:{}", document.village_id),
@@ -406,113 +549,138 @@ pub async fn create(
     let worker_state = state.clone();
     let household_location = household.as_ref().and_then(|h| Some((h.lat?, h.lon?)));
     let collected_at = document.collected_at.with_timezone(&Utc);
-    let outcome = web::block(move || -> Result<Result<i64, (ApiError, String)>, ApiError> {
-        let state = worker_state;
-        let upload = upload;
-        // Move the photos into the store (content-addressed; a second copy is dropped).
-        let mut rows = Vec::new();
-        let mut facts = Vec::new();
-        let now = Utc::now().naive_utc();
-        for part in &upload.parts {
-            let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
-            if let Some(photo) = inspected.get(&part.sha256) {
-                std::fs::File::open(&part.path).and_then(|f| f.sync_all()).map_err(io)?;
-                state.photos.put(&part.sha256, Variant::Thumbnail, &photo.thumbnail).map_err(io)?;
-                state.photos.put(&part.sha256, Variant::Review, &photo.review).map_err(io)?;
-                state.photos.put(&part.sha256, Variant::Signature, &photo.signature.to_bytes()).map_err(io)?;
-                state.photos.adopt(&part.path, &part.sha256).map_err(io)?;
-                if !rows.iter().any(|r: &PhotoRow| r.sha256 == part.sha256) {
-                    rows.push(PhotoRow {
+    let outcome = web::block(
+        move || -> Result<Result<i64, (ApiError, String)>, ApiError> {
+            let state = worker_state;
+            let upload = upload;
+            // Move the photos into the store (content-addressed; a second copy is dropped).
+            let mut rows = Vec::new();
+            let mut facts = Vec::new();
+            let now = Utc::now().naive_utc();
+            for part in &upload.parts {
+                let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
+                if let Some(photo) = inspected.get(&part.sha256) {
+                    std::fs::File::open(&part.path)
+                        .and_then(|f| f.sync_all())
+                        .map_err(io)?;
+                    state
+                        .photos
+                        .put(&part.sha256, Variant::Thumbnail, &photo.thumbnail)
+                        .map_err(io)?;
+                    state
+                        .photos
+                        .put(&part.sha256, Variant::Review, &photo.review)
+                        .map_err(io)?;
+                    state
+                        .photos
+                        .put(
+                            &part.sha256,
+                            Variant::Signature,
+                            &photo.signature.to_bytes(),
+                        )
+                        .map_err(io)?;
+                    state.photos.adopt(&part.path, &part.sha256).map_err(io)?;
+                    if !rows.iter().any(|r: &PhotoRow| r.sha256 == part.sha256) {
+                        rows.push(PhotoRow {
+                            sha256: part.sha256.clone(),
+                            format: photo.format.as_str().into(),
+                            size_bytes: part.size as i64,
+                            width: photo.width as i32,
+                            height: photo.height as i32,
+                            phash: photo.phash as i64,
+                            exif_time: photo.exif.taken_at.map(|t| t.naive_utc()),
+                            exif_lat: photo.exif.location.map(|l| l.0),
+                            exif_lon: photo.exif.location.map(|l| l.1),
+                            created_at: now,
+                        });
+                    }
+                    facts.push(PhotoFacts {
+                        part_name: part.filename.clone(),
                         sha256: part.sha256.clone(),
-                        format: photo.format.as_str().into(),
-                        size_bytes: part.size as i64,
-                        width: photo.width as i32,
-                        height: photo.height as i32,
-                        phash: photo.phash as i64,
-                        exif_time: photo.exif.taken_at.map(|t| t.naive_utc()),
-                        exif_lat: photo.exif.location.map(|l| l.0),
-                        exif_lon: photo.exif.location.map(|l| l.1),
-                        created_at: now,
+                        phash: photo.phash,
+                        taken_at: photo.exif.taken_at,
+                        location: photo.exif.location,
+                    });
+                } else if let Some(row) = known.iter().find(|k| k.sha256 == part.sha256) {
+                    facts.push(PhotoFacts {
+                        part_name: part.filename.clone(),
+                        sha256: row.sha256.clone(),
+                        phash: row.phash as u64,
+                        taken_at: row.exif_time.map(|t| t.and_utc()),
+                        location: match (row.exif_lat, row.exif_lon) {
+                            (Some(lat), Some(lon)) => Some((lat, lon)),
+                            _ => None,
+                        },
                     });
                 }
-                facts.push(PhotoFacts {
-                    part_name: part.filename.clone(),
-                    sha256: part.sha256.clone(),
-                    phash: photo.phash,
-                    taken_at: photo.exif.taken_at,
-                    location: photo.exif.location,
-                });
-            } else if let Some(row) = known.iter().find(|k| k.sha256 == part.sha256) {
-                facts.push(PhotoFacts {
-                    part_name: part.filename.clone(),
-                    sha256: row.sha256.clone(),
-                    phash: row.phash as u64,
-                    taken_at: row.exif_time.map(|t| t.and_utc()),
-                    location: match (row.exif_lat, row.exif_lon) {
-                        (Some(lat), Some(lon)) => Some((lat, lon)),
-                        _ => None,
-                    },
-                });
             }
-        }
-        // The evidence checks.
-        let place = village_place(&village);
-        let evidence_photos: Vec<PhotoEvidence> = facts
-            .iter()
-            .map(|f| PhotoEvidence { part_name: f.part_name.clone(), taken_at: f.taken_at, location: f.location })
-            .collect();
-        let reuses = find_reuses(&state, &facts, &subject)?;
-        let neighbours = store::neighbours(&state.db, principal_id, collected_at.naive_utc())?;
-        let input = evidence::EvidenceInput {
-            geotag: document.geotag,
-            geotag_required,
-            collected_at,
-            now: Utc::now(),
-            village: &place,
-            household_location,
-            photos: &evidence_photos,
-            reuses: &reuses,
-            neighbours: &neighbours,
-            window: None,
-        };
-        let (flags, risk) = evidence::assess(&input, &limits);
-        let record = store::NewRecord {
-            submission: NewSubmission {
-                instance_id: document.instance_id.clone(),
-                content_hash: hash.clone(),
-                form_id: document.form_id.clone(),
-                form_version: document.form_version as i32,
-                village_id: document.village_id,
-                area_path: village.path.clone(),
-                household_id: document.household_id,
-                submitted_by: principal_id,
-                device_id: document.device_id.clone(),
-                collected_at: collected_at.naive_utc(),
-                received_at: now,
-                geotag_lat: document.geotag.map(|g| g.lat),
-                geotag_lon: document.geotag.map(|g| g.lon),
-                geotag_accuracy_m: document.geotag.and_then(|g| g.accuracy_m),
-                geotag_altitude_m: document.geotag.and_then(|g| g.altitude_m),
-                geotag_captured_at: document.geotag.and_then(|g| g.captured_at).map(|t| t.naive_utc()),
-                answers: serde_json::to_string(&document.answers).unwrap_or_else(|_| "{}".into()),
-                status: SubmissionStatus::Received.as_str().into(),
-                risk,
-                flags: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
-                commitment_kind: commitment,
-                supersedes: document.corrects,
-                superseded_by: None,
-                updated_at: now,
-            },
-            photos: rows,
-            attachments,
-            subject,
-            corrects: document.corrects,
-        };
-        match store::insert(&state.db, &record) {
-            Ok(id) => Ok(Ok(id)),
-            Err(error) => Ok(Err((error, hash))),
-        }
-    })
+            // The evidence checks.
+            let place = village_place(&village);
+            let evidence_photos: Vec<PhotoEvidence> = facts
+                .iter()
+                .map(|f| PhotoEvidence {
+                    part_name: f.part_name.clone(),
+                    taken_at: f.taken_at,
+                    location: f.location,
+                })
+                .collect();
+            let reuses = find_reuses(&state, &facts, &subject)?;
+            let neighbours = store::neighbours(&state.db, principal_id, collected_at.naive_utc())?;
+            let input = evidence::EvidenceInput {
+                geotag: document.geotag,
+                geotag_required,
+                collected_at,
+                now: Utc::now(),
+                village: &place,
+                household_location,
+                photos: &evidence_photos,
+                reuses: &reuses,
+                neighbours: &neighbours,
+                window: None,
+            };
+            let (flags, risk) = evidence::assess(&input, &limits);
+            let record = store::NewRecord {
+                submission: NewSubmission {
+                    instance_id: document.instance_id.clone(),
+                    content_hash: hash.clone(),
+                    form_id: document.form_id.clone(),
+                    form_version: document.form_version as i32,
+                    village_id: document.village_id,
+                    area_path: village.path.clone(),
+                    household_id: document.household_id,
+                    submitted_by: principal_id,
+                    device_id: document.device_id.clone(),
+                    collected_at: collected_at.naive_utc(),
+                    received_at: now,
+                    geotag_lat: document.geotag.map(|g| g.lat),
+                    geotag_lon: document.geotag.map(|g| g.lon),
+                    geotag_accuracy_m: document.geotag.and_then(|g| g.accuracy_m),
+                    geotag_altitude_m: document.geotag.and_then(|g| g.altitude_m),
+                    geotag_captured_at: document
+                        .geotag
+                        .and_then(|g| g.captured_at)
+                        .map(|t| t.naive_utc()),
+                    answers: serde_json::to_string(&document.answers)
+                        .unwrap_or_else(|_| "{}".into()),
+                    status: SubmissionStatus::Received.as_str().into(),
+                    risk,
+                    flags: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
+                    commitment_kind: commitment,
+                    supersedes: document.corrects,
+                    superseded_by: None,
+                    updated_at: now,
+                },
+                photos: rows,
+                attachments,
+                subject,
+                corrects: document.corrects,
+            };
+            match store::insert(&state.db, &record) {
+                Ok(id) => Ok(Ok(id)),
+                Err(error) => Ok(Err((error, hash))),
+            }
+        },
+    )
     .await??;
     let id = match outcome {
         Ok(id) => id,
@@ -537,14 +705,21 @@ pub async fn create(
 }
 
 fn document_instance(raw: &Value) -> String {
-    raw.get("instance_id").and_then(Value::as_str).unwrap_or_default().to_string()
+    raw.get("instance_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn may_read(principal: &Principal, row: &SubmissionRow) -> Result<(), ApiError> {
     if row.submitted_by == principal.user_id.0 {
         return Ok(());
     }
-    authorize(principal, Action::ReadSubmissions, Some(&AreaPath::from_stored(row.area_path.clone())))
+    authorize(
+        principal,
+        Action::ReadSubmissions,
+        Some(&AreaPath::from_stored(row.area_path.clone())),
+    )
 }
 
 /// Query of `GET /submissions`.
@@ -571,7 +746,12 @@ fn parse_time(field: &str, text: &str) -> Result<NaiveDateTime, ApiError> {
     }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.naive_utc())
-        .map_err(|_| ApiError::bad_param(field, "use a date (2025-04-21) or a time (2025-04-21T08:00:00+07:00)"))
+        .map_err(|_| {
+            ApiError::bad_param(
+                field,
+                "use a date (2025-04-21) or a time (2025-04-21T08:00:00+07:00)",
+            )
+        })
 }
 
 /// Handles the `GET /api/v1/submissions` route: the officer's queue, riskiest
@@ -582,10 +762,12 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let mine = query.mine.unwrap_or(false) || principal.role == camket_schema::domain::Role::Surveyor;
+    let mine =
+        query.mine.unwrap_or(false) || principal.role == camket_schema::domain::Role::Surveyor;
     let everywhere = vec![AreaPath::from_stored("/".into())];
     let scopes = if mine {
-        authorize(&principal, Action::Submit, None).or_else(|_| authorize(&principal, Action::ReadSubmissions, None))?;
+        authorize(&principal, Action::Submit, None)
+            .or_else(|_| authorize(&principal, Action::ReadSubmissions, None))?;
         everywhere
     } else {
         authorize(&principal, Action::ReadSubmissions, None)?;
@@ -594,9 +776,11 @@ pub async fn list(
     let db = state.db.clone();
     let area_scope = match query.area {
         Some(area) => {
-            let row = web::block(move || crate::areas::store::get(&db, camket_schema::domain::AreaId(area)))
-                .await??
-                .ok_or_else(|| ApiError::bad_param("area", format!("no area with id {area}")))?;
+            let row = web::block(move || {
+                crate::areas::store::get(&db, camket_schema::domain::AreaId(area))
+            })
+            .await??
+            .ok_or_else(|| ApiError::bad_param("area", format!("no area with id {area}")))?;
             let path = AreaPath::from_stored(row.path);
             if !mine {
                 authorize(&principal, Action::ReadSubmissions, Some(&path))?;
@@ -605,17 +789,31 @@ pub async fn list(
         }
         None => None,
     };
-    let status = query.status.as_deref().map(|s| s.parse::<SubmissionStatus>().map_err(|e| ApiError::bad_param("status", e))).transpose()?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<SubmissionStatus>()
+                .map_err(|e| ApiError::bad_param("status", e))
+        })
+        .transpose()?;
     if let Some(flag) = &query.flag {
         if serde_json::from_value::<evidence::FlagCode>(Value::String(flag.clone())).is_err() {
-            return Err(ApiError::bad_param("flag", format!("unknown flag '{flag}'")));
+            return Err(ApiError::bad_param(
+                "flag",
+                format!("unknown flag '{flag}'"),
+            ));
         }
     }
     let after = match query.cursor.as_deref() {
         None => None,
         Some(text) => {
-            let parsed = text.split_once('.').and_then(|(r, i)| Some((r.parse::<i32>().ok()?, i.parse::<i64>().ok()?)));
-            Some(parsed.ok_or_else(|| ApiError::bad_param("cursor", "not a cursor returned by this endpoint"))?)
+            let parsed = text
+                .split_once('.')
+                .and_then(|(r, i)| Some((r.parse::<i32>().ok()?, i.parse::<i64>().ok()?)));
+            Some(parsed.ok_or_else(|| {
+                ApiError::bad_param("cursor", "not a cursor returned by this endpoint")
+            })?)
         }
     };
     let filter = store::QueueFilter {
@@ -626,22 +824,39 @@ pub async fn list(
         form_id: query.form.clone(),
         status,
         flag: query.flag.clone(),
-        submitted_by: if mine { Some(principal.user_id.0) } else { query.surveyor },
+        submitted_by: if mine {
+            Some(principal.user_id.0)
+        } else {
+            query.surveyor
+        },
         village_id: query.village,
-        collected_from: query.from.as_deref().map(|t| parse_time("from", t)).transpose()?,
-        collected_to: query.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+        collected_from: query
+            .from
+            .as_deref()
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        collected_to: query
+            .to
+            .as_deref()
+            .map(|t| parse_time("to", t))
+            .transpose()?,
         after,
         limit: parse_limit(query.limit, 50, 500)?,
     };
     let limit = filter.limit;
     let db = state.db.clone();
     let rows = web::block(move || store::list(&db, &filter)).await??;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| format!("{}.{}", r.risk, r.id))).flatten();
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| format!("{}.{}", r.risk, r.id)))
+        .flatten();
     let items: Vec<SubmissionView> = rows.into_iter().map(|r| view(r, None)).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-async fn load(state: &AppState, id: i64) -> Result<(SubmissionRow, Vec<SubmissionPhotoRow>), ApiError> {
+async fn load(
+    state: &AppState,
+    id: i64,
+) -> Result<(SubmissionRow, Vec<SubmissionPhotoRow>), ApiError> {
     let db = state.db.clone();
     web::block(move || store::get(&db, id))
         .await??
@@ -684,17 +899,28 @@ pub async fn photo(
         "thumb" => (Variant::Thumbnail, "thumb"),
         "review" => (Variant::Review, "review"),
         "original" => (Variant::Original, "original"),
-        other => return Err(ApiError::bad_param("size", format!("'{other}' is not one of thumb, review, original"))),
+        other => {
+            return Err(ApiError::bad_param(
+                "size",
+                format!("'{other}' is not one of thumb, review, original"),
+            ))
+        }
     };
     let etag = format!("\"{}-{tag}\"", attachment.sha256);
-    let cache = (header::CACHE_CONTROL, "private, max-age=31536000, immutable");
+    let cache = (
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    );
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if fresh {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).insert_header(cache).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache)
+            .finish());
     }
     let db = state.db.clone();
     let sha = attachment.sha256.clone();
@@ -702,8 +928,13 @@ pub async fn photo(
     let (bytes, format) = web::block(move || -> Result<(Vec<u8>, String), ApiError> {
         use camket_schema::tables::photos;
         use diesel::prelude::*;
-        let format: String = camket_schema::with_conn!(&db, |conn| photos::table.find(&sha).select(photos::format).first(conn)?);
-        let bytes = store.read(&sha, variant).map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
+        let format: String = camket_schema::with_conn!(&db, |conn| photos::table
+            .find(&sha)
+            .select(photos::format)
+            .first(conn)?);
+        let bytes = store
+            .read(&sha, variant)
+            .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
         Ok((bytes, format))
     })
     .await??;
@@ -736,14 +967,34 @@ pub async fn review(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let request = body.into_inner();
-    if request.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
-        return Err(ApiError::invalid("comment", "must be at most 2000 characters"));
+    if request
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 2000)
+    {
+        return Err(ApiError::invalid(
+            "comment",
+            "must be at most 2000 characters",
+        ));
     }
     let (row, _) = load(&state, id).await?;
-    authorize(&principal, Action::Review, Some(&AreaPath::from_stored(row.area_path.clone())))?;
+    authorize(
+        &principal,
+        Action::Review,
+        Some(&AreaPath::from_stored(row.area_path.clone())),
+    )?;
     let db = state.db.clone();
     let reviewer = principal.user_id.0;
-    let updated = web::block(move || store::review(&db, id, reviewer, request.decision, request.comment.as_deref())).await??;
+    let updated = web::block(move || {
+        store::review(
+            &db,
+            id,
+            reviewer,
+            request.decision,
+            request.comment.as_deref(),
+        )
+    })
+    .await??;
     tracing::info!(submission = id, status = %updated.status, "submission reviewed");
     Ok(HttpResponse::Ok().json(view(updated, None)))
 }

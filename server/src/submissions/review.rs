@@ -44,7 +44,9 @@ impl FromStr for SubmissionStatus {
             "approved" => Ok(SubmissionStatus::Approved),
             "rejected" => Ok(SubmissionStatus::Rejected),
             "has_issues" => Ok(SubmissionStatus::HasIssues),
-            other => Err(format!("unknown status '{other}'; expected received, approved, rejected or has_issues")),
+            other => Err(format!(
+                "unknown status '{other}'; expected received, approved, rejected or has_issues"
+            )),
         }
     }
 }
@@ -110,11 +112,15 @@ pub fn decide(
 /// Whether a submission may be corrected by a new revision.
 pub fn correctable(status: SubmissionStatus, superseded_by: Option<i64>) -> Result<(), String> {
     if let Some(newer) = superseded_by {
-        return Err(format!("it was already corrected by submission {newer}; correct that one"));
+        return Err(format!(
+            "it was already corrected by submission {newer}; correct that one"
+        ));
     }
     match status {
         SubmissionStatus::Rejected | SubmissionStatus::HasIssues => Ok(()),
-        other => Err(format!("only a rejected or has_issues submission can be corrected; this one is {other}")),
+        other => Err(format!(
+            "only a rejected or has_issues submission can be corrected; this one is {other}"
+        )),
     }
 }
 
@@ -125,14 +131,38 @@ mod tests {
 
     #[test]
     fn officers_move_submissions_between_states() {
-        assert_eq!(decide(Received, None, Decision::Approve, None, false), Ok(Approved));
-        assert_eq!(decide(Received, None, Decision::HasIssues, None, false), Ok(HasIssues));
-        assert_eq!(decide(Received, None, Decision::Reject, Some("ảnh mờ"), false), Ok(Rejected));
-        assert_eq!(decide(Approved, None, Decision::Reject, Some("nhầm hộ"), false), Ok(Rejected));
-        assert_eq!(decide(Received, None, Decision::Reject, Some("  "), false), Err(ReviewRefusal::ReasonRequired));
-        assert_eq!(decide(Received, None, Decision::Approve, None, true), Err(ReviewRefusal::OwnSubmission));
-        assert_eq!(decide(Rejected, Some(9), Decision::Approve, None, false), Err(ReviewRefusal::Superseded(9)));
-        assert_eq!(decide(Approved, None, Decision::Approve, None, false), Err(ReviewRefusal::AlreadyThere(Approved)));
+        assert_eq!(
+            decide(Received, None, Decision::Approve, None, false),
+            Ok(Approved)
+        );
+        assert_eq!(
+            decide(Received, None, Decision::HasIssues, None, false),
+            Ok(HasIssues)
+        );
+        assert_eq!(
+            decide(Received, None, Decision::Reject, Some("ảnh mờ"), false),
+            Ok(Rejected)
+        );
+        assert_eq!(
+            decide(Approved, None, Decision::Reject, Some("nhầm hộ"), false),
+            Ok(Rejected)
+        );
+        assert_eq!(
+            decide(Received, None, Decision::Reject, Some("  "), false),
+            Err(ReviewRefusal::ReasonRequired)
+        );
+        assert_eq!(
+            decide(Received, None, Decision::Approve, None, true),
+            Err(ReviewRefusal::OwnSubmission)
+        );
+        assert_eq!(
+            decide(Rejected, Some(9), Decision::Approve, None, false),
+            Err(ReviewRefusal::Superseded(9))
+        );
+        assert_eq!(
+            decide(Approved, None, Decision::Approve, None, false),
+            Err(ReviewRefusal::AlreadyThere(Approved))
+        );
     }
 
     #[test]
@@ -140,6 +170,8 @@ mod tests {
         assert!(correctable(Rejected, None).is_ok());
         assert!(correctable(HasIssues, None).is_ok());
         assert!(correctable(Approved, None).is_err());
-        assert!(correctable(Rejected, Some(4)).unwrap_err().contains("submission 4"));
+        assert!(correctable(Rejected, Some(4))
+            .unwrap_err()
+            .contains("submission 4"));
     }
 }

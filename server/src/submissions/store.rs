@@ -6,12 +6,12 @@ use diesel::prelude::*;
 
 use camket_schema::domain::AreaPath;
 use camket_schema::models::{
-    AreaRow, FormVersionRow, HouseholdRow, NewSubmission, PhotoRow, SubmissionEventRow, SubmissionPhotoRow,
-    SubmissionRow,
+    AreaRow, FormVersionRow, HouseholdRow, NewSubmission, PhotoRow, SubmissionEventRow,
+    SubmissionPhotoRow, SubmissionRow,
 };
 use camket_schema::tables::{
-    areas, form_versions, households, photo_hash_bands, photos, submission_events, submission_photos, submissions,
-    sync_counters, users,
+    areas, form_versions, households, photo_hash_bands, photos, submission_events,
+    submission_photos, submissions, sync_counters, users,
 };
 use camket_schema::{with_conn, write_tx, Db};
 
@@ -51,7 +51,11 @@ pub fn get(db: &Db, id: i64) -> Result<Option<(SubmissionRow, Vec<SubmissionPhot
 }
 
 /// The village and household a submission is about.
-pub fn place(db: &Db, village_id: i64, household_id: Option<i64>) -> Result<(Option<AreaRow>, Option<HouseholdRow>), ApiError> {
+pub fn place(
+    db: &Db,
+    village_id: i64,
+    household_id: Option<i64>,
+) -> Result<(Option<AreaRow>, Option<HouseholdRow>), ApiError> {
     with_conn!(db, |conn| {
         let village = areas::table
             .find(village_id)
@@ -71,10 +75,19 @@ pub fn place(db: &Db, village_id: i64, household_id: Option<i64>) -> Result<(Opt
 }
 
 /// The same surveyor's geotagged submissions collected just before and just after `at`.
-pub fn neighbours(db: &Db, user_id: i64, at: NaiveDateTime) -> Result<Vec<NeighbourVisit>, ApiError> {
+pub fn neighbours(
+    db: &Db,
+    user_id: i64,
+    at: NaiveDateTime,
+) -> Result<Vec<NeighbourVisit>, ApiError> {
     type Visit = (i64, NaiveDateTime, Option<f64>, Option<f64>);
     let (before, after): (Option<Visit>, Option<Visit>) = with_conn!(db, |conn| {
-        let columns = (submissions::id, submissions::collected_at, submissions::geotag_lat, submissions::geotag_lon);
+        let columns = (
+            submissions::id,
+            submissions::collected_at,
+            submissions::geotag_lat,
+            submissions::geotag_lon,
+        );
         let before = submissions::table
             .filter(submissions::submitted_by.eq(user_id))
             .filter(submissions::collected_at.le(at))
@@ -97,7 +110,11 @@ pub fn neighbours(db: &Db, user_id: i64, at: NaiveDateTime) -> Result<Vec<Neighb
         .into_iter()
         .flatten()
         .filter_map(|(id, collected, lat, lon)| {
-            Some(NeighbourVisit { submission_id: id, collected_at: collected.and_utc(), location: (lat?, lon?) })
+            Some(NeighbourVisit {
+                submission_id: id,
+                collected_at: collected.and_utc(),
+                location: (lat?, lon?),
+            })
         })
         .collect())
 }
@@ -137,22 +154,38 @@ pub fn hash_bands(phash: u64) -> [(i32, i32); 8] {
 }
 
 /// Stored photos sharing a hash band with `phash`, with their hashes (at most `limit`).
-pub fn band_candidates(db: &Db, phash: u64, exclude: &str, limit: i64) -> Result<Vec<(String, i64)>, ApiError> {
+pub fn band_candidates(
+    db: &Db,
+    phash: u64,
+    exclude: &str,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, ApiError> {
     let bands = hash_bands(phash);
     with_conn!(db, |conn| {
         let mut query = photo_hash_bands::table
             .inner_join(photos::table)
-            .filter(photo_hash_bands::band.eq(bands[0].0).and(photo_hash_bands::value.eq(bands[0].1)))
+            .filter(
+                photo_hash_bands::band
+                    .eq(bands[0].0)
+                    .and(photo_hash_bands::value.eq(bands[0].1)),
+            )
             .into_boxed();
         for (band, value) in &bands[1..] {
-            query = query.or_filter(photo_hash_bands::band.eq(*band).and(photo_hash_bands::value.eq(*value)));
+            query = query.or_filter(
+                photo_hash_bands::band
+                    .eq(*band)
+                    .and(photo_hash_bands::value.eq(*value)),
+            );
         }
         let found: Vec<(String, i64)> = query
             .select((photos::sha256, photos::phash))
             .distinct()
             .limit(limit)
             .load(conn)?;
-        Ok(found.into_iter().filter(|(sha, _)| sha != exclude).collect())
+        Ok(found
+            .into_iter()
+            .filter(|(sha, _)| sha != exclude)
+            .collect())
     })
 }
 
@@ -174,9 +207,14 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
     let actor = record.submission.submitted_by;
     write_tx!(db, |conn| {
         for photo in &record.photos {
-            let known: i64 = photos::table.filter(photos::sha256.eq(&photo.sha256)).count().get_result(conn)?;
+            let known: i64 = photos::table
+                .filter(photos::sha256.eq(&photo.sha256))
+                .count()
+                .get_result(conn)?;
             if known == 0 {
-                diesel::insert_into(photos::table).values(photo).execute(conn)?;
+                diesel::insert_into(photos::table)
+                    .values(photo)
+                    .execute(conn)?;
                 let phash = photo.phash as u64;
                 for (band, value) in hash_bands(phash) {
                     diesel::insert_into(photo_hash_bands::table)
@@ -192,15 +230,25 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
         if let Some(original) = record.corrects {
             let (status, superseded_by, by): (String, Option<i64>, i64) = submissions::table
                 .find(original)
-                .select((submissions::status, submissions::superseded_by, submissions::submitted_by))
+                .select((
+                    submissions::status,
+                    submissions::superseded_by,
+                    submissions::submitted_by,
+                ))
                 .first(conn)
                 .optional()?
-                .ok_or_else(|| ApiError::invalid("corrects", format!("no submission {original}")))?;
+                .ok_or_else(|| {
+                    ApiError::invalid("corrects", format!("no submission {original}"))
+                })?;
             if by != actor {
-                return Err(ApiError::Forbidden("only the surveyor who sent a submission can correct it".into()));
+                return Err(ApiError::Forbidden(
+                    "only the surveyor who sent a submission can correct it".into(),
+                ));
             }
             let status: SubmissionStatus = status.parse().map_err(ApiError::Internal)?;
-            review::correctable(status, superseded_by).map_err(|why| ApiError::Conflict(format!("submission {original} cannot be corrected: {why}")))?;
+            review::correctable(status, superseded_by).map_err(|why| {
+                ApiError::Conflict(format!("submission {original} cannot be corrected: {why}"))
+            })?;
         }
         let id: i64 = diesel::insert_into(submissions::table)
             .values(&record.submission)
@@ -217,7 +265,11 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 ))
                 .execute(conn)?;
         }
-        let action = if record.corrects.is_some() { "corrected" } else { "submitted" };
+        let action = if record.corrects.is_some() {
+            "corrected"
+        } else {
+            "submitted"
+        };
         diesel::insert_into(submission_events::table)
             .values((
                 submission_events::submission_id.eq(id),
@@ -226,12 +278,17 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 submission_events::action.eq(action),
                 submission_events::from_status.eq(None::<String>),
                 submission_events::to_status.eq(Some(SubmissionStatus::Received.as_str())),
-                submission_events::comment.eq(record.corrects.map(|o| format!("correction of submission {o}"))),
+                submission_events::comment.eq(record
+                    .corrects
+                    .map(|o| format!("correction of submission {o}"))),
             ))
             .execute(conn)?;
         if let Some(original) = record.corrects {
             diesel::update(submissions::table.find(original))
-                .set((submissions::superseded_by.eq(Some(id)), submissions::updated_at.eq(now)))
+                .set((
+                    submissions::superseded_by.eq(Some(id)),
+                    submissions::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             diesel::insert_into(submission_events::table)
                 .values((
@@ -318,12 +375,16 @@ pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiErro
 }
 
 fn derived_categories_json(version: &FormVersionRow, answers: &str) -> Option<String> {
-    let definition: survey_forms::FormDefinition = serde_json::from_str(&version.definition).ok()?;
+    let definition: survey_forms::FormDefinition =
+        serde_json::from_str(&version.definition).ok()?;
     if definition.feeds.household_categories.is_empty() {
         return None;
     }
     let answers: serde_json::Value = serde_json::from_str(answers).ok()?;
-    let names: Vec<&str> = survey_forms::derived_categories(&definition, &answers).into_iter().map(|c| c.as_str()).collect();
+    let names: Vec<&str> = survey_forms::derived_categories(&definition, &answers)
+        .into_iter()
+        .map(|c| c.as_str())
+        .collect();
     serde_json::to_string(&names).ok()
 }
 
@@ -345,14 +406,33 @@ pub fn review(
             .optional()?
             .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
         let current: SubmissionStatus = row.status.parse().map_err(ApiError::Internal)?;
-        let target = review::decide(current, row.superseded_by, decision, comment, row.submitted_by == reviewer).map_err(|refusal| match refusal {
-            ReviewRefusal::OwnSubmission => ApiError::Forbidden("nobody reviews their own submission".into()),
-            ReviewRefusal::ReasonRequired => ApiError::invalid("comment", "give the reason for rejecting, so the surveyor can correct it"),
-            ReviewRefusal::Superseded(newer) => ApiError::Conflict(format!("this submission was corrected; review submission {newer} instead")),
-            ReviewRefusal::AlreadyThere(status) => ApiError::Conflict(format!("the submission is already {status}")),
+        let target = review::decide(
+            current,
+            row.superseded_by,
+            decision,
+            comment,
+            row.submitted_by == reviewer,
+        )
+        .map_err(|refusal| match refusal {
+            ReviewRefusal::OwnSubmission => {
+                ApiError::Forbidden("nobody reviews their own submission".into())
+            }
+            ReviewRefusal::ReasonRequired => ApiError::invalid(
+                "comment",
+                "give the reason for rejecting, so the surveyor can correct it",
+            ),
+            ReviewRefusal::Superseded(newer) => ApiError::Conflict(format!(
+                "this submission was corrected; review submission {newer} instead"
+            )),
+            ReviewRefusal::AlreadyThere(status) => {
+                ApiError::Conflict(format!("the submission is already {status}"))
+            }
         })?;
         diesel::update(submissions::table.find(id))
-            .set((submissions::status.eq(target.as_str()), submissions::updated_at.eq(now)))
+            .set((
+                submissions::status.eq(target.as_str()),
+                submissions::updated_at.eq(now),
+            ))
             .execute(conn)?;
         diesel::insert_into(submission_events::table)
             .values((
@@ -365,7 +445,8 @@ pub fn review(
                 submission_events::comment.eq(comment.map(str::trim).filter(|c| !c.is_empty())),
             ))
             .execute(conn)?;
-        let touches_approval = current == SubmissionStatus::Approved || target == SubmissionStatus::Approved;
+        let touches_approval =
+            current == SubmissionStatus::Approved || target == SubmissionStatus::Approved;
         if let (Some(household), true) = (row.household_id, touches_approval) {
             // The household's categories follow its latest approved survey of this form.
             let latest: Option<(String, i32)> = submissions::table
@@ -397,7 +478,10 @@ pub fn review(
                 }
             }
         }
-        Ok(submissions::table.find(id).select(SubmissionRow::as_select()).first(conn)?)
+        Ok(submissions::table
+            .find(id)
+            .select(SubmissionRow::as_select())
+            .first(conn)?)
     })
 }
 

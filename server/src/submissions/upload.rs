@@ -54,7 +54,11 @@ fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
 }
 
 /// Reads the whole multipart body.
-pub async fn receive(mut multipart: Multipart, store: &PhotoStore, limits: UploadLimits) -> Result<Upload, ApiError> {
+pub async fn receive(
+    mut multipart: Multipart,
+    store: &PhotoStore,
+    limits: UploadLimits,
+) -> Result<Upload, ApiError> {
     let mut upload = Upload::default();
     let mut document: Option<Vec<u8>> = None;
     let mut total: u64 = 0;
@@ -71,7 +75,10 @@ pub async fn receive(mut multipart: Multipart, store: &PhotoStore, limits: Uploa
         }
         let name = field.name().map(str::to_string).unwrap_or_default();
         if name.is_empty() {
-            return Err(ApiError::bad_param("multipart", format!("part {count} has no name")));
+            return Err(ApiError::bad_param(
+                "multipart",
+                format!("part {count} has no name"),
+            ));
         }
         if name == "submission" {
             if document.is_some() {
@@ -97,14 +104,25 @@ pub async fn receive(mut multipart: Multipart, store: &PhotoStore, limits: Uploa
             .and_then(|cd| cd.get_filename())
             .map(str::to_string)
             .filter(|f| !f.is_empty())
-            .ok_or_else(|| ApiError::bad_param(name.clone(), "a photo part needs a file name (the name the answers refer to)"))?;
+            .ok_or_else(|| {
+                ApiError::bad_param(
+                    name.clone(),
+                    "a photo part needs a file name (the name the answers refer to)",
+                )
+            })?;
         let (path, mut file) = store
             .temp_file()
             .map_err(|e| ApiError::Internal(format!("cannot stage an upload: {e}")))?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         // Registered before writing, so that a failure below removes the file.
-        upload.parts.push(StagedPart { field: name.clone(), filename: filename.clone(), path, sha256: String::new(), size: 0 });
+        upload.parts.push(StagedPart {
+            field: name.clone(),
+            filename: filename.clone(),
+            path,
+            sha256: String::new(),
+            size: 0,
+        });
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(multipart_error)?;
             size += chunk.len() as u64;
@@ -131,7 +149,10 @@ pub async fn receive(mut multipart: Multipart, store: &PhotoStore, limits: Uploa
         }
     }
     upload.document = document.ok_or_else(|| {
-        ApiError::bad_param("submission", "the multipart body has no 'submission' part with the JSON")
+        ApiError::bad_param(
+            "submission",
+            "the multipart body has no 'submission' part with the JSON",
+        )
     })?;
     Ok(upload)
 }

@@ -1,0 +1,846 @@
+//! A working group's day: submit commitments with photos and geotags, resend
+//! after a lost reply, have an officer review them, correct a rejected one; and
+//! the evidence checks that put the risky submissions first.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde_json::{json, Value};
+
+use camket::synthetic::{self, ExifSpec, PaperPhoto, Scene};
+
+use crate::fixture::Fixture;
+use crate::harness::{Backend, Client, Part, BACKENDS};
+
+fn shipped_dir() -> String {
+    format!("{}/../survey-forms/forms", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture with the shipped forms published.
+fn with_forms(backend: Backend, vars: &[(&str, &str)]) -> Fixture {
+    let fx = Fixture::with(backend, vars);
+    let out = fx.env.camket(&["forms", "publish", &shipped_dir()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fx
+}
+
+fn households(fx: &Fixture, village: &str) -> HashMap<String, i64> {
+    let roster = fx
+        .login("admin")
+        .get(&format!("/api/v1/villages/{}/households", fx.area(village)));
+    roster.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|h| {
+            (
+                h["code"].as_str().unwrap_or("").to_string(),
+                h["id"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn local(days_ago: i64, hour: u32) -> DateTime<FixedOffset> {
+    let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
+    let day = (Utc::now() - Duration::days(days_ago))
+        .with_timezone(&offset)
+        .date_naive();
+    day.and_hms_opt(hour, 0, 0)
+        .expect("time")
+        .and_local_timezone(offset)
+        .single()
+        .expect("local time")
+}
+
+/// A photographed signed paper with EXIF matching when and where it was taken.
+fn paper(seed: u64, taken: DateTime<FixedOffset>, at: Option<(f64, f64)>) -> Vec<u8> {
+    let image = PaperPhoto::new(
+        Scene {
+            seed: 5,
+            paper_shift: (0, 0),
+        },
+        seed,
+    )
+    .render();
+    synthetic::jpeg_with_exif(
+        &image,
+        88,
+        &ExifSpec {
+            taken_local: Some(taken.naive_local()),
+            offset: None,
+            gps: at,
+        },
+    )
+}
+
+struct Visit {
+    document: Value,
+    parts: Vec<Part>,
+}
+
+impl Visit {
+    fn commitment(
+        fx: &Fixture,
+        village: &str,
+        household: Option<i64>,
+        kind: &str,
+        when: DateTime<FixedOffset>,
+        at: Option<(f64, f64)>,
+        photo: Vec<u8>,
+    ) -> Visit {
+        let geotag = at.map(|(lat, lon)| json!({"lat": lat, "lon": lon, "accuracy_m": 8.0}));
+        let mut document = json!({
+            "instance_id": uuid::Uuid::new_v4().to_string(),
+            "form_id": "commitment",
+            "form_version": 1,
+            "village_id": fx.area(village),
+            "collected_at": when.to_rfc3339(),
+            "device_id": "android-test-1",
+            "answers": {
+                "commitment_kind": kind,
+                "signer_name": "Lê Văn An",
+                "signer_relation": "head",
+                "signed_paper_photo": ["paper.jpg"]
+            }
+        });
+        if let Some(h) = household {
+            document["household_id"] = json!(h);
+        }
+        if let Some(g) = geotag {
+            document["geotag"] = g;
+        }
+        Visit {
+            document,
+            parts: vec![Part::photo("signed_paper_photo", "paper.jpg", photo)],
+        }
+    }
+
+    fn send(&self, client: &Client) -> crate::harness::Response {
+        let mut parts = vec![Part::json(&self.document)];
+        parts.extend(self.parts.iter().cloned());
+        client.post_multipart("/api/v1/submissions", &parts)
+    }
+}
+
+fn flag_codes(body: &Value) -> Vec<String> {
+    body["flags"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const H1: (f64, f64) = (19.01, 105.01);
+
+#[test]
+fn a_surveyor_submits_a_commitment_and_an_officer_approves_it() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let when = local(2, 9);
+        let photo = paper(1, when, Some(H1));
+        let visit = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            when,
+            Some(H1),
+            photo.clone(),
+        );
+        let sent = visit.send(&surveyor);
+        assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
+        assert_eq!(sent.body["status"], "received");
+        assert_eq!(
+            sent.body["flags"],
+            json!([]),
+            "a clean submission raises no flag"
+        );
+        assert_eq!(sent.body["risk"], 0);
+        assert_eq!(sent.body["commitment_kind"], "relative_abroad");
+        let id = sent.body["id"].as_i64().expect("id");
+
+        let stored = surveyor.get(&format!("/api/v1/submissions/{id}"));
+        assert_eq!(stored.status, 200, "{}", stored.text);
+        assert_eq!(stored.body["answers"]["signer_name"], "Lê Văn An");
+        let photo_id = stored.body["photos"][0]["id"].as_i64().expect("photo id");
+        assert_eq!(stored.body["photos"][0]["field"], "signed_paper_photo");
+
+        let officer = fx.login("officer");
+        let thumb = officer.get(&format!(
+            "/api/v1/submissions/{id}/photos/{photo_id}?size=thumb"
+        ));
+        assert_eq!(thumb.status, 200);
+        assert_eq!(thumb.content_type, "image/jpeg");
+        assert!(thumb
+            .header("cache-control")
+            .unwrap_or("")
+            .contains("immutable"));
+        let original = officer.get_bytes(&format!(
+            "/api/v1/submissions/{id}/photos/{photo_id}?size=original"
+        ));
+        assert_eq!(original, photo, "the original comes back byte for byte");
+        let thumb_bytes = officer.get_bytes(&format!(
+            "/api/v1/submissions/{id}/photos/{photo_id}?size=thumb"
+        ));
+        let thumb_image = image::load_from_memory(&thumb_bytes).expect("thumbnail decodes");
+        assert!(thumb_image.width().max(thumb_image.height()) <= 320);
+        let review_bytes = officer.get_bytes(&format!(
+            "/api/v1/submissions/{id}/photos/{photo_id}?size=review"
+        ));
+        let review_image = image::load_from_memory(&review_bytes).expect("review size decodes");
+        assert_eq!(
+            review_image.width(),
+            1200,
+            "a 1200-px photo is not enlarged"
+        );
+        officer
+            .get(&format!(
+                "/api/v1/submissions/{id}/photos/{photo_id}?size=huge"
+            ))
+            .assert_problem(400);
+        fx.login("officer2")
+            .get(&format!(
+                "/api/v1/submissions/{id}/photos/{photo_id}?size=thumb"
+            ))
+            .assert_problem(403);
+
+        let queue = officer.get("/api/v1/submissions?status=received");
+        assert_eq!(queue.body["items"][0]["id"], id);
+        let approved = officer.post_json(
+            &format!("/api/v1/submissions/{id}/review"),
+            &json!({"decision": "approve"}),
+        );
+        assert_eq!(approved.status, 200, "{}", approved.text);
+        assert_eq!(approved.body["status"], "approved");
+
+        let history = surveyor.get(&format!("/api/v1/submissions/{id}/history"));
+        let steps: Vec<(String, String)> = history.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or("").to_string(),
+                    e["actor"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                ("submitted".to_string(), "surveyor".to_string()),
+                ("reviewed".to_string(), "officer".to_string())
+            ]
+        );
+        let mine = surveyor.get("/api/v1/submissions?mine=true");
+        assert_eq!(mine.body["items"][0]["status"], "approved");
+    }
+}
+
+#[test]
+fn resending_is_safe_and_a_changed_resend_conflicts() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let when = local(3, 10);
+        let visit = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H2"]),
+            "household_reporting",
+            when,
+            Some(H1),
+            paper(2, when, Some(H1)),
+        );
+        let first = visit.send(&surveyor);
+        assert_eq!(first.status, 201, "{backend:?}: {}", first.text);
+        let again = visit.send(&surveyor);
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(again.body["id"], first.body["id"]);
+
+        let mut changed = Visit {
+            document: visit.document.clone(),
+            parts: visit.parts.clone(),
+        };
+        changed.document["answers"]["signer_name"] = json!("Người Khác");
+        let conflict = changed.send(&surveyor);
+        assert!(conflict.assert_problem(409)["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("different content"));
+        let other_photo = Visit {
+            document: visit.document.clone(),
+            parts: vec![Part::photo(
+                "signed_paper_photo",
+                "paper.jpg",
+                paper(3, when, Some(H1)),
+            )],
+        };
+        other_photo.send(&surveyor).assert_problem(409);
+
+        // Two phones' retries arriving at once: one record.
+        let twin = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H3"]),
+            "household_reporting",
+            when + Duration::minutes(5),
+            Some(H1),
+            paper(4, when, Some(H1)),
+        );
+        let answers: Vec<(u16, i64)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let r = twin.send(&surveyor);
+                        (r.status, r.body["id"].as_i64().unwrap_or(-1))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let ids: std::collections::BTreeSet<i64> = answers.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids.len(), 1, "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, _)| *status == 201 || *status == 200),
+            "{answers:?}"
+        );
+        assert_eq!(
+            answers.iter().filter(|(status, _)| *status == 201).count(),
+            1,
+            "{answers:?}"
+        );
+        let mine = surveyor.get("/api/v1/submissions?mine=true");
+        assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(2));
+    }
+}
+
+#[test]
+fn each_evidence_flag_is_raised_by_real_photos_and_geotags() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let v2 = households(&fx, "V2");
+        let surveyor = fx.login("surveyor");
+        let officer = fx.login("officer");
+        let mut day = 40;
+        let mut next_day = || {
+            day -= 1;
+            local(day, 9)
+        };
+        let send = |visit: &Visit| {
+            let response = visit.send(&surveyor);
+            assert_eq!(response.status, 201, "{backend:?}: {}", response.text);
+            response.body.clone()
+        };
+
+        let when = next_day();
+        let clean = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            when,
+            Some(H1),
+            paper(10, when, Some(H1)),
+        ));
+        assert_eq!(flag_codes(&clean), Vec::<String>::new(), "{clean}");
+
+        let when = next_day();
+        let mut missing = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            None,
+            paper(11, when, None),
+        );
+        missing.document.as_object_mut().map(|d| d.remove("geotag"));
+        assert_eq!(flag_codes(&send(&missing)), vec!["geotag_missing"]);
+
+        let when = next_day();
+        let mut vague = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            Some(H1),
+            paper(12, when, Some(H1)),
+        );
+        vague.document["geotag"]["accuracy_m"] = json!(180.0);
+        let body = send(&vague);
+        assert_eq!(flag_codes(&body), vec!["low_accuracy"]);
+        assert_eq!(body["flags"][0]["value"], 180.0);
+
+        let when = next_day();
+        let away = (19.01, 105.05);
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            Some(away),
+            paper(13, when, Some(away)),
+        ));
+        assert_eq!(
+            flag_codes(&body),
+            vec!["outside_village", "far_from_household"]
+        );
+        assert!(
+            body["flags"][0]["detail"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("m outside the boundary of Thôn Một"),
+            "{body}"
+        );
+
+        let when = next_day();
+        let corner = (19.001, 105.001);
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            Some(corner),
+            paper(14, when, Some(corner)),
+        ));
+        assert_eq!(flag_codes(&body), vec!["far_from_household"]);
+
+        let when = next_day();
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            Some(H1),
+            paper(15, when - Duration::hours(7), Some(H1)),
+        ));
+        assert_eq!(flag_codes(&body), vec!["photo_time_mismatch"]);
+        assert_eq!(body["flags"][0]["photo"], "paper.jpg");
+
+        let when = next_day();
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            when,
+            Some(H1),
+            paper(16, when, Some((19.06, 105.01))),
+        ));
+        assert_eq!(flag_codes(&body), vec!["photo_location_mismatch"]);
+
+        let tomorrow = local(-2, 9);
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "household_reporting",
+            tomorrow,
+            Some(H1),
+            paper(17, tomorrow, Some(H1)),
+        ));
+        assert_eq!(flag_codes(&body), vec!["future_time"]);
+
+        // Two households 25 km apart, 10 minutes apart.
+        let when = next_day();
+        send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H2"]),
+            "household_reporting",
+            when,
+            Some(H1),
+            paper(18, when, Some(H1)),
+        ));
+        let later = when + Duration::minutes(10);
+        let far_away = (19.2, 105.2);
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H3"]),
+            "household_reporting",
+            later,
+            Some(far_away),
+            paper(19, later, Some(far_away)),
+        ));
+        assert!(
+            flag_codes(&body).contains(&"impossible_travel".to_string()),
+            "{body}"
+        );
+
+        // The same photo file for another household.
+        let when = next_day();
+        let reused = paper(20, when, Some(H1));
+        let first = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H2"]),
+            "relative_abroad",
+            when,
+            Some(H1),
+            reused.clone(),
+        ));
+        assert_eq!(flag_codes(&first), Vec::<String>::new());
+        let later = when + Duration::minutes(20);
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H3"]),
+            "relative_abroad",
+            later,
+            Some(H1),
+            reused.clone(),
+        ));
+        assert_eq!(flag_codes(&body), vec!["duplicate_photo"]);
+        assert_eq!(body["flags"][0]["other_submission"], first["id"]);
+        assert!(
+            body["flags"][0]["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("household H2"),
+            "{body}"
+        );
+
+        // A cropped, re-encoded copy for a household of another village (officer's area).
+        let original = image::load_from_memory(&reused).expect("decode");
+        let copy = synthetic::jpeg_with_exif(
+            &synthetic::crop_percent(&original, 5.0),
+            70,
+            &ExifSpec {
+                taken_local: Some(later.naive_local()),
+                offset: None,
+                gps: Some(H1),
+            },
+        );
+        let v2_point = (19.1, 105.1);
+        let body = officer
+            .post_multipart("/api/v1/submissions", &{
+                let visit = Visit::commitment(
+                    &fx,
+                    "V2",
+                    Some(v2["H1"]),
+                    "relative_abroad",
+                    later,
+                    Some(v2_point),
+                    copy,
+                );
+                let mut parts = vec![Part::json(&visit.document)];
+                parts.extend(visit.parts);
+                parts
+            })
+            .body;
+        assert!(
+            flag_codes(&body).contains(&"duplicate_photo".to_string()),
+            "{body}"
+        );
+        assert!(
+            body["flags"]
+                .as_array()
+                .expect("flags")
+                .iter()
+                .any(|f| f["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("near-identical")),
+            "{body}"
+        );
+
+        // A different paper on the same template, same table: not a duplicate.
+        let when = next_day();
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H3"]),
+            "relative_abroad",
+            when,
+            Some(H1),
+            paper(21, when, Some(H1)),
+        ));
+        assert!(
+            !flag_codes(&body).contains(&"duplicate_photo".to_string()),
+            "{body}"
+        );
+
+        // The officer's queue: riskiest first, filterable by flag.
+        let queue = officer.get("/api/v1/submissions?limit=100");
+        let risks: Vec<i64> = queue.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|s| s["risk"].as_i64().unwrap_or(0))
+            .collect();
+        assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+        let duplicates = officer.get("/api/v1/submissions?flag=duplicate_photo");
+        assert_eq!(
+            duplicates.body["items"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            duplicates.text
+        );
+        officer
+            .get("/api/v1/submissions?flag=made_up")
+            .assert_problem(400);
+        let page = officer.get("/api/v1/submissions?limit=3");
+        let cursor = page.body["next_cursor"]
+            .as_str()
+            .expect("cursor")
+            .to_string();
+        let next = officer.get(&format!("/api/v1/submissions?limit=3&cursor={cursor}"));
+        assert_ne!(next.body["items"][0]["id"], page.body["items"][0]["id"]);
+    }
+}
+
+#[test]
+fn reviews_follow_role_area_and_ownership_and_rejections_are_corrected() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let officer = fx.login("officer");
+        let when = local(5, 9);
+        let sent = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            when,
+            Some(H1),
+            paper(30, when, Some(H1)),
+        )
+        .send(&surveyor);
+        let id = sent.body["id"].as_i64().expect("id");
+        let review = |client: &Client, body: Value| {
+            client.post_json(&format!("/api/v1/submissions/{id}/review"), &body)
+        };
+
+        review(&surveyor, json!({"decision": "approve"})).assert_problem(403);
+        review(&fx.login("viewer"), json!({"decision": "approve"})).assert_problem(403);
+        review(&fx.login("officer2"), json!({"decision": "approve"})).assert_problem(403);
+        let no_reason = review(&officer, json!({"decision": "reject"}));
+        assert_eq!(
+            no_reason.assert_problem(422)["errors"][0]["field"],
+            "comment"
+        );
+        review(&officer, json!({"decision": "maybe"})).assert_problem(400);
+        fx.login("viewer")
+            .get(&format!("/api/v1/submissions/{id}"))
+            .status
+            .eq(&200)
+            .then_some(())
+            .expect("the viewer of the district reads it");
+        fx.login("officer2")
+            .get(&format!("/api/v1/submissions/{id}"))
+            .assert_problem(403);
+        fx.login("surveyor3")
+            .get(&format!("/api/v1/submissions/{id}"))
+            .assert_problem(403);
+
+        // The officer's own submission cannot be approved by the officer.
+        let own = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H2"]),
+            "household_reporting",
+            when + Duration::hours(1),
+            Some(H1),
+            paper(31, when, Some(H1)),
+        )
+        .send(&officer);
+        assert_eq!(own.status, 201, "{}", own.text);
+        officer
+            .post_json(
+                &format!("/api/v1/submissions/{}/review", own.body["id"]),
+                &json!({"decision": "approve"}),
+            )
+            .assert_problem(403);
+
+        let rejected = review(
+            &officer,
+            json!({"decision": "reject", "comment": "Ảnh bản cam kết bị mờ, chụp lại"}),
+        );
+        assert_eq!(rejected.status, 200, "{}", rejected.text);
+        assert_eq!(rejected.body["status"], "rejected");
+        let mine = surveyor.get("/api/v1/submissions?mine=true&status=rejected");
+        assert_eq!(mine.body["items"][0]["id"], id);
+
+        let mut correction = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            when + Duration::hours(2),
+            Some(H1),
+            paper(32, when + Duration::hours(2), Some(H1)),
+        );
+        correction.document["corrects"] = json!(id);
+        let corrected = correction.send(&surveyor);
+        assert_eq!(corrected.status, 201, "{}", corrected.text);
+        assert_eq!(corrected.body["supersedes"], id);
+        let new_id = corrected.body["id"].as_i64().expect("id");
+        let original = surveyor.get(&format!("/api/v1/submissions/{id}"));
+        assert_eq!(original.body["superseded_by"], new_id);
+        assert_eq!(
+            original.body["status"], "rejected",
+            "the rejected revision is kept as it was"
+        );
+        review(&officer, json!({"decision": "approve"})).assert_problem(409);
+
+        let mut again = Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            when + Duration::hours(3),
+            Some(H1),
+            paper(33, when, Some(H1)),
+        );
+        again.document["corrects"] = json!(id);
+        again.send(&surveyor).assert_problem(409);
+
+        assert_eq!(
+            officer
+                .post_json(
+                    &format!("/api/v1/submissions/{new_id}/review"),
+                    &json!({"decision": "approve"})
+                )
+                .status,
+            200
+        );
+        let history = officer.get(&format!("/api/v1/submissions/{new_id}/history"));
+        let actions: Vec<&str> = history.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                "submitted",
+                "reviewed",
+                "corrected",
+                "superseded",
+                "reviewed"
+            ]
+        );
+        let reason = history.body["items"][1]["comment"].as_str().unwrap_or("");
+        assert!(reason.contains("bị mờ"));
+        // An approval can be reversed, and that is recorded too.
+        let reversed = officer.post_json(
+            &format!("/api/v1/submissions/{new_id}/review"),
+            &json!({"decision": "has_issues", "comment": "kiểm tra lại chữ ký"}),
+        );
+        assert_eq!(reversed.body["status"], "has_issues");
+    }
+}
+
+#[test]
+fn an_approved_household_survey_sets_the_household_categories() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let before = surveyor.get(&format!("/api/v1/villages/{}/households", fx.area("V1")));
+        let cursor = before.body["next_cursor"]
+            .as_str()
+            .expect("cursor")
+            .to_string();
+        let when = local(1, 8);
+        let document = json!({
+            "instance_id": uuid::Uuid::new_v4().to_string(),
+            "form_id": "household-survey",
+            "form_version": 1,
+            "village_id": fx.area("V1"),
+            "household_id": homes["H2"],
+            "collected_at": when.to_rfc3339(),
+            "geotag": {"lat": H1.0, "lon": H1.1, "accuracy_m": 6.0},
+            "answers": {
+                "member_count": 3,
+                "has_relative_abroad": true,
+                "relatives_abroad": [{"full_name": "Trần Văn Dũng", "relation": "con trai", "country": "Hàn Quốc", "purpose": "labour", "legal_status": "illegal"}],
+                "has_relative_detained": false,
+                "has_returnee": false,
+                "broker_signs": false
+            }
+        });
+        let sent = surveyor.post_multipart("/api/v1/submissions", &[Part::json(&document)]);
+        assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
+        let household = surveyor.get(&format!("/api/v1/households/{}", homes["H2"]));
+        assert_eq!(
+            household.body["categories"],
+            json!([]),
+            "not before approval"
+        );
+
+        let officer = fx.login("officer");
+        let approved = officer.post_json(
+            &format!("/api/v1/submissions/{}/review", sent.body["id"]),
+            &json!({"decision": "approve"}),
+        );
+        assert_eq!(approved.status, 200, "{}", approved.text);
+        let household = surveyor.get(&format!("/api/v1/households/{}", homes["H2"]));
+        assert_eq!(
+            household.body["categories"],
+            json!(["relative_abroad", "relative_abroad_illegal"])
+        );
+        let delta = surveyor.get(&format!(
+            "/api/v1/villages/{}/households?since={cursor}",
+            fx.area("V1")
+        ));
+        let changed: Vec<&str> = delta.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|h| h["code"].as_str())
+            .collect();
+        assert_eq!(
+            changed,
+            vec!["H2"],
+            "phones learn of the new categories by delta"
+        );
+
+        // A submission with answer problems lists every field.
+        let mut bad = document.clone();
+        bad["instance_id"] = json!(uuid::Uuid::new_v4().to_string());
+        bad["answers"]["relatives_abroad"][0]["purpose"] = json!("smuggling");
+        bad["answers"]
+            .as_object_mut()
+            .map(|a| a.remove("broker_signs"));
+        let refused = surveyor.post_multipart("/api/v1/submissions", &[Part::json(&bad)]);
+        let fields: Vec<&str> = refused.assert_problem(422)["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                "answers.relatives_abroad[0].purpose",
+                "answers.broker_signs"
+            ]
+        );
+    }
+}

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::tables::{
-    areas, auth_sessions, form_versions, households, photos, refresh_tokens, submission_events,
-    submission_photos, submissions, users,
+    areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
+    submission_events, submission_photos, submissions, users,
 };
 
 /// One row of `areas`.
@@ -60,6 +60,7 @@ pub struct HouseholdRow {
     pub sync_seq: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub previous_village_id: Option<i64>,
 }
 
 /// A new household.
@@ -78,6 +79,7 @@ pub struct NewHousehold {
     pub sync_seq: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub previous_village_id: Option<i64>,
 }
 
 /// One row of `users`.
@@ -189,6 +191,7 @@ pub struct SubmissionRow {
     pub supersedes: Option<i64>,
     pub superseded_by: Option<i64>,
     pub updated_at: NaiveDateTime,
+    pub approved_at: Option<NaiveDateTime>,
 }
 
 /// A new submission.
@@ -219,6 +222,7 @@ pub struct NewSubmission {
     pub supersedes: Option<i64>,
     pub superseded_by: Option<i64>,
     pub updated_at: NaiveDateTime,
+    pub approved_at: Option<NaiveDateTime>,
 }
 
 /// A photo attached to a submission under one field.
@@ -245,4 +249,22 @@ pub struct SubmissionEventRow {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub comment: Option<String>,
+}
+
+/// One campaign.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = campaigns)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub directive: String,
+    pub scope_area_id: i64,
+    pub starts_on: chrono::NaiveDate,
+    pub ends_on: chrono::NaiveDate,
+    pub window_start: NaiveDateTime,
+    pub window_end: NaiveDateTime,
+    pub utc_offset_minutes: i32,
+    pub targets: String,
+    pub created_at: NaiveDateTime,
 }

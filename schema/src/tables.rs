@@ -40,6 +40,7 @@ diesel::table! {
         sync_seq -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        previous_village_id -> Nullable<BigInt>,
     }
 }
 
@@ -156,6 +157,36 @@ diesel::table! {
         supersedes -> Nullable<BigInt>,
         superseded_by -> Nullable<BigInt>,
         updated_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        directive -> Text,
+        scope_area_id -> BigInt,
+        starts_on -> Date,
+        ends_on -> Date,
+        window_start -> Timestamp,
+        window_end -> Timestamp,
+        utc_offset_minutes -> Integer,
+        targets -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coverage_counts (campaign_id, target_index, village_id) {
+        campaign_id -> BigInt,
+        target_index -> Integer,
+        village_id -> BigInt,
+        village_path -> Text,
+        eligible -> Integer,
+        covered -> Integer,
+        pending -> Integer,
     }
 }
 
@@ -191,6 +222,8 @@ diesel::joinable!(submission_events -> users (actor_id));
 diesel::joinable!(submissions -> users (submitted_by));
 diesel::joinable!(submissions -> households (household_id));
 diesel::joinable!(photo_hash_bands -> photos (sha256));
+diesel::joinable!(campaigns -> areas (scope_area_id));
+diesel::joinable!(coverage_counts -> campaigns (campaign_id));
 diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
@@ -212,4 +245,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     submissions,
     submission_photos,
     submission_events,
+    campaigns,
+    coverage_counts,
 );

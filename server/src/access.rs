@@ -59,6 +59,10 @@ pub enum Action {
     ReadSubmissions,
     /// Approve, reject or question submissions.
     Review,
+    /// Read coverage, gap lists and reports.
+    ReadCoverage,
+    /// Create campaigns.
+    ManageCampaigns,
 }
 
 impl Action {
@@ -75,6 +79,8 @@ impl Action {
             Action::Submit => &[Surveyor, Officer],
             Action::ReadSubmissions => &[Officer, Viewer, Admin],
             Action::Review => &[Officer, Admin],
+            Action::ReadCoverage => &[Surveyor, Officer, Viewer, Admin],
+            Action::ManageCampaigns => &[Admin],
         }
     }
 
@@ -90,6 +96,8 @@ impl Action {
             Action::Submit => "send submissions",
             Action::ReadSubmissions => "read submissions",
             Action::Review => "review submissions",
+            Action::ReadCoverage => "read coverage and reports",
+            Action::ManageCampaigns => "manage campaigns",
         }
     }
 }

@@ -12,7 +12,9 @@ use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
 use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
 use crate::photo_store::PhotoStore;
-use crate::{areas, auth, forms, health, households, submissions, users};
+use crate::{
+    areas, auth, campaigns, coverage, forms, health, households, reports, submissions, users,
+};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -37,6 +39,25 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/villages/{id}/households").route(web::get().to(households::sync)))
         .service(web::resource("/households/import").route(web::post().to(households::import_file)))
         .service(web::resource("/households/{id}").route(web::get().to(households::get)))
+        .service(
+            web::resource("/households/{id}/move")
+                .route(web::post().to(households::move_household)),
+        )
+        .service(
+            web::resource("/campaigns")
+                .route(web::get().to(campaigns::list))
+                .route(web::post().to(campaigns::create_campaign)),
+        )
+        .service(web::resource("/campaigns/{id}").route(web::get().to(campaigns::get_one)))
+        .service(
+            web::resource("/campaigns/{id}/coverage")
+                .route(web::get().to(coverage::coverage_route)),
+        )
+        .service(web::resource("/campaigns/{id}/gaps").route(web::get().to(coverage::gaps_route)))
+        .service(
+            web::resource("/campaigns/{id}/reports/{kind}")
+                .route(web::get().to(reports::report_route)),
+        )
         .service(
             web::resource("/users")
                 .route(web::get().to(users::list_users))

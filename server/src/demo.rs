@@ -268,6 +268,118 @@ pub fn build(
         let area_ids = users::area_ids_for_codes(db, &[area_code.to_string()])?;
         users::create(db, username, full_name, &hash, *role, &area_ids)?;
     }
+    progress("campaigns");
+    let offset = chrono::FixedOffset::east_opt(7 * 3600)
+        .ok_or_else(|| ApiError::Internal("offset".into()))?;
+    for text in DEMO_CAMPAIGNS {
+        crate::campaigns::create(db, &crate::campaigns::parse(text)?, offset)?;
+    }
+    let live = live_campaign(chrono::Utc::now().with_timezone(&offset).date_naive())?;
+    crate::campaigns::create(db, &live, offset)?;
+    progress("coverage already done");
+    seed_coverage(db, &live, offset)?;
+    Ok(())
+}
+
+/// The campaigns of the seed directives.
+pub const DEMO_CAMPAIGNS: &[&str] = &[
+    include_str!("../demo/hoang-kim-2025.yaml"),
+    include_str!("../demo/truong-thi-2023.yaml"),
+];
+
+/// A campaign shaped like Hoằng Kim's whose window spans `today`, over the whole
+/// demo province, so that a new user can try the whole workflow today.
+pub fn live_campaign(today: chrono::NaiveDate) -> Result<crate::campaigns::CampaignSpec, ApiError> {
+    let mut spec = crate::campaigns::parse(DEMO_CAMPAIGNS[0])?;
+    let start = today - chrono::Duration::days(10);
+    let shift = start - spec.starts_on;
+    spec.code = "demo-live".into();
+    spec.name = format!(
+        "Cao điểm phòng, chống xuất nhập cảnh trái phép (thử nghiệm, từ {})",
+        start.format("%d/%m/%Y")
+    );
+    spec.scope = "38".into();
+    spec.starts_on = start;
+    spec.ends_on += shift;
+    for target in &mut spec.targets {
+        target.deadline += shift;
+    }
+    Ok(spec)
+}
+
+/// Some coverage already done in the live campaign: approved household pledges
+/// for part of Thôn 1 of Hoằng Kim, entered as an officer would have approved them.
+fn seed_coverage(
+    db: &Db,
+    live: &crate::campaigns::CampaignSpec,
+    offset: chrono::FixedOffset,
+) -> Result<(), ApiError> {
+    use camket_schema::tables::{areas, households, users as user_table};
+    let (village_id, path): (i64, String) = with_conn!(db, |conn| areas::table
+        .filter(areas::code.eq("38-HH-HK-01"))
+        .select((areas::id, areas::path))
+        .first(conn)?);
+    let homes: Vec<(i64, Option<f64>, Option<f64>)> = with_conn!(db, |conn| households::table
+        .filter(households::village_id.eq(village_id))
+        .order(households::id)
+        .limit(40)
+        .select((households::id, households::lat, households::lon))
+        .load(conn)?);
+    let surveyor: i64 = with_conn!(db, |conn| user_table::table
+        .filter(user_table::username.eq("surveyor"))
+        .select(user_table::id)
+        .first(conn)?);
+    let officer: i64 = with_conn!(db, |conn| user_table::table
+        .filter(user_table::username.eq("officer"))
+        .select(user_table::id)
+        .first(conn)?);
+    let day = crate::coverage_day(live.starts_on, offset);
+    for (n, (household, lat, lon)) in homes.into_iter().enumerate() {
+        let collected = day + chrono::Duration::minutes(20 * n as i64);
+        let id = crate::submissions::store::insert(db, &crate::submissions::store::NewRecord {
+            submission: camket_schema::models::NewSubmission {
+                instance_id: uuid::Uuid::new_v4().to_string(),
+                content_hash: format!("demo-{n}"),
+                form_id: "commitment".into(),
+                form_version: 1,
+                village_id,
+                area_path: path.clone(),
+                household_id: Some(household),
+                submitted_by: surveyor,
+                device_id: Some("demo-seed".into()),
+                collected_at: collected.naive_utc(),
+                received_at: collected.naive_utc(),
+                geotag_lat: lat,
+                geotag_lon: lon,
+                geotag_accuracy_m: Some(8.0),
+                geotag_altitude_m: None,
+                geotag_captured_at: None,
+                answers: serde_json::json!({"commitment_kind": "household_reporting", "signer_name": "Chủ hộ", "signer_relation": "head", "signed_paper_photo": []}).to_string(),
+                status: "received".into(),
+                risk: 0,
+                flags: "[]".into(),
+                commitment_kind: Some("household_reporting".into()),
+                supersedes: None,
+                superseded_by: None,
+                updated_at: collected.naive_utc(),
+                approved_at: None,
+            },
+            photos: Vec::new(),
+            attachments: Vec::new(),
+            subject: format!("household:{household}"),
+            corrects: None,
+        })?;
+        // Three in four approved; the rest wait in the officer's queue.
+        if n % 4 != 3 {
+            crate::submissions::store::review(
+                db,
+                id,
+                officer,
+                crate::submissions::review::Decision::Approve,
+                None,
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -296,6 +408,17 @@ mod tests {
             (150..=350).contains(&abroad),
             "{abroad} households with relatives abroad"
         );
+    }
+
+    #[test]
+    fn demo_campaigns_parse_and_the_live_one_spans_today() {
+        for text in DEMO_CAMPAIGNS {
+            assert!(crate::campaigns::parse(text).is_ok());
+        }
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let live = live_campaign(today).expect("live campaign");
+        assert!(live.starts_on < today && live.ends_on > today);
+        assert_eq!(live.targets.len(), 7);
     }
 
     #[test]

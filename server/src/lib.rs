@@ -5,7 +5,9 @@ pub mod access;
 pub mod app;
 pub mod areas;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
+pub mod coverage;
 pub mod demo;
 pub mod error;
 pub mod evidence;
@@ -15,6 +17,15 @@ pub mod households;
 pub mod json_body;
 pub mod paging;
 pub mod photo_store;
+pub mod reports;
 pub mod submissions;
 pub mod synthetic;
 pub mod users;
+
+/// 09:00 local on `day`, as UTC: when demo field work is dated.
+pub fn coverage_day(
+    day: chrono::NaiveDate,
+    offset: chrono::FixedOffset,
+) -> chrono::DateTime<chrono::Utc> {
+    camket_schema::coverage::start_of(day, offset) + chrono::Duration::hours(9)
+}

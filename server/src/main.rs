@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use camket::config::{ServerConfig, StorageConfig};
 use camket::error::{ApiError, FieldError};
-use camket::{app, areas, auth, demo, forms, households, users};
+use camket::{app, areas, auth, campaigns, coverage, demo, forms, households, reports, users};
 use camket_schema::Db;
 
 #[derive(Debug, Parser)]
@@ -47,6 +47,39 @@ enum Command {
         #[command(subcommand)]
         what: FormsCommand,
     },
+    /// Load campaigns from YAML files.
+    Campaigns {
+        #[command(subcommand)]
+        what: CampaignsCommand,
+    },
+    /// Check the maintained coverage against a full recomputation.
+    Coverage {
+        #[command(subcommand)]
+        what: CoverageCommand,
+    },
+    /// Write a daily, monthly or final report.
+    Report {
+        /// The campaign's code.
+        #[arg(long)]
+        campaign: String,
+        /// daily, monthly or final.
+        #[arg(long, default_value = "daily")]
+        kind: String,
+        /// The area's code (default: the campaign's scope).
+        #[arg(long)]
+        area: Option<String>,
+        /// YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// json, csv or xlsx.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
     /// Manage user accounts from the server's command line.
     Users {
         #[command(subcommand)]
@@ -78,6 +111,28 @@ enum FormsCommand {
     /// Publish every definition of a directory (unchanged versions are skipped).
     Publish {
         dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CampaignsCommand {
+    /// Create a campaign from a YAML file and compute its coverage.
+    Load {
+        file: PathBuf,
+        /// The phones' time zone, in minutes east of UTC.
+        #[arg(long, env = "CAMKET_LOCAL_UTC_OFFSET_MINUTES", default_value_t = 420)]
+        utc_offset_minutes: i32,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CoverageCommand {
+    /// Recompute every village of every campaign and compare; exits non-zero on a difference.
+    Verify {
         #[command(flatten)]
         storage: StorageConfig,
     },
@@ -337,6 +392,124 @@ fn run_forms(command: FormsCommand) -> Result<(), String> {
     }
 }
 
+fn run_campaigns(command: CampaignsCommand) -> Result<(), String> {
+    let CampaignsCommand::Load {
+        file,
+        utc_offset_minutes,
+        storage,
+    } = command;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let spec = campaigns::parse(&text).map_err(describe)?;
+    let offset =
+        chrono::FixedOffset::east_opt(utc_offset_minutes * 60).ok_or("invalid UTC offset")?;
+    let db = open_database(&storage)?;
+    let started = Instant::now();
+    let id = campaigns::create(&db, &spec, offset).map_err(describe)?;
+    println!(
+        "campaign {} loaded as id {id} with {} targets; coverage computed in {:.2} s",
+        spec.code,
+        spec.targets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_coverage(command: CoverageCommand) -> Result<(), String> {
+    let CoverageCommand::Verify { storage } = command;
+    let db = open_database(&storage)?;
+    let started = Instant::now();
+    let (checked, mismatches) = coverage::verify(&db).map_err(describe)?;
+    for m in mismatches.iter().take(50) {
+        eprintln!(
+            "  campaign {} village {} target {}: stored {:?}, recomputed {:?}",
+            m.campaign_id, m.village_id, m.target_index, m.stored, m.recomputed
+        );
+    }
+    if mismatches.is_empty() {
+        println!(
+            "coverage verified: {checked} village(s), no difference, in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{} difference(s) between maintained and recomputed coverage",
+            mismatches.len()
+        ))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_report(
+    campaign: String,
+    kind: String,
+    area: Option<String>,
+    date: Option<String>,
+    format: String,
+    out: PathBuf,
+    storage: StorageConfig,
+) -> Result<(), String> {
+    let db = open_database(&storage)?;
+    let row = campaigns::by_code(&db, &campaign)
+        .map_err(describe)?
+        .ok_or(format!("no campaign with code '{campaign}'"))?;
+    let rules = campaigns::get(&db, row.id)
+        .map_err(describe)?
+        .ok_or("campaign unreadable")?;
+    let kind: reports::ReportKind = kind.parse()?;
+    let area_id = match area {
+        Some(code) => users::area_ids_for_codes(&db, &[code]).map_err(describe)?[0],
+        None => rules.row.scope_area_id,
+    };
+    let area_row = areas::store::get(&db, camket_schema::domain::AreaId(area_id))
+        .map_err(describe)?
+        .ok_or("no such area")?;
+    let date = match date {
+        Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| "--date must be YYYY-MM-DD".to_string())?,
+        None => chrono::Utc::now().with_timezone(&rules.offset).date_naive(),
+    };
+    let report = reports::build(
+        &db,
+        &rules,
+        &area_row,
+        kind,
+        reports::as_of(kind, &rules, date),
+    )
+    .map_err(describe)?;
+    let bytes = match format.as_str() {
+        "csv" => reports::to_csv(&report, &rules).map_err(describe)?,
+        "xlsx" => reports::to_xlsx(&report, &rules).map_err(describe)?,
+        "json" => serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?,
+        other => return Err(format!("unknown format '{other}'; use csv, xlsx or json")),
+    };
+    std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "{} report for {} as of {} written to {} ({} villages)",
+        format!("{kind:?}").to_lowercase(),
+        report.area,
+        report.as_of,
+        out.display(),
+        report.rows.len()
+    );
+    Ok(())
+}
+
+fn describe(error: ApiError) -> String {
+    match error {
+        ApiError::Validation { detail, errors } => format!(
+            "{detail}: {}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => other.to_string(),
+    }
+}
+
 fn run_users(command: UsersCommand) -> Result<(), String> {
     let UsersCommand::Add {
         username,
@@ -394,6 +567,17 @@ fn main() -> ExitCode {
         }
         Command::Import { what } => run_import(what),
         Command::Forms { what } => run_forms(what),
+        Command::Campaigns { what } => run_campaigns(what),
+        Command::Coverage { what } => run_coverage(what),
+        Command::Report {
+            campaign,
+            kind,
+            area,
+            date,
+            format,
+            out,
+            storage,
+        } => run_report(campaign, kind, area, date, format, out, storage),
         Command::Users { what } => run_users(what),
     };
     match outcome {

@@ -11,6 +11,7 @@ use camket_schema::tables::areas;
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::import::AreaRecord;
+use crate::coverage::maintain::Recompute;
 use crate::error::{ApiError, FieldError};
 
 /// Filters of `GET /areas`.
@@ -124,6 +125,7 @@ pub fn import(
             }
         }
         let mut errors = Vec::new();
+        let mut created_villages = Vec::new();
         let mut summary = ImportSummary {
             rows_read: records.len(),
             ..Default::default()
@@ -225,6 +227,9 @@ pub fn import(
                         parent_id,
                     },
                 );
+                if record.level == AreaLevel::Village {
+                    created_villages.push(id);
+                }
                 summary.created += 1;
             }
             if done % 100 == 99 {
@@ -233,6 +238,7 @@ pub fn import(
         }
         progress(records.len());
         if errors.is_empty() {
+            conn.recompute_villages(&created_villages)?;
             Ok(summary)
         } else {
             Err(ApiError::invalid_many(

@@ -161,3 +161,39 @@ pub async fn import_file(
     );
     Ok(HttpResponse::Ok().json(summary))
 }
+
+/// Body of the move route.
+#[derive(Debug, Deserialize)]
+pub struct MoveRequest {
+    pub village_id: i64,
+}
+
+/// Handles the `POST /api/v1/households/{id}/move` route (a move or a village split).
+pub async fn move_household(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: crate::json_body::JsonBody<MoveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManagePlaces, None)?;
+    let id = HouseholdId(id.into_inner());
+    let target = body.into_inner().village_id;
+    let db = state.db.clone();
+    let (row, from) = web::block(move || store::get(&db, id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no household with id {id}")))?;
+    authorize(&principal, Action::ManagePlaces, Some(&from))?;
+    let db = state.db.clone();
+    let village = web::block(move || areas::store::get(&db, AreaId(target)))
+        .await??
+        .filter(|v| v.level == "village")
+        .ok_or_else(|| ApiError::invalid("village_id", format!("no village with id {target}")))?;
+    authorize(
+        &principal,
+        Action::ManagePlaces,
+        Some(&AreaPath::from_stored(village.path)),
+    )?;
+    let db = state.db.clone();
+    let moved = web::block(move || store::move_to(&db, HouseholdId(row.id), target)).await??;
+    Ok(HttpResponse::Ok().json(HouseholdView::from(moved)))
+}

@@ -17,6 +17,7 @@ use camket_schema::{with_conn, write_tx, Db};
 
 use super::import::HouseholdRecord;
 use crate::areas::store::ImportSummary;
+use crate::coverage::maintain::Recompute;
 use crate::error::{ApiError, FieldError};
 
 /// A position in a village's change stream.
@@ -50,8 +51,13 @@ pub fn changes_since(
     limit: i64,
 ) -> Result<Vec<HouseholdRow>, ApiError> {
     with_conn!(db, |conn| {
+        // A household that moved away is listed to its old village once more, so phones drop it.
         Ok(households::table
-            .filter(households::village_id.eq(village_id))
+            .filter(
+                households::village_id
+                    .eq(village_id)
+                    .or(households::previous_village_id.eq(village_id)),
+            )
             .filter(
                 households::sync_seq.gt(since.seq).or(households::sync_seq
                     .eq(since.seq)
@@ -195,6 +201,7 @@ pub fn import(
                     sync_seq: seq,
                     created_at: now,
                     updated_at: now,
+                    previous_village_id: None,
                 }),
             }
         }
@@ -207,7 +214,56 @@ pub fn import(
             written += batch.len();
             progress(written);
         }
+        let touched: Vec<i64> = villages.values().map(|(id, _, _)| *id).collect();
+        conn.recompute_villages(&touched)?;
         progress(records.len());
         Ok(summary)
+    })
+}
+
+/// Moves a household to another village (a move, or a village split); both
+/// villages' phones see the change and both villages' coverage is recomputed.
+pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow, ApiError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let row = households::table
+            .find(id.0)
+            .select(HouseholdRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no household {id}")))?;
+        if row.village_id == village_id {
+            return Err(ApiError::Conflict(
+                "the household is already in that village".into(),
+            ));
+        }
+        let taken: i64 = households::table
+            .filter(households::village_id.eq(village_id))
+            .filter(households::code.eq(&row.code))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(ApiError::Conflict(format!(
+                "the target village already has a household with code '{}'",
+                row.code
+            )));
+        }
+        let seq: i64 = diesel::update(sync_counters::table.find("households"))
+            .set(sync_counters::value.eq(sync_counters::value + 1))
+            .returning(sync_counters::value)
+            .get_result(conn)?;
+        diesel::update(households::table.find(id.0))
+            .set((
+                households::village_id.eq(village_id),
+                households::previous_village_id.eq(Some(row.village_id)),
+                households::sync_seq.eq(seq),
+                households::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        conn.recompute_villages(&[row.village_id, village_id])?;
+        Ok(households::table
+            .find(id.0)
+            .select(HouseholdRow::as_select())
+            .first(conn)?)
     })
 }

@@ -534,8 +534,16 @@ pub async fn create(
 
     let principal_id = principal.user_id.0;
     let geotag_required = definition.geotag == GeotagRule::Required;
+    // What the submission covers: a commitment kind, or a village meeting.
     let commitment = survey_forms::covered_commitment(&definition, &document.answers)
-        .map(|k| k.as_str().to_string());
+        .map(|k| k.as_str().to_string())
+        .or_else(|| {
+            definition.feeds.village_meeting.then(|| {
+                camket_schema::coverage::TargetKind::VillageMeeting
+                    .key()
+                    .to_string()
+            })
+        });
     let attachments: Vec<(String, String, String)> = upload
         .parts
         .iter()
@@ -669,6 +677,7 @@ pub async fn create(
                     supersedes: document.corrects,
                     superseded_by: None,
                     updated_at: now,
+                    approved_at: None,
                 },
                 photos: rows,
                 attachments,

@@ -16,6 +16,7 @@ use camket_schema::tables::{
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
+use crate::coverage::maintain::Recompute;
 use crate::error::ApiError;
 use crate::evidence::NeighbourVisit;
 
@@ -302,6 +303,14 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 ))
                 .execute(conn)?;
         }
+        let village = match record.submission.household_id {
+            Some(household) => households::table
+                .find(household)
+                .select(households::village_id)
+                .first(conn)?,
+            None => record.submission.village_id,
+        };
+        conn.recompute_villages(&[village])?;
         Ok(id)
     })
 }
@@ -428,10 +437,12 @@ pub fn review(
                 ApiError::Conflict(format!("the submission is already {status}"))
             }
         })?;
+        let approved_at = (target == SubmissionStatus::Approved).then_some(now);
         diesel::update(submissions::table.find(id))
             .set((
                 submissions::status.eq(target.as_str()),
                 submissions::updated_at.eq(now),
+                submissions::approved_at.eq(approved_at),
             ))
             .execute(conn)?;
         diesel::insert_into(submission_events::table)
@@ -478,6 +489,14 @@ pub fn review(
                 }
             }
         }
+        let village = match row.household_id {
+            Some(household) => households::table
+                .find(household)
+                .select(households::village_id)
+                .first(conn)?,
+            None => row.village_id,
+        };
+        conn.recompute_villages(&[village])?;
         Ok(submissions::table
             .find(id)
             .select(SubmissionRow::as_select())

@@ -1,0 +1,286 @@
+//! Campaigns: `GET /campaigns`, `POST /campaigns` (admin; JSON or YAML),
+//! `GET /campaigns/{id}`, and `camket campaigns load FILE`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{FixedOffset, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use camket_schema::coverage::{Target, Window};
+use camket_schema::domain::AreaPath;
+use camket_schema::models::CampaignRow;
+use camket_schema::tables::{areas, campaigns};
+use camket_schema::{with_conn, write_tx, Db};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::coverage::maintain::{CampaignRules, Recompute};
+use crate::error::{ApiError, FieldError};
+
+/// A campaign as written in its YAML file or sent over HTTP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSpec {
+    /// A short unique code, e.g. `hoang-kim-2025`.
+    pub code: String,
+    pub name: String,
+    /// The directive that launched it, e.g. `153/KH-CAT-PA08`.
+    pub directive: String,
+    /// The code of the area it covers.
+    pub scope: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub targets: Vec<Target>,
+}
+
+/// Checks a spec; every problem is listed.
+pub fn validate(spec: &CampaignSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if spec.code.trim().is_empty()
+        || spec.code.len() > 64
+        || spec.code.contains(char::is_whitespace)
+    {
+        errors.push(FieldError::new(
+            "code",
+            "is required: 1 to 64 characters without spaces",
+        ));
+    }
+    if spec.name.trim().is_empty() {
+        errors.push(FieldError::new("name", "is required"));
+    }
+    if spec.ends_on < spec.starts_on {
+        errors.push(FieldError::new("ends_on", "must not be before starts_on"));
+    }
+    if spec.targets.is_empty() {
+        errors.push(FieldError::new(
+            "targets",
+            "a campaign needs at least one target",
+        ));
+    }
+    for (i, target) in spec.targets.iter().enumerate() {
+        if !(1..=100).contains(&target.threshold_percent) {
+            errors.push(FieldError::new(
+                format!("targets[{i}].threshold_percent"),
+                "must be between 1 and 100",
+            ));
+        }
+        if target.deadline < spec.starts_on {
+            errors.push(FieldError::new(
+                format!("targets[{i}].deadline"),
+                "must not be before starts_on",
+            ));
+        }
+        if let camket_schema::coverage::Eligibility::HouseholdsIn(categories) = &target.who {
+            if categories.is_empty() {
+                errors.push(FieldError::new(
+                    format!("targets[{i}].who"),
+                    "name at least one household category",
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// Parses a YAML (or JSON) campaign file.
+pub fn parse(text: &str) -> Result<CampaignSpec, ApiError> {
+    // Through JSON values, so that `who: {households_in: [...]}` reads as written
+    // (YAML would otherwise want a `!households_in` tag).
+    let value: serde_json::Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| ApiError::invalid("body", format!("not YAML or JSON: {e}")))?;
+    let spec: CampaignSpec =
+        crate::json_body::parse_json(value.to_string().as_bytes()).map_err(|e| match e {
+            ApiError::BadParam(error) => ApiError::invalid(
+                error.field,
+                format!("not a valid campaign: {}", error.message),
+            ),
+            other => other,
+        })?;
+    let errors = validate(&spec);
+    if errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(ApiError::invalid_many(
+            "the campaign has invalid fields",
+            errors,
+        ))
+    }
+}
+
+/// A campaign as clients see it.
+#[derive(Debug, Serialize)]
+pub struct CampaignView {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub directive: String,
+    pub scope_area_id: i64,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub targets: Vec<Target>,
+}
+
+impl CampaignView {
+    fn of(rules: &CampaignRules) -> CampaignView {
+        CampaignView {
+            id: rules.row.id,
+            code: rules.row.code.clone(),
+            name: rules.row.name.clone(),
+            directive: rules.row.directive.clone(),
+            scope_area_id: rules.row.scope_area_id,
+            starts_on: rules.row.starts_on,
+            ends_on: rules.row.ends_on,
+            targets: rules.targets.clone(),
+        }
+    }
+}
+
+/// Stores a campaign and computes its coverage for every village in scope.
+pub fn create(db: &Db, spec: &CampaignSpec, offset: FixedOffset) -> Result<i64, ApiError> {
+    let window = Window::from_dates(spec.starts_on, spec.ends_on, offset);
+    let targets =
+        serde_json::to_string(&spec.targets).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let scope: Option<(i64, String)> = areas::table
+            .filter(areas::code.eq(&spec.scope))
+            .select((areas::id, areas::path))
+            .first(conn)
+            .optional()?;
+        let (scope_id, scope_path) = scope.ok_or_else(|| {
+            ApiError::invalid("scope", format!("no area has code '{}'", spec.scope))
+        })?;
+        let taken: i64 = campaigns::table
+            .filter(campaigns::code.eq(&spec.code))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(ApiError::Conflict(format!(
+                "a campaign with code '{}' exists",
+                spec.code
+            )));
+        }
+        let id: i64 = diesel::insert_into(campaigns::table)
+            .values((
+                campaigns::code.eq(&spec.code),
+                campaigns::name.eq(&spec.name),
+                campaigns::directive.eq(&spec.directive),
+                campaigns::scope_area_id.eq(scope_id),
+                campaigns::starts_on.eq(spec.starts_on),
+                campaigns::ends_on.eq(spec.ends_on),
+                campaigns::window_start.eq(window.start.naive_utc()),
+                campaigns::window_end.eq(window.end.naive_utc()),
+                campaigns::utc_offset_minutes.eq(offset.local_minus_utc() / 60),
+                campaigns::targets.eq(&targets),
+                campaigns::created_at.eq(now),
+            ))
+            .returning(campaigns::id)
+            .get_result(conn)?;
+        let (lower, upper) = AreaPath::from_stored(scope_path).subtree_range();
+        let villages: Vec<i64> = areas::table
+            .filter(areas::path.ge(&lower))
+            .filter(areas::path.lt(&upper))
+            .filter(areas::level.eq("village"))
+            .select(areas::id)
+            .load(conn)?;
+        conn.recompute_villages(&villages)?;
+        Ok(id)
+    })
+}
+
+/// Every campaign.
+pub fn all(db: &Db) -> Result<Vec<CampaignRules>, ApiError> {
+    with_conn!(db, |conn| Ok(conn.campaign_rules()?))
+}
+
+/// One campaign.
+pub fn get(db: &Db, id: i64) -> Result<Option<CampaignRules>, ApiError> {
+    Ok(all(db)?.into_iter().find(|c| c.row.id == id))
+}
+
+fn overlaps(principal: &Principal, scope: &AreaPath) -> bool {
+    principal.covers(scope) || principal.scopes.iter().any(|s| scope.contains(&s.path))
+}
+
+/// Handles the `GET /api/v1/campaigns` route: campaigns touching the caller's areas.
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ReadCoverage, None)?;
+    let db = state.db.clone();
+    let campaigns = web::block(move || all(&db)).await??;
+    let items: Vec<CampaignView> = campaigns
+        .iter()
+        .filter(|c| overlaps(&principal, &c.scope_path))
+        .map(CampaignView::of)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// Handles the `GET /api/v1/campaigns/{id}` route.
+pub async fn get_one(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign = load(&state, id.into_inner()).await?;
+    authorize(&principal, Action::ReadCoverage, None)?;
+    if !overlaps(&principal, &campaign.scope_path) {
+        return Err(ApiError::Forbidden(
+            "this campaign is outside the areas assigned to you".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(CampaignView::of(&campaign)))
+}
+
+/// Loads a campaign or 404.
+pub async fn load(state: &AppState, id: i64) -> Result<CampaignRules, ApiError> {
+    let db = state.db.clone();
+    web::block(move || get(&db, id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound(format!("no campaign {id}")))
+}
+
+/// Handles the `POST /api/v1/campaigns` route (admin): a campaign as JSON or YAML.
+pub async fn create_campaign(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Action::ManageCampaigns, None)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_param("body", "must be UTF-8 JSON or YAML"))?;
+    let spec = parse(text)?;
+    let db = state.db.clone();
+    let scope_code = spec.scope.clone();
+    let scope_path: Option<String> = web::block(move || -> Result<Option<String>, ApiError> {
+        with_conn!(&db, |conn| Ok(areas::table
+            .filter(areas::code.eq(&scope_code))
+            .select(areas::path)
+            .first(conn)
+            .optional()?))
+    })
+    .await??;
+    let scope_path = scope_path
+        .ok_or_else(|| ApiError::invalid("scope", format!("no area has code '{}'", spec.scope)))?;
+    authorize(
+        &principal,
+        Action::ManageCampaigns,
+        Some(&AreaPath::from_stored(scope_path)),
+    )?;
+    let db = state.db.clone();
+    let offset = state.config.evidence.local_offset();
+    let id = web::block(move || create(&db, &spec, offset)).await??;
+    let campaign = load(&state, id).await?;
+    Ok(HttpResponse::Created().json(CampaignView::of(&campaign)))
+}
+
+/// The row of a campaign by code (command line).
+pub fn by_code(db: &Db, code: &str) -> Result<Option<CampaignRow>, ApiError> {
+    with_conn!(db, |conn| Ok(campaigns::table
+        .filter(campaigns::code.eq(code))
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()?))
+}

@@ -1,0 +1,220 @@
+//! Keeping `coverage_counts` live: [`Recompute::recompute_villages`] runs inside
+//! the caller's write transaction, on either backend (see `camket_schema::coverage`
+//! for the design).
+
+use chrono::{FixedOffset, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use camket_schema::coverage::{self, CoveringSubmission, HouseholdFacts, Standing, Target, Window};
+use camket_schema::domain::{AreaPath, HouseholdCategory};
+use camket_schema::models::CampaignRow;
+use camket_schema::tables::{areas, campaigns, coverage_counts, households, submissions};
+
+/// A campaign with what coverage needs of it.
+#[derive(Debug, Clone)]
+pub struct CampaignRules {
+    pub row: CampaignRow,
+    pub scope_path: AreaPath,
+    pub targets: Vec<Target>,
+    pub window: Window,
+    pub offset: FixedOffset,
+}
+
+impl CampaignRules {
+    /// Reads a stored campaign; `None` if its targets cannot be read.
+    pub fn from_row(row: CampaignRow, scope_path: String) -> Option<CampaignRules> {
+        let targets: Vec<Target> = serde_json::from_str(&row.targets).ok()?;
+        let offset = FixedOffset::east_opt(row.utc_offset_minutes * 60)?;
+        let window = Window {
+            start: row.window_start.and_utc(),
+            end: row.window_end.and_utc(),
+        };
+        Some(CampaignRules {
+            scope_path: AreaPath::from_stored(scope_path),
+            targets,
+            window,
+            offset,
+            row,
+        })
+    }
+}
+
+/// The live submissions that may cover something, for a set of households and a village.
+pub type Facts = (Vec<HouseholdFacts>, Vec<CoveringSubmission>);
+
+type SubmissionFact = (
+    Option<i64>,
+    Option<String>,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+fn to_covering(rows: Vec<SubmissionFact>) -> Vec<CoveringSubmission> {
+    rows.into_iter()
+        .filter_map(
+            |(household_id, covers, status, collected, received, approved)| {
+                let standing = match status.as_str() {
+                    "approved" => Standing::Approved,
+                    "received" | "has_issues" => Standing::Pending,
+                    _ => return None,
+                };
+                Some(CoveringSubmission {
+                    household_id,
+                    covers: covers?,
+                    standing,
+                    collected_at: collected.and_utc(),
+                    received_at: received.and_utc(),
+                    approved_at: approved.map(|t| t.and_utc()),
+                })
+            },
+        )
+        .collect()
+}
+
+fn to_household(row: (i64, String, String, String, bool)) -> HouseholdFacts {
+    let (id, code, head_name, categories, active) = row;
+    let names: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
+    HouseholdFacts {
+        id,
+        code,
+        head_name,
+        categories: names
+            .iter()
+            .filter_map(|n| n.parse::<HouseholdCategory>().ok())
+            .collect(),
+        active,
+    }
+}
+
+/// Coverage maintenance and reads that must run on a connection of either backend.
+pub trait Recompute {
+    /// Every campaign with its scope path.
+    fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>>;
+    /// The households of a village and the live submissions that may cover its targets.
+    fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts>;
+    /// Recomputes the stored counts of these villages for every campaign that covers them.
+    fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
+}
+
+macro_rules! impl_recompute {
+    ($conn:ty) => {
+        impl Recompute for $conn {
+            fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>> {
+                let rows: Vec<(CampaignRow, String)> = campaigns::table
+                    .inner_join(areas::table)
+                    .select((CampaignRow::as_select(), areas::path))
+                    .order(campaigns::id)
+                    .load(self)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(row, path)| CampaignRules::from_row(row, path))
+                    .collect())
+            }
+
+            fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts> {
+                let homes: Vec<(i64, String, String, String, bool)> = households::table
+                    .filter(households::village_id.eq(village_id))
+                    .select((
+                        households::id,
+                        households::code,
+                        households::head_name,
+                        households::categories,
+                        households::active,
+                    ))
+                    .order(households::id)
+                    .load(self)?;
+                let ids: Vec<i64> = homes.iter().map(|h| h.0).collect();
+                let columns = (
+                    submissions::household_id,
+                    submissions::commitment_kind,
+                    submissions::status,
+                    submissions::collected_at,
+                    submissions::received_at,
+                    submissions::approved_at,
+                );
+                let mut rows: Vec<SubmissionFact> = Vec::new();
+                for chunk in ids.chunks(500) {
+                    rows.extend(
+                        submissions::table
+                            .filter(submissions::household_id.eq_any(chunk))
+                            .filter(submissions::commitment_kind.is_not_null())
+                            .filter(submissions::superseded_by.is_null())
+                            .select(columns)
+                            .load::<SubmissionFact>(self)?,
+                    );
+                }
+                rows.extend(
+                    submissions::table
+                        .filter(submissions::village_id.eq(village_id))
+                        .filter(submissions::household_id.is_null())
+                        .filter(submissions::commitment_kind.is_not_null())
+                        .filter(submissions::superseded_by.is_null())
+                        .select(columns)
+                        .load::<SubmissionFact>(self)?,
+                );
+                Ok((
+                    homes.into_iter().map(to_household).collect(),
+                    to_covering(rows),
+                ))
+            }
+
+            fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()> {
+                let rules = self.campaign_rules()?;
+                if rules.is_empty() {
+                    return Ok(());
+                }
+                let now = Utc::now();
+                for village_id in village_ids {
+                    let found: Option<(String, String)> = areas::table
+                        .find(village_id)
+                        .select((areas::path, areas::level))
+                        .first(self)
+                        .optional()?;
+                    let Some((path, level)) = found else { continue };
+                    let path = AreaPath::from_stored(path);
+                    let campaigns: Vec<&CampaignRules> = rules
+                        .iter()
+                        .filter(|c| c.scope_path.contains(&path))
+                        .collect();
+                    diesel::delete(
+                        coverage_counts::table.filter(coverage_counts::village_id.eq(village_id)),
+                    )
+                    .execute(self)?;
+                    if campaigns.is_empty() || level != "village" {
+                        continue;
+                    }
+                    let (homes, subs) = self.village_facts(*village_id)?;
+                    for campaign in campaigns {
+                        let counts = coverage::village_counts(
+                            &campaign.targets,
+                            &homes,
+                            &subs,
+                            &campaign.window,
+                            now,
+                        );
+                        for (index, count) in counts.iter().enumerate() {
+                            diesel::insert_into(coverage_counts::table)
+                                .values((
+                                    coverage_counts::campaign_id.eq(campaign.row.id),
+                                    coverage_counts::target_index.eq(index as i32),
+                                    coverage_counts::village_id.eq(village_id),
+                                    coverage_counts::village_path.eq(path.as_str()),
+                                    coverage_counts::eligible.eq(count.eligible as i32),
+                                    coverage_counts::covered.eq(count.covered as i32),
+                                    coverage_counts::pending.eq(count.pending as i32),
+                                ))
+                                .execute(self)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_recompute!(SqliteConnection);
+impl_recompute!(PgConnection);

@@ -1,0 +1,371 @@
+//! Coverage: `GET /campaigns/{id}/coverage?area=&depth=`, `GET /campaigns/{id}/gaps?area=`,
+//! and `camket coverage verify`. The rules are in `camket_schema::coverage`.
+
+pub mod maintain;
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use camket_schema::coverage::{self, Count, Gap};
+use camket_schema::domain::{AreaId, AreaPath};
+use camket_schema::models::AreaRow;
+use camket_schema::tables::{areas, coverage_counts};
+use camket_schema::{with_conn, Db};
+
+use crate::access::{authorize, Action, Principal};
+use crate::app::AppState;
+use crate::campaigns;
+use crate::error::ApiError;
+use maintain::{CampaignRules, Recompute};
+
+/// One target's figures in a coverage row.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetFigures {
+    pub kind: String,
+    pub eligible: i64,
+    pub covered: i64,
+    pub pending: i64,
+    pub percent: f64,
+    pub status: coverage::Status,
+    pub deadline: NaiveDate,
+    pub threshold_percent: u8,
+}
+
+/// Coverage of one area.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageRow {
+    pub area_id: i64,
+    pub name: String,
+    pub level: String,
+    pub targets: Vec<TargetFigures>,
+}
+
+/// Stored counts of a subtree: (target index, village id, village path, count).
+pub fn subtree_counts(
+    db: &Db,
+    campaign_id: i64,
+    path: &AreaPath,
+) -> Result<Vec<(usize, i64, AreaPath, Count)>, ApiError> {
+    let (lower, upper) = path.subtree_range();
+    let rows: Vec<(i32, i64, String, i32, i32, i32)> = with_conn!(db, |conn| {
+        coverage_counts::table
+            .filter(coverage_counts::campaign_id.eq(campaign_id))
+            .filter(coverage_counts::village_path.ge(&lower))
+            .filter(coverage_counts::village_path.lt(&upper))
+            .select((
+                coverage_counts::target_index,
+                coverage_counts::village_id,
+                coverage_counts::village_path,
+                coverage_counts::eligible,
+                coverage_counts::covered,
+                coverage_counts::pending,
+            ))
+            .load(conn)?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(t, v, p, e, c, pe)| {
+            (
+                t.max(0) as usize,
+                v,
+                AreaPath::from_stored(p),
+                Count {
+                    eligible: e.into(),
+                    covered: c.into(),
+                    pending: pe.into(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Figures for totals per target.
+pub fn figures(
+    campaign: &CampaignRules,
+    totals: &[Count],
+    as_of: DateTime<Utc>,
+) -> Vec<TargetFigures> {
+    campaign
+        .targets
+        .iter()
+        .zip(totals)
+        .map(|(target, count)| TargetFigures {
+            kind: target.kind.key().to_string(),
+            eligible: count.eligible,
+            covered: count.covered,
+            pending: count.pending,
+            percent: coverage::percent(count),
+            status: coverage::status(target, count, &campaign.window, campaign.offset, as_of),
+            deadline: target.deadline,
+            threshold_percent: target.threshold_percent,
+        })
+        .collect()
+}
+
+fn load_areas(db: &Db, ids: &[i64]) -> Result<Vec<AreaRow>, ApiError> {
+    with_conn!(db, |conn| Ok(areas::table
+        .filter(areas::id.eq_any(ids))
+        .select(AreaRow::as_select())
+        .order(areas::id)
+        .load(conn)?))
+}
+
+/// The area a coverage request is about: the one asked for (which the caller
+/// must cover), or the campaign's scope, or the caller's own area in it.
+pub async fn resolve_area(
+    state: &AppState,
+    principal: &Principal,
+    campaign: &CampaignRules,
+    area: Option<i64>,
+) -> Result<AreaRow, ApiError> {
+    authorize(principal, Action::ReadCoverage, None)?;
+    let db = state.db.clone();
+    let wanted = match area {
+        Some(id) => id,
+        None if principal.covers(&campaign.scope_path) => campaign.row.scope_area_id,
+        None => principal
+            .scopes
+            .iter()
+            .find(|s| campaign.scope_path.contains(&s.path))
+            .map(|s| s.id.0)
+            .ok_or_else(|| {
+                ApiError::Forbidden("this campaign is outside the areas assigned to you".into())
+            })?,
+    };
+    let row = web::block(move || crate::areas::store::get(&db, AreaId(wanted)))
+        .await??
+        .ok_or_else(|| ApiError::bad_param("area", format!("no area with id {wanted}")))?;
+    let path = AreaPath::from_stored(row.path.clone());
+    authorize(principal, Action::ReadCoverage, Some(&path))?;
+    if !campaign.scope_path.contains(&path) && !path.contains(&campaign.scope_path) {
+        return Err(ApiError::bad_param(
+            "area",
+            "this area is outside the campaign's scope",
+        ));
+    }
+    Ok(row)
+}
+
+/// Coverage of an area and of its descendants `depth` levels down.
+pub fn rollup(
+    db: &Db,
+    campaign: &CampaignRules,
+    area: &AreaRow,
+    depth: usize,
+    as_of: DateTime<Utc>,
+) -> Result<(CoverageRow, Vec<CoverageRow>), ApiError> {
+    let path = AreaPath::from_stored(area.path.clone());
+    let rows = subtree_counts(db, campaign.row.id, &path)?;
+    let n = campaign.targets.len();
+    let mut totals = vec![Count::default(); n];
+    let mut groups: BTreeMap<i64, Vec<Count>> = BTreeMap::new();
+    let own_depth = path.ids().len();
+    for (index, village, village_path, count) in &rows {
+        if *index >= n {
+            continue;
+        }
+        totals[*index] += *count;
+        if depth > 0 {
+            let ids = village_path.ids();
+            let group = ids
+                .get(own_depth - 1 + depth)
+                .map(|a| a.0)
+                .unwrap_or(*village);
+            groups
+                .entry(group)
+                .or_insert_with(|| vec![Count::default(); n])[*index] += *count;
+        }
+    }
+    let area_row = CoverageRow {
+        area_id: area.id,
+        name: area.name.clone(),
+        level: area.level.clone(),
+        targets: figures(campaign, &totals, as_of),
+    };
+    let ids: Vec<i64> = groups.keys().copied().collect();
+    let names = load_areas(db, &ids)?;
+    let children = names
+        .into_iter()
+        .map(|a| CoverageRow {
+            targets: figures(
+                campaign,
+                groups.get(&a.id).map(Vec::as_slice).unwrap_or(&[]),
+                as_of,
+            ),
+            area_id: a.id,
+            name: a.name,
+            level: a.level,
+        })
+        .collect();
+    Ok((area_row, children))
+}
+
+/// Query of the coverage and gap routes.
+#[derive(Debug, Deserialize)]
+pub struct AreaQuery {
+    pub area: Option<i64>,
+    pub depth: Option<usize>,
+    pub limit: Option<i64>,
+}
+
+/// Handles the `GET /api/v1/campaigns/{id}/coverage` route.
+pub async fn coverage_route(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    query: web::Query<AreaQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign = campaigns::load(&state, id.into_inner()).await?;
+    let area = resolve_area(&state, &principal, &campaign, query.area).await?;
+    let depth = query.depth.unwrap_or(1);
+    if depth > 4 {
+        return Err(ApiError::bad_param("depth", "must be between 0 and 4"));
+    }
+    let db = state.db.clone();
+    let (row, children) =
+        web::block(move || rollup(&db, &campaign, &area, depth, Utc::now())).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "area": row, "children": children })))
+}
+
+/// One gap with its village.
+#[derive(Debug, Clone, Serialize)]
+pub struct GapView {
+    pub village_id: i64,
+    pub village: String,
+    #[serde(flatten)]
+    pub gap: Gap,
+}
+
+/// The villages of a subtree inside a campaign's scope, by id.
+pub fn villages_in(
+    db: &Db,
+    campaign: &CampaignRules,
+    path: &AreaPath,
+) -> Result<Vec<AreaRow>, ApiError> {
+    let inner = if campaign.scope_path.contains(path) {
+        path.clone()
+    } else {
+        campaign.scope_path.clone()
+    };
+    let (lower, upper) = inner.subtree_range();
+    with_conn!(db, |conn| Ok(areas::table
+        .filter(areas::path.ge(&lower))
+        .filter(areas::path.lt(&upper))
+        .filter(areas::level.eq("village"))
+        .select(AreaRow::as_select())
+        .order(areas::id)
+        .load(conn)?))
+}
+
+/// The gaps of every village of a subtree (up to `limit`).
+pub fn gaps(
+    db: &Db,
+    campaign: &CampaignRules,
+    area: &AreaRow,
+    as_of: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<GapView>, ApiError> {
+    let villages = villages_in(db, campaign, &AreaPath::from_stored(area.path.clone()))?;
+    let mut out = Vec::new();
+    for village in villages {
+        let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
+        for gap in coverage::village_gaps(
+            &campaign.targets,
+            &homes,
+            &subs,
+            &campaign.window,
+            campaign.row.starts_on,
+            as_of,
+        ) {
+            out.push(GapView {
+                village_id: village.id,
+                village: village.name.clone(),
+                gap,
+            });
+        }
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Handles the `GET /api/v1/campaigns/{id}/gaps` route: every household (or
+/// village) still lacking a required commitment — the working group's to-do list.
+pub async fn gaps_route(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    query: web::Query<AreaQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign = campaigns::load(&state, id.into_inner()).await?;
+    let area = resolve_area(&state, &principal, &campaign, query.area).await?;
+    let limit = crate::paging::parse_limit(query.limit, 5000, 50_000)? as usize;
+    let db = state.db.clone();
+    let items = web::block(move || gaps(&db, &campaign, &area, Utc::now(), limit)).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// A difference between the maintained counts and a recomputation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub campaign_id: i64,
+    pub village_id: i64,
+    pub target_index: usize,
+    pub stored: Option<Count>,
+    pub recomputed: Count,
+}
+
+/// Recomputes every village of every campaign from scratch and compares with
+/// the maintained figures; returns (villages checked, mismatches).
+pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
+    let all = campaigns::all(db)?;
+    let now = Utc::now();
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for campaign in &all {
+        let stored: BTreeMap<(i64, usize), Count> =
+            subtree_counts(db, campaign.row.id, &campaign.scope_path)?
+                .into_iter()
+                .map(|(t, v, _, c)| ((v, t), c))
+                .collect();
+        let mut expected_rows = 0;
+        for village in villages_in(db, campaign, &campaign.scope_path)? {
+            checked += 1;
+            let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
+            let counts =
+                coverage::village_counts(&campaign.targets, &homes, &subs, &campaign.window, now);
+            for (index, count) in counts.into_iter().enumerate() {
+                expected_rows += 1;
+                let found = stored.get(&(village.id, index)).copied();
+                if found != Some(count) {
+                    mismatches.push(Mismatch {
+                        campaign_id: campaign.row.id,
+                        village_id: village.id,
+                        target_index: index,
+                        stored: found,
+                        recomputed: count,
+                    });
+                }
+            }
+        }
+        if stored.len() != expected_rows {
+            mismatches.push(Mismatch {
+                campaign_id: campaign.row.id,
+                village_id: 0,
+                target_index: 0,
+                stored: None,
+                recomputed: Count {
+                    eligible: stored.len() as i64,
+                    covered: 0,
+                    pending: 0,
+                },
+            });
+        }
+    }
+    Ok((checked, mismatches))
+}

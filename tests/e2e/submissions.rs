@@ -17,7 +17,7 @@ fn shipped_dir() -> String {
 }
 
 /// The fixture with the shipped forms published.
-fn with_forms(backend: Backend, vars: &[(&str, &str)]) -> Fixture {
+pub fn with_forms(backend: Backend, vars: &[(&str, &str)]) -> Fixture {
     let fx = Fixture::with(backend, vars);
     let out = fx.env.camket(&["forms", "publish", &shipped_dir()]);
     assert!(
@@ -28,7 +28,7 @@ fn with_forms(backend: Backend, vars: &[(&str, &str)]) -> Fixture {
     fx
 }
 
-fn households(fx: &Fixture, village: &str) -> HashMap<String, i64> {
+pub fn households(fx: &Fixture, village: &str) -> HashMap<String, i64> {
     let roster = fx
         .login("admin")
         .get(&format!("/api/v1/villages/{}/households", fx.area(village)));
@@ -45,7 +45,7 @@ fn households(fx: &Fixture, village: &str) -> HashMap<String, i64> {
         .collect()
 }
 
-fn local(days_ago: i64, hour: u32) -> DateTime<FixedOffset> {
+pub fn local(days_ago: i64, hour: u32) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
     let day = (Utc::now() - Duration::days(days_ago))
         .with_timezone(&offset)
@@ -58,7 +58,7 @@ fn local(days_ago: i64, hour: u32) -> DateTime<FixedOffset> {
 }
 
 /// A photographed signed paper with EXIF matching when and where it was taken.
-fn paper(seed: u64, taken: DateTime<FixedOffset>, at: Option<(f64, f64)>) -> Vec<u8> {
+pub fn paper(seed: u64, taken: DateTime<FixedOffset>, at: Option<(f64, f64)>) -> Vec<u8> {
     let image = PaperPhoto::new(
         Scene {
             seed: 5,
@@ -78,13 +78,13 @@ fn paper(seed: u64, taken: DateTime<FixedOffset>, at: Option<(f64, f64)>) -> Vec
     )
 }
 
-struct Visit {
-    document: Value,
-    parts: Vec<Part>,
+pub struct Visit {
+    pub document: Value,
+    pub parts: Vec<Part>,
 }
 
 impl Visit {
-    fn commitment(
+    pub fn commitment(
         fx: &Fixture,
         village: &str,
         household: Option<i64>,
@@ -120,7 +120,7 @@ impl Visit {
         }
     }
 
-    fn send(&self, client: &Client) -> crate::harness::Response {
+    pub fn send(&self, client: &Client) -> crate::harness::Response {
         let mut parts = vec![Part::json(&self.document)];
         parts.extend(self.parts.iter().cloned());
         client.post_multipart("/api/v1/submissions", &parts)

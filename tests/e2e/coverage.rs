@@ -608,3 +608,51 @@ fn reports_are_right_value_by_value_in_every_format() {
         viewer.get(&url("daily", today, "pdf")).assert_problem(400);
     }
 }
+
+#[test]
+fn work_dated_before_the_campaign_is_flagged_and_not_counted() {
+    for backend in BACKENDS {
+        let fx = with_forms(backend, &[]);
+        let yaml = campaign_yaml().replace("scope: P", "scope: C1");
+        let file = fx.env.write_file("campaign.yaml", &yaml);
+        let out = fx.env.camket(&["campaigns", "load", &file]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("6 targets"));
+        let v1 = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let early = local(15, 9);
+        let r = Visit::commitment(
+            &fx,
+            "V1",
+            Some(v1["H1"]),
+            "household_reporting",
+            early,
+            Some(H1),
+            paper(700, early, Some(H1)),
+        )
+        .send(&surveyor);
+        let codes: Vec<&str> = r.body["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .filter_map(|f| f["code"].as_str())
+            .collect();
+        assert_eq!(codes, vec!["photo_time_mismatch", "before_campaign"], "{}", r.text);
+        approve(&fx.login("officer"), &r.body["id"]);
+        let admin = fx.login("admin");
+        let campaign = admin.get("/api/v1/campaigns").body["items"][0]["id"].clone();
+        let coverage = admin.get(&format!("/api/v1/campaigns/{campaign}/coverage"));
+        assert_eq!(
+            figures(&coverage.body["area"])[2],
+            f(5, 0, 0, "behind"),
+            "collected outside the window: not covered"
+        );
+        let again = fx.env.camket(&["campaigns", "load", &file]);
+        assert!(!again.status.success(), "the same code twice is refused");
+        verify(&fx);
+    }
+}

@@ -634,6 +634,7 @@ pub async fn create(
                 .collect();
             let reuses = find_reuses(&state, &facts, &subject)?;
             let neighbours = store::neighbours(&state.db, principal_id, collected_at.naive_utc())?;
+            let window = campaign_window(&state.db, &village.path, collected_at)?;
             let input = evidence::EvidenceInput {
                 geotag: document.geotag,
                 geotag_required,
@@ -644,7 +645,7 @@ pub async fn create(
                 photos: &evidence_photos,
                 reuses: &reuses,
                 neighbours: &neighbours,
-                window: None,
+                window,
             };
             let (flags, risk) = evidence::assess(&input, &limits);
             let record = store::NewRecord {
@@ -711,6 +712,32 @@ pub async fn create(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{id}")))
         .json(view(row, None)))
+}
+
+/// The campaign window a submission belongs to: one of the village's campaigns
+/// whose window holds `collected_at`; else, when all of them start later, the
+/// first of those (so the submission is flagged `before_campaign`).
+fn campaign_window(
+    db: &camket_schema::Db,
+    village_path: &str,
+    collected_at: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, ApiError> {
+    let path = AreaPath::from_stored(village_path.to_string());
+    let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = crate::campaigns::all(db)?
+        .into_iter()
+        .filter(|c| c.scope_path.contains(&path))
+        .map(|c| (c.window.start, c.window.end))
+        .collect();
+    if let Some(holding) = windows
+        .iter()
+        .find(|(start, end)| collected_at >= *start && collected_at < *end)
+    {
+        return Ok(Some(*holding));
+    }
+    if !windows.is_empty() && windows.iter().all(|(start, _)| collected_at < *start) {
+        return Ok(windows.into_iter().min_by_key(|(start, _)| *start));
+    }
+    Ok(None)
 }
 
 fn document_instance(raw: &Value) -> String {

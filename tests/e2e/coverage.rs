@@ -641,7 +641,12 @@ fn work_dated_before_the_campaign_is_flagged_and_not_counted() {
             .iter()
             .filter_map(|f| f["code"].as_str())
             .collect();
-        assert_eq!(codes, vec!["photo_time_mismatch", "before_campaign"], "{}", r.text);
+        assert_eq!(
+            codes,
+            vec!["photo_time_mismatch", "before_campaign"],
+            "{}",
+            r.text
+        );
         approve(&fx.login("officer"), &r.body["id"]);
         let admin = fx.login("admin");
         let campaign = admin.get("/api/v1/campaigns").body["items"][0]["id"].clone();

@@ -714,6 +714,9 @@ pub async fn create(
         .json(view(row, None)))
 }
 
+/// A campaign window: `[start, end)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The campaign window a submission belongs to: one of the village's campaigns
 /// whose window holds `collected_at`; else, when all of them start later, the
 /// first of those (so the submission is flagged `before_campaign`).
@@ -721,9 +724,9 @@ fn campaign_window(
     db: &camket_schema::Db,
     village_path: &str,
     collected_at: DateTime<Utc>,
-) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, ApiError> {
+) -> Result<Option<Span>, ApiError> {
     let path = AreaPath::from_stored(village_path.to_string());
-    let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> = crate::campaigns::all(db)?
+    let windows: Vec<Span> = crate::campaigns::all(db)?
         .into_iter()
         .filter(|c| c.scope_path.contains(&path))
         .map(|c| (c.window.start, c.window.end))

@@ -62,7 +62,7 @@ const VILLAGES_PER_COMMUNE: usize = 5;
 const HOUSEHOLDS_PER_VILLAGE: usize = 100;
 const VILLAGE_SIZE_DEG: f64 = 0.012;
 
-fn square(lat: f64, lon: f64, half: f64) -> String {
+pub fn square(lat: f64, lon: f64, half: f64) -> String {
     serde_json::json!({
         "type": "Polygon",
         "coordinates": [[
@@ -150,7 +150,7 @@ pub fn person_name(rng: &mut StdRng) -> String {
 
 /// Categories in roughly the proportions of a coastal Thanh Hóa commune: about
 /// one household in twelve has a relative abroad, half of them illegally.
-fn categories(rng: &mut StdRng) -> Vec<HouseholdCategory> {
+pub fn categories(rng: &mut StdRng) -> Vec<HouseholdCategory> {
     let mut found = Vec::new();
     if rng.random_bool(0.08) {
         found.push(HouseholdCategory::RelativeAbroad);

@@ -80,6 +80,25 @@ enum Command {
         #[command(flatten)]
         storage: StorageConfig,
     },
+    /// Generate a synthetic province for benchmarks into an empty database.
+    GenProvince {
+        #[arg(long, default_value_t = 100_000)]
+        households: usize,
+        #[arg(long, default_value_t = 500)]
+        villages: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Distinct photos, reused across submissions.
+        #[arg(long, default_value_t = 200)]
+        photos: usize,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Manage user accounts from the server's command line.
     Users {
         #[command(subcommand)]
@@ -126,6 +145,53 @@ enum CampaignsCommand {
         utc_offset_minutes: i32,
         #[command(flatten)]
         storage: StorageConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Read paths against a running server: roll-ups, gap list, queue page, roster sync.
+    Queries {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "admin")]
+        username: String,
+        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::province::PASSWORD)]
+        password: String,
+        #[arg(long, default_value_t = 1)]
+        campaign: i64,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
+    /// Photo submissions per second against a running server.
+    Ingest {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// A user who may submit (an officer submits for the whole commune).
+        #[arg(long, default_value = "officer-p-d00-c00")]
+        username: String,
+        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::province::PASSWORD)]
+        password: String,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 4000)]
+        width: u32,
+        #[arg(long, default_value_t = 3000)]
+        height: u32,
+        /// The server's process id, to sample its memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// The photo pipeline alone, step by step.
+    Photo {
+        #[arg(long, default_value_t = 4000)]
+        width: u32,
+        #[arg(long, default_value_t = 3000)]
+        height: u32,
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
     },
 }
 
@@ -496,6 +562,81 @@ fn run_report(
     Ok(())
 }
 
+fn run_gen_province(
+    households: usize,
+    villages: usize,
+    seed: u64,
+    photos: usize,
+    storage: StorageConfig,
+) -> Result<(), String> {
+    let db = open_database(&storage)?;
+    if demo::is_built(&db).map_err(describe)? {
+        return Err("the database is not empty: generate into a new one".into());
+    }
+    let store =
+        camket::photo_store::PhotoStore::open(&storage.data_dir).map_err(|e| e.to_string())?;
+    let bar = spinner("generating the province");
+    let started = Instant::now();
+    let spec = camket::province::ProvinceSpec {
+        households,
+        villages,
+        seed,
+        photos,
+    };
+    let summary = camket::province::generate(&db, &store, spec, &|step| {
+        bar.set_message(format!("generating: {step}"))
+    })
+    .map_err(describe)?;
+    bar.finish_and_clear();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run_bench(command: BenchCommand) -> Result<(), String> {
+    let result = match command {
+        BenchCommand::Queries {
+            url,
+            username,
+            password,
+            campaign,
+            iterations,
+        } => camket::bench::queries(&url, &username, &password, campaign, iterations)?,
+        BenchCommand::Ingest {
+            url,
+            username,
+            password,
+            clients,
+            seconds,
+            width,
+            height,
+            server_pid,
+        } => camket::bench::ingest(&camket::bench::IngestOptions {
+            base: url,
+            username,
+            password,
+            clients,
+            seconds,
+            width,
+            height,
+            server_pid,
+        })?,
+        BenchCommand::Photo {
+            width,
+            height,
+            iterations,
+        } => camket::bench::photo_pipeline(width, height, iterations)?,
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
+    Ok(())
+}
+
 fn describe(error: ApiError) -> String {
     match error {
         ApiError::Validation { detail, errors } => format!(
@@ -579,6 +720,14 @@ fn main() -> ExitCode {
             storage,
         } => run_report(campaign, kind, area, date, format, out, storage),
         Command::Users { what } => run_users(what),
+        Command::GenProvince {
+            households,
+            villages,
+            seed,
+            photos,
+            storage,
+        } => run_gen_province(households, villages, seed, photos, storage),
+        Command::Bench { what } => run_bench(what),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

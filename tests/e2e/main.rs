@@ -3,6 +3,7 @@
 
 mod access_matrix;
 mod accounts;
+mod benchmarks;
 mod coverage;
 mod errors;
 mod fixture;

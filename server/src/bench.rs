@@ -1,0 +1,434 @@
+//! Benchmarks run from the command line (`camket bench ...`), against a running
+//! server over HTTP or on the photo pipeline alone; BENCHMARKS.md gives the
+//! commands and the results.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::synthetic::{self, ExifSpec, PaperPhoto, Scene};
+
+/// Latency statistics in milliseconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    pub count: usize,
+    pub min_ms: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Statistics of a set of durations.
+pub fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let ms = |d: Duration| (d.as_secs_f64() * 100_000.0).round() / 100.0;
+    let at = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        count: samples.len(),
+        min_ms: ms(samples.first().copied().unwrap_or_default()),
+        p50_ms: ms(at(0.5)),
+        p99_ms: ms(at(0.99)),
+        max_ms: ms(samples.last().copied().unwrap_or_default()),
+    }
+}
+
+fn new_agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(120))
+        .build()
+}
+
+fn call(request: ureq::Request) -> Result<(u16, Value), String> {
+    match request.call() {
+        Ok(r) => Ok((r.status(), r.into_json().unwrap_or(Value::Null))),
+        Err(ureq::Error::Status(code, r)) => Ok((code, r.into_json().unwrap_or(Value::Null))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Logs in and returns the access token.
+pub fn login(base: &str, username: &str, password: &str) -> Result<String, String> {
+    let response = new_agent()
+        .post(&format!("{base}/api/v1/auth/login"))
+        .send_json(json!({"username": username, "password": password}))
+        .map_err(|e| format!("login {username}: {e}"))?;
+    let body: Value = response.into_json().map_err(|e| e.to_string())?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "no token".into())
+}
+
+fn get(agent: &ureq::Agent, base: &str, token: &str, path: &str) -> Result<(u16, Value), String> {
+    call(
+        agent
+            .get(&format!("{base}{path}"))
+            .set("Authorization", &format!("Bearer {token}")),
+    )
+}
+
+/// Times the read paths: province and commune roll-up, a village's gap list, a
+/// page of the officer queue, a village's roster sync.
+pub fn queries(
+    base: &str,
+    username: &str,
+    password: &str,
+    campaign: i64,
+    iterations: usize,
+) -> Result<Value, String> {
+    let token = login(base, username, password)?;
+    let agent = new_agent();
+    let first = |path: &str| -> Result<i64, String> {
+        let (_, body) = get(&agent, base, &token, path)?;
+        body["items"][0]["id"]
+            .as_i64()
+            .ok_or_else(|| format!("nothing at {path}"))
+    };
+    let commune = first("/api/v1/areas?level=commune&limit=1")?;
+    let village = first("/api/v1/areas?level=village&limit=1")?;
+    let cases = [
+        (
+            "coverage, whole province (depth 1)",
+            format!("/api/v1/campaigns/{campaign}/coverage?depth=1"),
+        ),
+        (
+            "coverage, one commune (depth 1)",
+            format!("/api/v1/campaigns/{campaign}/coverage?area={commune}&depth=1"),
+        ),
+        (
+            "gap list, one village",
+            format!("/api/v1/campaigns/{campaign}/gaps?area={village}"),
+        ),
+        (
+            "officer queue, one page of 50",
+            "/api/v1/submissions?limit=50".to_string(),
+        ),
+        (
+            "roster delta sync, one village",
+            format!("/api/v1/villages/{village}/households?limit=500"),
+        ),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, path) in cases {
+        let (status, _) = get(&agent, base, &token, &path)?;
+        if status != 200 {
+            return Err(format!("{name}: {path} answered {status}"));
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let started = Instant::now();
+            get(&agent, base, &token, &path)?;
+            samples.push(started.elapsed());
+        }
+        out.insert(name.to_string(), json!(stats(samples)));
+    }
+    Ok(Value::Object(out))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Options of the ingest benchmark.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub base: String,
+    pub username: String,
+    pub password: String,
+    pub clients: usize,
+    pub seconds: u64,
+    pub width: u32,
+    pub height: u32,
+    pub server_pid: Option<u32>,
+}
+
+/// Photo submissions per second from `clients` concurrent phones, each
+/// submission carrying one JPEG of `width × height` (a distinct file every time).
+pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
+    let token = login(&options.base, &options.username, &options.password)?;
+    let agent = new_agent();
+    let (_, villages) = get(
+        &agent,
+        &options.base,
+        &token,
+        "/api/v1/areas?level=village&limit=20",
+    )?;
+    let mut targets = Vec::new();
+    for village in villages["items"].as_array().into_iter().flatten() {
+        let id = village["id"].as_i64().unwrap_or_default();
+        let (_, roster) = get(
+            &agent,
+            &options.base,
+            &token,
+            &format!("/api/v1/villages/{id}/households?limit=200"),
+        )?;
+        for h in roster["items"].as_array().into_iter().flatten() {
+            targets.push((
+                id,
+                h["id"].as_i64().unwrap_or_default(),
+                h["location"]["lat"].as_f64().unwrap_or(19.0),
+                h["location"]["lon"].as_f64().unwrap_or(105.0),
+            ));
+        }
+    }
+    if targets.is_empty() {
+        return Err("the user sees no households to submit for".into());
+    }
+    eprintln!(
+        "rendering {} base photos of {}x{} ...",
+        4, options.width, options.height
+    );
+    let bases: Vec<image::DynamicImage> = (0..4)
+        .map(|n| {
+            PaperPhoto::new(
+                Scene {
+                    seed: 3,
+                    paper_shift: (0, 0),
+                },
+                9000 + n,
+            )
+            .with_size(options.width, options.height)
+            .render()
+        })
+        .collect();
+    // Encoding a 12-MP JPEG costs the client more than the server's checks: encode
+    // each base once, and make every upload distinct by its EXIF time.
+    let encoded: Vec<Vec<u8>> = bases.iter().map(|b| synthetic::jpeg(b, 90)).collect();
+    let photo_bytes = encoded.iter().map(Vec::len).sum::<usize>() / encoded.len();
+    let targets = Arc::new(targets);
+    let encoded = Arc::new(encoded);
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(AtomicU64::new(0));
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampler = options.server_pid.map(|pid| {
+        let (stop, peak) = (stop.clone(), peak_rss.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(rss) = rss_kib(pid) {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    });
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+    let workers: Vec<_> = (0..options.clients)
+        .map(|_| {
+            let (targets, encoded, counter, latencies, failures, token, base) =
+                (targets.clone(), encoded.clone(), counter.clone(), latencies.clone(), failures.clone(), token.clone(), options.base.clone());
+            std::thread::spawn(move || {
+                let agent = new_agent();
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let (village, household, lat, lon) = targets[(n as usize) % targets.len()];
+                    let now = chrono::Utc::now();
+                    let taken = now.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::FixedOffset::east_opt(0).expect("utc"))).naive_local() - chrono::Duration::seconds((n % 3000) as i64);
+                    let photo = splice_exif(&encoded[(n as usize) % encoded.len()], &ExifSpec { taken_local: Some(taken), offset: None, gps: Some((lat, lon)) });
+                    let document = json!({
+                        "instance_id": uuid::Uuid::new_v4().to_string(), "form_id": "commitment", "form_version": 1,
+                        "village_id": village, "household_id": household, "collected_at": now.to_rfc3339(),
+                        "geotag": {"lat": lat, "lon": lon, "accuracy_m": 8.0},
+                        "answers": {"commitment_kind": "household_reporting", "signer_name": "Chủ hộ", "signer_relation": "head", "signed_paper_photo": ["paper.jpg"]}
+                    });
+                    let body = multipart(&document, &photo);
+                    let sent = Instant::now();
+                    let result = agent
+                        .post(&format!("{base}/api/v1/submissions"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "multipart/form-data; boundary=camket-bench")
+                        .send_bytes(&body);
+                    match result {
+                        Ok(r) if r.status() == 201 => mine.push(sent.elapsed()),
+                        _ => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                if let Ok(mut all) = latencies.lock() {
+                    all.extend(mine);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(sampler) = sampler {
+        let _ = sampler.join();
+    }
+    let samples = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let ok = samples.len();
+    Ok(json!({
+        "clients": options.clients,
+        "seconds": (elapsed * 10.0).round() / 10.0,
+        "photo": format!("{}x{}, {:.1} MB", options.width, options.height, photo_bytes as f64 / 1e6),
+        "accepted": ok,
+        "failed": failures.load(Ordering::Relaxed),
+        "submissions_per_second": ((ok as f64 / elapsed) * 10.0).round() / 10.0,
+        "latency": stats(samples),
+        "server_peak_rss_mb": options.server_pid.map(|_| peak_rss.load(Ordering::Relaxed) / 1024),
+    }))
+}
+
+/// Replaces nothing, inserts an EXIF segment after the start-of-image marker.
+fn splice_exif(jpeg: &[u8], spec: &ExifSpec) -> Vec<u8> {
+    let tiff = synthetic::exif_block(spec);
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&tiff);
+    let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn multipart(document: &Value, photo: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(photo.len() + 1024);
+    body.extend_from_slice(b"--camket-bench\r\nContent-Disposition: form-data; name=\"submission\"\r\nContent-Type: application/json\r\n\r\n");
+    body.extend_from_slice(document.to_string().as_bytes());
+    body.extend_from_slice(b"\r\n--camket-bench\r\nContent-Disposition: form-data; name=\"signed_paper_photo\"; filename=\"paper.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
+    body.extend_from_slice(photo);
+    body.extend_from_slice(b"\r\n--camket-bench--\r\n");
+    body
+}
+
+/// The photo pipeline alone, step by step, on a `width × height` JPEG.
+pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Value, String> {
+    use sha2::Digest;
+    let image = PaperPhoto::new(
+        Scene {
+            seed: 1,
+            paper_shift: (0, 0),
+        },
+        1,
+    )
+    .with_size(width, height)
+    .render();
+    let bytes = synthetic::jpeg_with_exif(
+        &image,
+        90,
+        &ExifSpec {
+            taken_local: chrono::NaiveDateTime::parse_from_str(
+                "2025-04-22 09:00:00",
+                "%Y-%m-%d %H:%M:%S",
+            )
+            .ok(),
+            offset: None,
+            gps: Some((19.8, 105.7)),
+        },
+    );
+    let mut steps: Vec<(&str, Vec<Duration>)> = [
+        "sha-256",
+        "decode (full)",
+        "EXIF",
+        "resize to 1280 (review)",
+        "thumbnail 320",
+        "perceptual hash",
+        "similarity signature",
+        "encode review + thumbnail JPEG",
+        "whole inspect()",
+        "similarity: one local comparison",
+    ]
+    .iter()
+    .map(|name| (*name, Vec::new()))
+    .collect();
+    let path = std::env::temp_dir().join(format!("camket-bench-{}.jpg", std::process::id()));
+    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).ok_or("offset")?;
+    for _ in 0..iterations {
+        let mut time = |index: usize, f: &mut dyn FnMut()| {
+            let started = Instant::now();
+            f();
+            steps[index].1.push(started.elapsed());
+        };
+        time(0, &mut || {
+            let _ = sha2::Sha256::digest(&bytes);
+        });
+        let mut decoded = None;
+        time(1, &mut || decoded = image::load_from_memory(&bytes).ok());
+        let decoded = decoded.ok_or("decode failed")?;
+        time(2, &mut || {
+            let _ = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&bytes));
+        });
+        let mut review = None;
+        time(3, &mut || {
+            review = Some(decoded.resize(1280, 1280, image::imageops::FilterType::Triangle))
+        });
+        let review = review.ok_or("resize failed")?;
+        let mut thumb = None;
+        time(4, &mut || thumb = Some(review.thumbnail(320, 320)));
+        let thumb = thumb.ok_or("thumbnail failed")?;
+        time(5, &mut || {
+            let _ = crate::evidence::photo::perceptual_hash(&thumb);
+        });
+        time(6, &mut || {
+            let _ = crate::evidence::similarity::Signature::of(&review);
+        });
+        time(7, &mut || {
+            let _ = synthetic::jpeg(&review, 85);
+            let _ = synthetic::jpeg(&thumb, 80);
+        });
+        time(8, &mut || {
+            let _ = crate::evidence::photo::inspect(
+                &path,
+                crate::evidence::photo::PhotoLimits::default(),
+                offset,
+            );
+        });
+    }
+    let other = crate::evidence::similarity::Signature::of(
+        &PaperPhoto::new(
+            Scene {
+                seed: 1,
+                paper_shift: (0, 0),
+            },
+            2,
+        )
+        .render(),
+    );
+    let mine = crate::evidence::similarity::Signature::of(&image.resize(
+        1280,
+        1280,
+        image::imageops::FilterType::Triangle,
+    ));
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let _ = crate::evidence::similarity::similarity(&mine, &other);
+        steps[9].1.push(started.elapsed());
+    }
+    let _ = std::fs::remove_file(&path);
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "photo".into(),
+        json!(format!(
+            "{width}x{height}, {:.2} MB",
+            bytes.len() as f64 / 1e6
+        )),
+    );
+    for (name, samples) in steps {
+        out.insert(name.into(), json!(stats(samples)));
+    }
+    Ok(Value::Object(out))
+}

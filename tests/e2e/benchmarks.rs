@@ -1,0 +1,119 @@
+//! A small-size run of every benchmark, so that the benchmark code cannot rot:
+//! it must run and give sane results (their times are not checked).
+
+use serde_json::Value;
+
+use crate::harness::{TestEnv, BACKENDS};
+
+fn json_of(output: std::process::Output, what: &str) -> Value {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let start = text.find('{').unwrap_or(0);
+    let end = text.rfind('}').map(|e| e + 1).unwrap_or(text.len());
+    serde_json::from_str(&text[start..end])
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
+}
+
+#[test]
+fn every_benchmark_runs_at_small_size() {
+    for backend in BACKENDS {
+        let env = TestEnv::new(backend);
+        let generated = json_of(
+            env.camket(&[
+                "gen-province",
+                "--households",
+                "600",
+                "--villages",
+                "12",
+                "--photos",
+                "4",
+                "--seed",
+                "7",
+            ]),
+            "gen-province",
+        );
+        assert_eq!(generated["households"], 600, "{generated}");
+        assert_eq!(
+            generated["users"],
+            1 + 2 + 12,
+            "an admin, an officer per commune, a surveyor per village"
+        );
+        assert!(
+            generated["submissions"].as_u64().unwrap_or(0) >= 1200,
+            "{generated}"
+        );
+        let verify = env.camket(&["coverage", "verify"]);
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+
+        let server = env.start();
+        let queries = json_of(
+            env.camket(&[
+                "bench",
+                "queries",
+                "--url",
+                &server.base,
+                "--iterations",
+                "3",
+            ]),
+            "bench queries",
+        );
+        for (name, stats) in queries.as_object().expect("cases") {
+            assert_eq!(stats["count"], 3, "{name}");
+            assert!(
+                stats["p50_ms"].as_f64().unwrap_or(-1.0) > 0.0,
+                "{name}: {stats}"
+            );
+        }
+        let ingest = json_of(
+            env.camket(&[
+                "bench",
+                "ingest",
+                "--url",
+                &server.base,
+                "--clients",
+                "2",
+                "--seconds",
+                "2",
+                "--width",
+                "800",
+                "--height",
+                "600",
+                "--server-pid",
+                &server.child.id().to_string(),
+            ]),
+            "bench ingest",
+        );
+        assert!(ingest["accepted"].as_u64().unwrap_or(0) > 0, "{ingest}");
+        assert_eq!(ingest["failed"], 0, "{ingest}");
+        assert!(
+            ingest["server_peak_rss_mb"].as_u64().unwrap_or(0) > 0,
+            "{ingest}"
+        );
+    }
+    let photo = json_of(
+        TestEnv::new(crate::harness::Backend::Sqlite).camket(&[
+            "bench",
+            "photo",
+            "--width",
+            "800",
+            "--height",
+            "600",
+            "--iterations",
+            "1",
+        ]),
+        "bench photo",
+    );
+    assert_eq!(
+        photo["photo"].as_str().map(|p| p.starts_with("800x600")),
+        Some(true)
+    );
+    assert_eq!(photo["whole inspect()"]["count"], 1);
+}

@@ -343,7 +343,7 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
         "sha-256",
         "decode (full)",
         "EXIF",
-        "resize to 1280 (review)",
+        "shrink to 1280 (review)",
         "thumbnail 320",
         "perceptual hash",
         "similarity signature",
@@ -374,7 +374,7 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
         });
         let mut review = None;
         time(3, &mut || {
-            review = Some(decoded.resize(1280, 1280, image::imageops::FilterType::Triangle))
+            review = Some(crate::evidence::photo::shrink(&decoded, 1280))
         });
         let review = review.ok_or("resize failed")?;
         let mut thumb = None;

@@ -302,19 +302,18 @@ pub fn generate(
     });
     let mut last_id = 0i64;
     loop {
-        let batch: Vec<HouseholdSeed> =
-            with_conn!(db, |conn| households::table
-                .filter(households::id.gt(last_id))
-                .order(households::id)
-                .limit(2000)
-                .select((
-                    households::id,
-                    households::village_id,
-                    households::categories,
-                    households::lat,
-                    households::lon
-                ))
-                .load(conn)?);
+        let batch: Vec<HouseholdSeed> = with_conn!(db, |conn| households::table
+            .filter(households::id.gt(last_id))
+            .order(households::id)
+            .limit(2000)
+            .select((
+                households::id,
+                households::village_id,
+                households::categories,
+                households::lat,
+                households::lon
+            ))
+            .load(conn)?);
         let Some(last) = batch.last() else { break };
         last_id = last.0;
         let mut rows: Vec<(NewSubmission, Option<String>)> = Vec::new();

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// the same photo. Tuned on look-alike signed papers (`synthetic`, tested in
 /// `similarity`): copies re-encoded, halved, or cropped by 5 % (and all three)
 /// score 0.86–1.0; ten different papers on the same template, on the same
-/// table, score 0.39–0.53, while their 64-bit hashes are identical.
+/// table, score 0.28–0.53, while their 64-bit hashes are identical.
 pub const NEAR_DUPLICATE_SIMILARITY: f32 = 0.7;
 
 /// Perceptual-hash distance within which a photo is a candidate for the local comparison.

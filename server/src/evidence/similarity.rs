@@ -116,7 +116,8 @@ fn sample(values: &[f32], side: usize, x: f32, y: f32) -> Option<f32> {
     if x < 0.0 || y < 0.0 || x > (side - 1) as f32 || y > (side - 1) as f32 {
         return None;
     }
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    // Non-negative here, so truncation is floor (and avoids a libm call per sample).
+    let (x0, y0) = (x as usize, y as usize);
     let (x1, y1) = ((x0 + 1).min(side - 1), (y0 + 1).min(side - 1));
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
     let top = values[y0 * side + x0] * (1.0 - fx) + values[y0 * side + x1] * fx;
@@ -206,11 +207,11 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
     let (fa, fb) = (a.as_f32(), b.as_f32());
     let factor = SIDE / COARSE;
     let (ca, cb) = (downsample(&fa, SIDE, factor), downsample(&fb, SIDE, factor));
-    // Coarse search over scale (±15 %) and shift (±8 %).
+    // Coarse search over scale (±14 %) and shift (±5 %).
     let mut best = (f32::MIN, 1.0f32, 0.0f32, 0.0f32);
-    let reach = (COARSE as f32 * 0.08).round() as i32;
-    for step in -10..=10 {
-        let scale = 1.0 + step as f32 * 0.015;
+    let reach = (COARSE as f32 * 0.05).round() as i32;
+    for step in -7..=7 {
+        let scale = 1.0 + step as f32 * 0.02;
         for sy in -reach..=reach {
             for sx in -reach..=reach {
                 let score = compare_at(&ca, &cb, COARSE, scale, sx as f32, sy as f32)
@@ -225,9 +226,9 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
     // Fine search around it at full resolution.
     let (_, scale0, dx0, dy0) = best;
     let mut fine = (f32::MIN, Vec::new());
-    for ds in [-0.0075f32, 0.0, 0.0075] {
-        for oy in -3..=3 {
-            for ox in -3..=3 {
+    for ds in [-0.007f32, 0.0, 0.007] {
+        for oy in -2..=2 {
+            for ox in -2..=2 {
                 let dx = dx0 * factor as f32 + ox as f32;
                 let dy = dy0 * factor as f32 + oy as f32;
                 let (whole, tiles) = compare_at(&fa, &fb, SIDE, scale0 + ds, dx, dy);

@@ -345,7 +345,8 @@ fn find_reuses(
                 .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
                 .collect();
         candidates.sort();
-        candidates.truncate(20);
+        // Each local comparison costs milliseconds: look at the closest few.
+        candidates.truncate(6);
         if candidates.is_empty() {
             continue;
         }

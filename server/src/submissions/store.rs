@@ -337,14 +337,26 @@ pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiErro
     let mut found = Vec::new();
     for scope in &filter.scopes {
         let (lower, upper) = scope.subtree_range();
+        // A province or district holds most submissions: walking the risk index and
+        // filtering beats sorting the whole subtree, so the path test is written so
+        // that it cannot use the path index (`area_path || ''`). A commune or village
+        // is a small slice: its path range is the better way in.
+        let broad = scope.ids().len() <= 2;
         let rows: Vec<SubmissionRow> = with_conn!(db, |conn| {
             let mut query = submissions::table
-                .filter(submissions::area_path.ge(&lower))
-                .filter(submissions::area_path.lt(&upper))
                 .select(SubmissionRow::as_select())
                 .order((submissions::risk.desc(), submissions::id.desc()))
                 .limit(filter.limit)
                 .into_boxed();
+            if broad {
+                query = query
+                    .filter(submissions::area_path.concat("").ge(lower.clone()))
+                    .filter(submissions::area_path.concat("").lt(upper.clone()));
+            } else {
+                query = query
+                    .filter(submissions::area_path.ge(lower.clone()))
+                    .filter(submissions::area_path.lt(upper.clone()));
+            }
             if let Some(form) = &filter.form_id {
                 query = query.filter(submissions::form_id.eq(form));
             }

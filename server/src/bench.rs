@@ -241,7 +241,7 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
                     let (village, household, lat, lon) = targets[(n as usize) % targets.len()];
                     let now = chrono::Utc::now();
                     let taken = now.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::FixedOffset::east_opt(0).expect("utc"))).naive_local() - chrono::Duration::seconds((n % 3000) as i64);
-                    let photo = splice_exif(&encoded[(n as usize) % encoded.len()], &ExifSpec { taken_local: Some(taken), offset: None, gps: Some((lat, lon)) });
+                    let photo = synthetic::splice_exif(&encoded[(n as usize) % encoded.len()], &ExifSpec { taken_local: Some(taken), offset: None, gps: Some((lat, lon)) });
                     let document = json!({
                         "instance_id": uuid::Uuid::new_v4().to_string(), "form_id": "commitment", "form_version": 1,
                         "village_id": village, "household_id": household, "collected_at": now.to_rfc3339(),
@@ -288,20 +288,6 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         "latency": stats(samples),
         "server_peak_rss_mb": options.server_pid.map(|_| peak_rss.load(Ordering::Relaxed) / 1024),
     }))
-}
-
-/// Replaces nothing, inserts an EXIF segment after the start-of-image marker.
-fn splice_exif(jpeg: &[u8], spec: &ExifSpec) -> Vec<u8> {
-    let tiff = synthetic::exif_block(spec);
-    let mut payload = b"Exif\0\0".to_vec();
-    payload.extend_from_slice(&tiff);
-    let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 4);
-    out.extend_from_slice(&jpeg[..2]);
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&payload);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 fn multipart(document: &Value, photo: &[u8]) -> Vec<u8> {

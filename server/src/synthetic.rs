@@ -308,20 +308,25 @@ pub fn exif_block(spec: &ExifSpec) -> Vec<u8> {
 
 /// Encodes as JPEG with an EXIF (APP1) segment right after the start marker.
 pub fn jpeg_with_exif(image: &DynamicImage, quality: u8, spec: &ExifSpec) -> Vec<u8> {
-    let plain = jpeg(image, quality);
+    splice_exif(&jpeg(image, quality), spec)
+}
+
+/// Inserts an EXIF (APP1) segment right after a JPEG's start marker; the pixels
+/// stay as they were, the file (and its sha-256) changes.
+pub fn splice_exif(jpeg: &[u8], spec: &ExifSpec) -> Vec<u8> {
     let tiff = exif_block(spec);
-    if tiff.is_empty() || plain.len() < 2 {
-        return plain;
+    if tiff.is_empty() || jpeg.len() < 2 {
+        return jpeg.to_vec();
     }
     let mut payload = b"Exif\0\0".to_vec();
     payload.extend_from_slice(&tiff);
     let length = (payload.len() + 2) as u16;
-    let mut out = Vec::with_capacity(plain.len() + payload.len() + 4);
-    out.extend_from_slice(&plain[..2]);
+    let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
     out.extend_from_slice(&[0xFF, 0xE1]);
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(&payload);
-    out.extend_from_slice(&plain[2..]);
+    out.extend_from_slice(&jpeg[2..]);
     out
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod app;
 pub mod areas;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod campaigns;
 pub mod config;

@@ -94,6 +94,18 @@ enum Command {
         #[command(flatten)]
         storage: StorageConfig,
     },
+    /// Write a consistent snapshot of the database and photos into DIR (the server may run).
+    Backup {
+        dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// Restore a snapshot into an empty database and data dir (the server stopped).
+    Restore {
+        dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -728,6 +740,29 @@ fn main() -> ExitCode {
             storage,
         } => run_gen_province(households, villages, seed, photos, storage),
         Command::Bench { what } => run_bench(what),
+        Command::Backup { dir, storage } => open_database(&storage).and_then(|db| {
+            let manifest =
+                camket::backup::backup(&db, &storage.database_url(), &storage.data_dir, &dir)?;
+            println!(
+                "backup of the {} database and {} photo files written to {}",
+                manifest.backend,
+                manifest.photo_files,
+                dir.display()
+            );
+            Ok(())
+        }),
+        Command::Restore { dir, storage } => std::fs::create_dir_all(&storage.data_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let manifest =
+                    camket::backup::restore(&storage.database_url(), &storage.data_dir, &dir)?;
+                open_database(&storage)?;
+                println!(
+                    "restored the backup of {} ({} photo files)",
+                    manifest.created_at, manifest.photo_files
+                );
+                Ok(())
+            }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -202,6 +202,18 @@ pub struct TestEnv {
 impl TestEnv {
     /// An empty, migrated database of `backend`.
     pub fn new(backend: Backend) -> TestEnv {
+        let env = TestEnv::unmigrated(backend);
+        let out = env.camket(&["migrate"]);
+        assert!(
+            out.status.success(),
+            "migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        env
+    }
+
+    /// A database of `backend` with no tables at all (for restoring into).
+    pub fn unmigrated(backend: Backend) -> TestEnv {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("camket.db").display()),
@@ -222,17 +234,10 @@ impl TestEnv {
                 cluster.url(&name)
             }
         };
-        let env = TestEnv {
+        TestEnv {
             data_dir,
             database_url,
-        };
-        let out = env.camket(&["migrate"]);
-        assert!(
-            out.status.success(),
-            "migrate failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        env
+        }
     }
 
     fn command(&self) -> Command {

@@ -3,6 +3,7 @@
 
 mod access_matrix;
 mod accounts;
+mod backup;
 mod benchmarks;
 mod coverage;
 mod errors;

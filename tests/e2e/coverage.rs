@@ -14,7 +14,7 @@ use crate::submissions::{households, local, paper, with_forms, Visit};
 
 const H1: (f64, f64) = (19.01, 105.01);
 
-fn campaign_yaml() -> String {
+pub fn campaign_yaml() -> String {
     let today = Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"))
         .date_naive();

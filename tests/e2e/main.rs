@@ -5,6 +5,7 @@ mod access_matrix;
 mod accounts;
 mod backup;
 mod benchmarks;
+mod concurrency;
 mod coverage;
 mod errors;
 mod fixture;

@@ -208,14 +208,13 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
     let actor = record.submission.submitted_by;
     write_tx!(db, |conn| {
         for photo in &record.photos {
-            let known: i64 = photos::table
-                .filter(photos::sha256.eq(&photo.sha256))
-                .count()
-                .get_result(conn)?;
-            if known == 0 {
-                diesel::insert_into(photos::table)
-                    .values(photo)
-                    .execute(conn)?;
+            // Two phones may send the same new photo at once: the second insert
+            // waits for the first and then does nothing (no conflict error).
+            let inserted = diesel::insert_into(photos::table)
+                .values(photo)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            if inserted == 1 {
                 let phash = photo.phash as u64;
                 for (band, value) in hash_bands(phash) {
                     diesel::insert_into(photo_hash_bands::table)
@@ -224,6 +223,7 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                             photo_hash_bands::value.eq(value),
                             photo_hash_bands::sha256.eq(&photo.sha256),
                         ))
+                        .on_conflict_do_nothing()
                         .execute(conn)?;
                 }
             }

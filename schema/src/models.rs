@@ -160,6 +160,10 @@ pub struct PhotoRow {
     pub exif_lat: Option<f64>,
     pub exif_lon: Option<f64>,
     pub created_at: NaiveDateTime,
+    /// When the background checks decoded the photo; `None` while waiting.
+    pub verified_at: Option<NaiveDateTime>,
+    /// Why the photo could not be decoded, when it could not.
+    pub verify_error: Option<String>,
 }
 
 /// One submission (a revision: a correction is a new row linked by `supersedes`).
@@ -192,6 +196,8 @@ pub struct SubmissionRow {
     pub superseded_by: Option<i64>,
     pub updated_at: NaiveDateTime,
     pub approved_at: Option<NaiveDateTime>,
+    /// The background photo checks have not run yet; flags may still be added.
+    pub evidence_pending: bool,
 }
 
 /// A new submission.
@@ -223,6 +229,8 @@ pub struct NewSubmission {
     pub superseded_by: Option<i64>,
     pub updated_at: NaiveDateTime,
     pub approved_at: Option<NaiveDateTime>,
+    /// The background photo checks have not run yet; flags may still be added.
+    pub evidence_pending: bool,
 }
 
 /// A photo attached to a submission under one field.

@@ -119,6 +119,8 @@ diesel::table! {
         exif_lat -> Nullable<Double>,
         exif_lon -> Nullable<Double>,
         created_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
+        verify_error -> Nullable<Text>,
     }
 }
 
@@ -158,6 +160,7 @@ diesel::table! {
         superseded_by -> Nullable<BigInt>,
         updated_at -> Timestamp,
         approved_at -> Nullable<Timestamp>,
+        evidence_pending -> Bool,
     }
 }
 

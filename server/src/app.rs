@@ -25,6 +25,8 @@ pub struct AppState {
     pub photos: PhotoStore,
     /// Bounds how many photos are decoded at once.
     pub decoders: Arc<tokio::sync::Semaphore>,
+    /// The background evidence checks' wake-up (see `submissions::verification`).
+    pub backlog: submissions::verification::Backlog,
 }
 
 /// The `/api/v1` routes. Each resource lists its methods, so a wrong method is a 405.
@@ -124,7 +126,9 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         config: config.clone(),
         photos,
         decoders,
+        backlog: Default::default(),
     });
+    actix_web::rt::spawn(submissions::verification::run(state.clone()));
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {
         App::new()

@@ -154,6 +154,8 @@ pub struct IngestOptions {
     pub width: u32,
     pub height: u32,
     pub server_pid: Option<u32>,
+    /// Longest wait, in seconds, for the background checks to catch up.
+    pub drain_timeout: u64,
 }
 
 /// Photo submissions per second from `clients` concurrent phones, each
@@ -215,6 +217,7 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
     let counter = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(AtomicU64::new(0));
+    let first_failure: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let peak_rss = Arc::new(AtomicU64::new(0));
     let sampler = options.server_pid.map(|pid| {
         let (stop, peak) = (stop.clone(), peak_rss.clone());
@@ -233,6 +236,7 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         .map(|_| {
             let (targets, encoded, counter, latencies, failures, token, base) =
                 (targets.clone(), encoded.clone(), counter.clone(), latencies.clone(), failures.clone(), token.clone(), options.base.clone());
+            let first_failure = first_failure.clone();
             std::thread::spawn(move || {
                 let agent = new_agent();
                 let mut mine = Vec::new();
@@ -257,8 +261,18 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
                         .send_bytes(&body);
                     match result {
                         Ok(r) if r.status() == 201 => mine.push(sent.elapsed()),
-                        _ => {
+                        other => {
                             failures.fetch_add(1, Ordering::Relaxed);
+                            let why = match other {
+                                Err(ureq::Error::Status(code, response)) => {
+                                    format!("{code} {}", response.into_string().unwrap_or_default())
+                                }
+                                Err(error) => error.to_string(),
+                                Ok(r) => format!("{}", r.status()),
+                            };
+                            if let Ok(mut first) = first_failure.lock() {
+                                first.get_or_insert(why);
+                            }
                         }
                     }
                 }
@@ -272,6 +286,16 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         let _ = worker.join();
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // The photos were accepted after the cheap checks; the background pool then
+    // decodes and compares them. Wait for its backlog to drain (RSS still sampled).
+    let backlog_at_end = backlog(&agent, &options.base)?;
+    let drain_started = Instant::now();
+    let mut left = backlog_at_end;
+    while left > 0 && drain_started.elapsed() < Duration::from_secs(options.drain_timeout) {
+        std::thread::sleep(Duration::from_millis(200));
+        left = backlog(&agent, &options.base)?;
+    }
+    let drain = drain_started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     if let Some(sampler) = sampler {
         let _ = sampler.join();
@@ -284,10 +308,29 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         "photo": format!("{}x{}, {:.1} MB", options.width, options.height, photo_bytes as f64 / 1e6),
         "accepted": ok,
         "failed": failures.load(Ordering::Relaxed),
+        "first_failure": first_failure.lock().ok().and_then(|f| f.clone()),
         "submissions_per_second": ((ok as f64 / elapsed) * 10.0).round() / 10.0,
+        "evidence_backlog_at_end": backlog_at_end,
+        "evidence_drain_seconds": (drain * 10.0).round() / 10.0,
+        "evidence_left_after_drain": left,
+        "checked_per_second_end_to_end": ((ok as f64 / (elapsed + drain)) * 10.0).round() / 10.0,
         "latency": stats(samples),
         "server_peak_rss_mb": options.server_pid.map(|_| peak_rss.load(Ordering::Relaxed) / 1024),
     }))
+}
+
+/// How many submissions wait for the background photo checks (`/readyz`).
+fn backlog(agent: &ureq::Agent, base: &str) -> Result<u64, String> {
+    let response = agent
+        .get(&format!("{base}/readyz"))
+        .call()
+        .map_err(|e| format!("GET /readyz: {e}"))?;
+    let body: Value = response
+        .into_json()
+        .map_err(|e| format!("GET /readyz: {e}"))?;
+    body["evidence_backlog"]
+        .as_u64()
+        .ok_or_else(|| format!("GET /readyz gave no evidence_backlog: {body}"))
 }
 
 fn multipart(document: &Value, photo: &[u8]) -> Vec<u8> {

@@ -363,6 +363,7 @@ fn seed_coverage(
                 superseded_by: None,
                 updated_at: collected.naive_utc(),
                 approved_at: None,
+                evidence_pending: false,
             },
             photos: Vec::new(),
             attachments: Vec::new(),

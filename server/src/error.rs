@@ -81,6 +81,9 @@ pub enum ApiError {
     /// The database is busy or unreachable; the client should retry.
     #[error("the database is busy; please retry")]
     Unavailable,
+    /// Accepted work not finished yet (a photo's derivatives); retry shortly.
+    #[error("{0}")]
+    NotReady(String),
     /// A bug or an environment failure; details go to the log, not the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -121,6 +124,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many attempts"),
             ApiError::PayloadTooLarge(_) => ("too-large", "Request body too large"),
             ApiError::Unavailable => ("unavailable", "Service busy"),
+            ApiError::NotReady(_) => ("not-ready", "Not ready yet"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -210,7 +214,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -240,6 +244,11 @@ impl ResponseError for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::NotReady(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             ApiError::Unauthorized(_) => {
                 response

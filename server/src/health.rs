@@ -10,12 +10,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// Handles the `GET /readyz` route: the database answers.
+/// Handles the `GET /readyz` route: the database answers; also says how many
+/// submissions wait for the background photo checks.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    web::block(move || db.ping()).await??;
+    let backlog = web::block(move || -> Result<i64, ApiError> {
+        db.ping()?;
+        crate::submissions::store::evidence_backlog_size(&db)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ready",
         "database": format!("{:?}", state.db.backend()).to_lowercase(),
+        "evidence_backlog": backlog,
     })))
 }

@@ -195,6 +195,9 @@ enum BenchCommand {
         /// The server's process id, to sample its memory.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Longest wait, in seconds, for the background photo checks to catch up.
+        #[arg(long, default_value_t = 900)]
+        drain_timeout: u64,
     },
     /// The photo pipeline alone, step by step.
     Photo {
@@ -626,6 +629,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             width,
             height,
             server_pid,
+            drain_timeout,
         } => camket::bench::ingest(&camket::bench::IngestOptions {
             base: url,
             username,
@@ -635,6 +639,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             width,
             height,
             server_pid,
+            drain_timeout,
         })?,
         BenchCommand::Photo {
             width,

@@ -258,6 +258,8 @@ pub fn generate(
             exif_lat: None,
             exif_lon: None,
             created_at: Utc::now().naive_utc(),
+            verified_at: Some(Utc::now().naive_utc()),
+            verify_error: None,
         };
         write_tx!(db, |conn| {
             diesel::insert_into(photos::table)
@@ -376,6 +378,7 @@ pub fn generate(
                         superseded_by: None,
                         updated_at: collected.naive_utc(),
                         approved_at: approved.then(|| (collected + Duration::hours(3)).naive_utc()),
+                        evidence_pending: false,
                     },
                     photo,
                 ));

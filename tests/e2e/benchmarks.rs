@@ -93,6 +93,10 @@ fn every_benchmark_runs_at_small_size() {
         );
         assert!(ingest["accepted"].as_u64().unwrap_or(0) > 0, "{ingest}");
         assert_eq!(ingest["failed"], 0, "{ingest}");
+        assert_eq!(
+            ingest["evidence_left_after_drain"], 0,
+            "the background checks caught up: {ingest}"
+        );
         assert!(
             ingest["server_peak_rss_mb"].as_u64().unwrap_or(0) > 0,
             "{ingest}"

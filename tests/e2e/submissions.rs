@@ -127,6 +127,25 @@ impl Visit {
     }
 }
 
+/// The submission once the background photo checks have run (they decode the
+/// photos, make the thumbnails and look for near-duplicates after the upload).
+pub fn settled(client: &Client, id: i64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = client.get(&format!("/api/v1/submissions/{id}"));
+        assert_eq!(got.status, 200, "{}", got.text);
+        if got.body["evidence"] == "checked" {
+            return got.body;
+        }
+        assert_eq!(got.body["evidence"], "pending", "{}", got.text);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the photo checks of submission {id} never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn flag_codes(body: &Value) -> Vec<String> {
     body["flags"]
         .as_array()
@@ -168,6 +187,10 @@ fn a_surveyor_submits_a_commitment_and_an_officer_approves_it() {
         assert_eq!(sent.body["risk"], 0);
         assert_eq!(sent.body["commitment_kind"], "relative_abroad");
         let id = sent.body["id"].as_i64().expect("id");
+        // Accepted after the cheap checks; decoding and comparison follow.
+        let checked = settled(&surveyor, id);
+        assert_eq!(checked["flags"], json!([]), "{checked}");
+        assert_eq!(checked["risk"], 0);
 
         let stored = surveyor.get(&format!("/api/v1/submissions/{id}"));
         assert_eq!(stored.status, 200, "{}", stored.text);
@@ -551,6 +574,8 @@ fn each_evidence_flag_is_raised_by_real_photos_and_geotags() {
                 parts
             })
             .body;
+        assert_eq!(body["evidence"], "pending", "{body}");
+        let body = settled(&officer, body["id"].as_i64().expect("id"));
         assert!(
             flag_codes(&body).contains(&"duplicate_photo".to_string()),
             "{body}"
@@ -578,6 +603,7 @@ fn each_evidence_flag_is_raised_by_real_photos_and_geotags() {
             Some(H1),
             paper(21, when, Some(H1)),
         ));
+        let body = settled(&officer, body["id"].as_i64().expect("id"));
         assert!(
             !flag_codes(&body).contains(&"duplicate_photo".to_string()),
             "{body}"

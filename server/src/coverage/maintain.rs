@@ -167,6 +167,19 @@ macro_rules! impl_recompute {
                     return Ok(());
                 }
                 let now = Utc::now();
+                // One recount per village at a time: two transactions recounting
+                // the same village on PostgreSQL would each count without the
+                // other's change (a lost update) or insert the same rows twice.
+                // A no-op update locks the village's row until commit; in
+                // ascending order, so two multi-village recounts cannot deadlock.
+                let mut locking: Vec<i64> = village_ids.to_vec();
+                locking.sort_unstable();
+                locking.dedup();
+                for village_id in &locking {
+                    diesel::update(areas::table.find(village_id))
+                        .set(areas::level.eq(areas::level))
+                        .execute(self)?;
+                }
                 for village_id in village_ids {
                     let found: Option<(String, String)> = areas::table
                         .find(village_id)

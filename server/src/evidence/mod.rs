@@ -61,6 +61,8 @@ pub enum FlagCode {
     FutureTime,
     BeforeCampaign,
     ImpossibleTravel,
+    /// The photo passed the cheap checks but its pixels cannot be decoded.
+    PhotoUnreadable,
 }
 
 impl FlagCode {
@@ -77,6 +79,7 @@ impl FlagCode {
             FlagCode::FutureTime => 30,
             FlagCode::BeforeCampaign => 20,
             FlagCode::ImpossibleTravel => 40,
+            FlagCode::PhotoUnreadable => 50,
         }
     }
 
@@ -93,6 +96,7 @@ impl FlagCode {
             FlagCode::FutureTime => "future_time",
             FlagCode::BeforeCampaign => "before_campaign",
             FlagCode::ImpossibleTravel => "impossible_travel",
+            FlagCode::PhotoUnreadable => "photo_unreadable",
         }
     }
 }
@@ -138,6 +142,37 @@ impl Flag {
         self.other_submission = Some(id);
         self
     }
+}
+
+/// The flag for a photo used before for another subject.
+pub fn reuse_flag(reuse: &PhotoReuse) -> Flag {
+    let how = match reuse.similarity {
+        None => "the same file".to_string(),
+        Some(score) => format!("a near-identical photo (similarity {score:.2})"),
+    };
+    Flag::new(
+        FlagCode::DuplicatePhoto,
+        format!(
+            "photo '{}' is {how} as one sent for {} in submission {}",
+            reuse.part_name, reuse.other_subject, reuse.other_submission
+        ),
+    )
+    .photo(&reuse.part_name)
+    .other(reuse.other_submission)
+}
+
+/// The flag for a photo whose header was sound but whose pixels are not.
+pub fn unreadable_flag(part_name: &str, error: &str) -> Flag {
+    Flag::new(
+        FlagCode::PhotoUnreadable,
+        format!("photo '{part_name}' cannot be shown: {error}; ask for it again"),
+    )
+    .photo(part_name)
+}
+
+/// The total risk of a set of flags.
+pub fn risk_of(flags: &[Flag]) -> i32 {
+    flags.iter().map(|f| f.weight).sum()
 }
 
 /// The phone's geotag.
@@ -380,23 +415,7 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             ));
         }
     }
-    for reuse in input.reuses {
-        let how = match reuse.similarity {
-            None => "the same file".to_string(),
-            Some(score) => format!("a near-identical photo (similarity {score:.2})"),
-        };
-        flags.push(
-            Flag::new(
-                FlagCode::DuplicatePhoto,
-                format!(
-                    "photo '{}' is {how} as one sent for {} in submission {}",
-                    reuse.part_name, reuse.other_subject, reuse.other_submission
-                ),
-            )
-            .photo(&reuse.part_name)
-            .other(reuse.other_submission),
-        );
-    }
+    flags.extend(input.reuses.iter().map(reuse_flag));
     if let Some(geotag) = &input.geotag {
         for visit in input.neighbours {
             let hours = (input.collected_at - visit.collected_at)
@@ -422,7 +441,7 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             }
         }
     }
-    let risk = flags.iter().map(|f| f.weight).sum();
+    let risk = risk_of(&flags);
     (flags, risk)
 }
 

@@ -5,6 +5,7 @@
 pub mod review;
 pub mod store;
 pub mod upload;
+pub mod verification;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,8 +24,7 @@ use survey_forms::{FormDefinition, FormVersion, GeotagRule, HouseholdRule};
 use crate::access::{authorize, Action, Principal};
 use crate::app::AppState;
 use crate::error::{ApiError, FieldError};
-use crate::evidence::photo::{self, InspectedPhoto};
-use crate::evidence::similarity::{similarity, Signature};
+use crate::evidence::photo::{self, ExaminedPhoto};
 use crate::evidence::{self, Flag, Geotag, PhotoEvidence, PhotoReuse, VillagePlace};
 use crate::json_body::{parse_json, JsonBody};
 use crate::paging::{parse_limit, Page};
@@ -71,6 +71,9 @@ pub struct SubmissionView {
     pub status: String,
     pub risk: i32,
     pub flags: Vec<Flag>,
+    /// `pending` while the photos are still being decoded and compared with
+    /// earlier ones (flags may be added), then `checked`.
+    pub evidence: &'static str,
     pub commitment_kind: Option<String>,
     pub supersedes: Option<i64>,
     pub superseded_by: Option<i64>,
@@ -137,6 +140,11 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
         status: row.status,
         risk: row.risk,
         flags: serde_json::from_str(&row.flags).unwrap_or_default(),
+        evidence: if row.evidence_pending {
+            "pending"
+        } else {
+            "checked"
+        },
         commitment_kind: row.commitment_kind,
         supersedes: row.supersedes,
         superseded_by: row.superseded_by,
@@ -290,7 +298,6 @@ fn validate(
 struct PhotoFacts {
     part_name: String,
     sha256: String,
-    phash: u64,
     taken_at: Option<DateTime<Utc>>,
     location: Option<(f64, f64)>,
 }
@@ -312,76 +319,28 @@ fn village_place(row: &camket_schema::models::AreaRow) -> VillagePlace {
     }
 }
 
-/// Finds photos of this submission used before for another subject: the same
-/// file, or a near-duplicate (candidates by perceptual hash, confirmed locally).
-fn find_reuses(
-    state: &AppState,
+/// Photos of this submission sent before, byte for byte, for another subject.
+/// (Near-duplicates are found later, by the background checks.)
+fn exact_reuses(
+    db: &camket_schema::Db,
     facts: &[PhotoFacts],
     subject: &str,
 ) -> Result<Vec<PhotoReuse>, ApiError> {
     let shas: Vec<String> = facts.iter().map(|f| f.sha256.clone()).collect();
-    let mut reuses = Vec::new();
-    let describe = |other_subject: &str, code: &Option<String>| match code {
-        Some(code) => format!("household {code}"),
-        None => other_subject.replace(':', " "),
-    };
-    let exact = store::uses_elsewhere(&state.db, &shas, subject)?;
-    for fact in facts {
-        if let Some((_, other, other_subject, code)) =
-            exact.iter().find(|(sha, ..)| sha == &fact.sha256)
-        {
-            reuses.push(PhotoReuse {
+    let exact = store::uses_elsewhere(db, &shas, subject)?;
+    Ok(facts
+        .iter()
+        .filter_map(|fact| {
+            let (_, other, other_subject, code) =
+                exact.iter().find(|(sha, ..)| sha == &fact.sha256)?;
+            Some(PhotoReuse {
                 part_name: fact.part_name.clone(),
                 other_submission: *other,
-                other_subject: describe(other_subject, code),
+                other_subject: verification::describe_subject(other_subject, code),
                 similarity: None,
-            });
-            continue;
-        }
-        let mut candidates: Vec<(u32, String)> =
-            store::band_candidates(&state.db, fact.phash, &fact.sha256, 500)?
-                .into_iter()
-                .map(|(sha, hash)| (((hash as u64) ^ fact.phash).count_ones(), sha))
-                .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
-                .collect();
-        candidates.sort();
-        // Each local comparison costs milliseconds: look at the closest few.
-        candidates.truncate(6);
-        if candidates.is_empty() {
-            continue;
-        }
-        let mine = state
-            .photos
-            .read(&fact.sha256, Variant::Signature)
-            .ok()
-            .and_then(|b| Signature::from_bytes(&b));
-        let Some(mine) = mine else { continue };
-        for (_, candidate) in candidates {
-            let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
-            let Some((_, other, other_subject, code)) = uses.first() else {
-                continue;
-            };
-            let Some(theirs) = state
-                .photos
-                .read(&candidate, Variant::Signature)
-                .ok()
-                .and_then(|b| Signature::from_bytes(&b))
-            else {
-                continue;
-            };
-            let score = similarity(&mine, &theirs);
-            if score >= evidence::NEAR_DUPLICATE_SIMILARITY {
-                reuses.push(PhotoReuse {
-                    part_name: fact.part_name.clone(),
-                    other_submission: *other,
-                    other_subject: describe(other_subject, code),
-                    similarity: Some(score),
-                });
-                break;
-            }
-        }
-    }
-    Ok(reuses)
+            })
+        })
+        .collect())
 }
 
 /// Handles the `POST /api/v1/submissions` route.
@@ -463,7 +422,9 @@ pub async fn create(
         ));
     }
 
-    // Photos: known ones are read back; new ones are decoded, a bounded number at once.
+    // Photos: known ones are read back; new ones get the cheap checks only (format,
+    // completeness, limits, EXIF). Decoding, derivatives and the near-duplicate
+    // comparison run in the background pool (`verification`).
     let shas: Vec<String> = upload.parts.iter().map(|p| p.sha256.clone()).collect();
     let db = state.db.clone();
     let known: Vec<PhotoRow> = web::block(move || -> Result<Vec<PhotoRow>, ApiError> {
@@ -475,51 +436,44 @@ pub async fn create(
             .load(conn)?))
     })
     .await??;
-    let mut inspected: HashMap<String, InspectedPhoto> = HashMap::new();
-    let mut photo_errors = Vec::new();
-    {
-        let _permit = state
-            .decoders
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("decoder pool closed".into()))?;
-        let to_inspect: Vec<(String, String, String, std::path::PathBuf)> = upload
-            .parts
-            .iter()
-            .filter(|p| !known.iter().any(|k| k.sha256 == p.sha256))
-            .map(|p| {
+    let to_examine: Vec<(String, String, String, std::path::PathBuf)> = upload
+        .parts
+        .iter()
+        .filter(|p| !known.iter().any(|k| k.sha256 == p.sha256))
+        .map(|p| {
+            (
+                p.field.clone(),
+                p.filename.clone(),
+                p.sha256.clone(),
+                p.path.clone(),
+            )
+        })
+        .collect();
+    let photo_limits = evidence_config.photo_limits();
+    let offset = evidence_config.local_offset();
+    let results = web::block(move || {
+        to_examine
+            .into_iter()
+            .map(|(field, name, sha, path)| {
                 (
-                    p.field.clone(),
-                    p.filename.clone(),
-                    p.sha256.clone(),
-                    p.path.clone(),
+                    field,
+                    name,
+                    sha,
+                    photo::examine(&path, photo_limits, offset),
                 )
             })
-            .collect();
-        let photo_limits = evidence_config.photo_limits();
-        let offset = evidence_config.local_offset();
-        let results = web::block(move || {
-            to_inspect
-                .into_iter()
-                .map(|(field, name, sha, path)| {
-                    (
-                        field,
-                        name,
-                        sha,
-                        photo::inspect(&path, photo_limits, offset),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .await?;
-        for (field, name, sha, result) in results {
-            match result {
-                Ok(photo) => {
-                    inspected.insert(sha, photo);
-                }
-                Err(error) => {
-                    photo_errors.push(FieldError::new(field, format!("photo '{name}': {error}")))
-                }
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let mut examined: HashMap<String, ExaminedPhoto> = HashMap::new();
+    let mut photo_errors = Vec::new();
+    for (field, name, sha, result) in results {
+        match result {
+            Ok(photo) => {
+                examined.insert(sha, photo);
+            }
+            Err(error) => {
+                photo_errors.push(FieldError::new(field, format!("photo '{name}': {error}")))
             }
         }
     }
@@ -568,25 +522,9 @@ pub async fn create(
             let now = Utc::now().naive_utc();
             for part in &upload.parts {
                 let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
-                if let Some(photo) = inspected.get(&part.sha256) {
+                if let Some(photo) = examined.get(&part.sha256) {
                     std::fs::File::open(&part.path)
                         .and_then(|f| f.sync_all())
-                        .map_err(io)?;
-                    state
-                        .photos
-                        .put(&part.sha256, Variant::Thumbnail, &photo.thumbnail)
-                        .map_err(io)?;
-                    state
-                        .photos
-                        .put(&part.sha256, Variant::Review, &photo.review)
-                        .map_err(io)?;
-                    state
-                        .photos
-                        .put(
-                            &part.sha256,
-                            Variant::Signature,
-                            &photo.signature.to_bytes(),
-                        )
                         .map_err(io)?;
                     state.photos.adopt(&part.path, &part.sha256).map_err(io)?;
                     if !rows.iter().any(|r: &PhotoRow| r.sha256 == part.sha256) {
@@ -596,17 +534,19 @@ pub async fn create(
                             size_bytes: part.size as i64,
                             width: photo.width as i32,
                             height: photo.height as i32,
-                            phash: photo.phash as i64,
+                            // Set with the derivatives by the background checks.
+                            phash: 0,
                             exif_time: photo.exif.taken_at.map(|t| t.naive_utc()),
                             exif_lat: photo.exif.location.map(|l| l.0),
                             exif_lon: photo.exif.location.map(|l| l.1),
                             created_at: now,
+                            verified_at: None,
+                            verify_error: None,
                         });
                     }
                     facts.push(PhotoFacts {
                         part_name: part.filename.clone(),
                         sha256: part.sha256.clone(),
-                        phash: photo.phash,
                         taken_at: photo.exif.taken_at,
                         location: photo.exif.location,
                     });
@@ -614,7 +554,6 @@ pub async fn create(
                     facts.push(PhotoFacts {
                         part_name: part.filename.clone(),
                         sha256: row.sha256.clone(),
-                        phash: row.phash as u64,
                         taken_at: row.exif_time.map(|t| t.and_utc()),
                         location: match (row.exif_lat, row.exif_lon) {
                             (Some(lat), Some(lon)) => Some((lat, lon)),
@@ -633,7 +572,7 @@ pub async fn create(
                     location: f.location,
                 })
                 .collect();
-            let reuses = find_reuses(&state, &facts, &subject)?;
+            let reuses = exact_reuses(&state.db, &facts, &subject)?;
             let neighbours = store::neighbours(&state.db, principal_id, collected_at.naive_utc())?;
             let window = campaign_window(&state.db, &village.path, collected_at)?;
             let input = evidence::EvidenceInput {
@@ -680,6 +619,9 @@ pub async fn create(
                     superseded_by: None,
                     updated_at: now,
                     approved_at: None,
+                    // Every photo gets the background checks, known ones
+                    // included: a near-duplicate may have arrived since.
+                    evidence_pending: !facts.is_empty(),
                 },
                 photos: rows,
                 attachments,
@@ -709,6 +651,7 @@ pub async fn create(
     let (row, _) = web::block(move || store::get(&db, id))
         .await??
         .ok_or_else(|| ApiError::Internal("stored submission vanished".into()))?;
+    state.backlog.nudge();
     tracing::info!(submission = id, risk = row.risk, "submission received");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/submissions/{id}")))
@@ -966,16 +909,24 @@ pub async fn photo(
     let sha = attachment.sha256.clone();
     let store = state.photos.clone();
     let (bytes, format) = web::block(move || -> Result<(Vec<u8>, String), ApiError> {
-        use camket_schema::tables::photos;
-        use diesel::prelude::*;
-        let format: String = camket_schema::with_conn!(&db, |conn| photos::table
-            .find(&sha)
-            .select(photos::format)
-            .first(conn)?);
+        let row = store::photo(&db, &sha)?
+            .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
+        if variant != Variant::Original {
+            if row.verified_at.is_none() {
+                return Err(ApiError::NotReady(
+                    "the photo is still being processed; its thumbnail and review size will be ready shortly (the original is available now)".into(),
+                ));
+            }
+            if let Some(error) = &row.verify_error {
+                return Err(ApiError::NotFound(format!(
+                    "the photo could not be decoded ({error}); only the original is kept"
+                )));
+            }
+        }
         let bytes = store
             .read(&sha, variant)
             .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
-        Ok((bytes, format))
+        Ok((bytes, row.format))
     })
     .await??;
     let media_type = match (variant, format.as_str()) {

@@ -190,6 +190,116 @@ pub fn band_candidates(
     })
 }
 
+/// What decoding a photo gave.
+pub struct Decoded {
+    pub phash: u64,
+    /// After the EXIF orientation is applied.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// One photo's row.
+pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, ApiError> {
+    with_conn!(db, |conn| Ok(photos::table
+        .find(sha)
+        .select(PhotoRow::as_select())
+        .first(conn)
+        .optional()?))
+}
+
+/// Records the background decoding of a photo (once: a second call does
+/// nothing): its hash, its hash bands and its oriented size, or why it failed.
+pub fn mark_verified(
+    db: &Db,
+    sha: &str,
+    outcome: &Result<Decoded, String>,
+) -> Result<(), ApiError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        let pending = photos::table
+            .find(sha)
+            .filter(photos::verified_at.is_null());
+        match outcome {
+            Ok(decoded) => {
+                let updated = diesel::update(pending)
+                    .set((
+                        photos::phash.eq(decoded.phash as i64),
+                        photos::width.eq(decoded.width as i32),
+                        photos::height.eq(decoded.height as i32),
+                        photos::verified_at.eq(Some(now)),
+                    ))
+                    .execute(conn)?;
+                if updated == 1 {
+                    for (band, value) in hash_bands(decoded.phash) {
+                        diesel::insert_into(photo_hash_bands::table)
+                            .values((
+                                photo_hash_bands::band.eq(band),
+                                photo_hash_bands::value.eq(value),
+                                photo_hash_bands::sha256.eq(sha),
+                            ))
+                            .on_conflict_do_nothing()
+                            .execute(conn)?;
+                    }
+                }
+            }
+            Err(error) => {
+                diesel::update(pending)
+                    .set((
+                        photos::verified_at.eq(Some(now)),
+                        photos::verify_error.eq(Some(error.as_str())),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Submissions waiting for the background checks, oldest first.
+pub fn evidence_backlog(db: &Db, limit: i64) -> Result<Vec<i64>, ApiError> {
+    with_conn!(db, |conn| Ok(submissions::table
+        .filter(submissions::evidence_pending.eq(true))
+        .order(submissions::id)
+        .select(submissions::id)
+        .limit(limit)
+        .load(conn)?))
+}
+
+/// How many submissions wait for the background checks.
+pub fn evidence_backlog_size(db: &Db) -> Result<i64, ApiError> {
+    with_conn!(db, |conn| Ok(submissions::table
+        .filter(submissions::evidence_pending.eq(true))
+        .count()
+        .get_result(conn)?))
+}
+
+/// Adds what the background checks found to a submission (once).
+pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Result<(), ApiError> {
+    write_tx!(db, |conn| {
+        let current: Option<(String, bool)> = submissions::table
+            .find(id)
+            .select((submissions::flags, submissions::evidence_pending))
+            .first(conn)
+            .optional()?;
+        let Some((flags, true)) = current else {
+            return Ok(());
+        };
+        let mut flags: Vec<crate::evidence::Flag> =
+            serde_json::from_str(&flags).unwrap_or_default();
+        flags.extend(found.iter().cloned());
+        let stored =
+            serde_json::to_string(&flags).map_err(|e| ApiError::Internal(format!("flags: {e}")))?;
+        diesel::update(submissions::table.find(id))
+            .set((
+                submissions::flags.eq(stored),
+                submissions::risk.eq(crate::evidence::risk_of(&flags)),
+                submissions::evidence_pending.eq(false),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
 /// What to store for a new submission.
 pub struct NewRecord {
     pub submission: NewSubmission,
@@ -210,23 +320,11 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
         for photo in &record.photos {
             // Two phones may send the same new photo at once: the second insert
             // waits for the first and then does nothing (no conflict error).
-            let inserted = diesel::insert_into(photos::table)
+            // The hash bands come with the decoding (`mark_verified`).
+            diesel::insert_into(photos::table)
                 .values(photo)
                 .on_conflict_do_nothing()
                 .execute(conn)?;
-            if inserted == 1 {
-                let phash = photo.phash as u64;
-                for (band, value) in hash_bands(phash) {
-                    diesel::insert_into(photo_hash_bands::table)
-                        .values((
-                            photo_hash_bands::band.eq(band),
-                            photo_hash_bands::value.eq(value),
-                            photo_hash_bands::sha256.eq(&photo.sha256),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)?;
-                }
-            }
         }
         if let Some(original) = record.corrects {
             let (status, superseded_by, by): (String, Option<i64>, i64) = submissions::table

@@ -1,0 +1,9 @@
+-- Photos are accepted after the cheap checks; decoding, derivatives and the
+-- near-duplicate comparison run afterwards in a bounded background pool.
+ALTER TABLE photos ADD COLUMN verified_at TIMESTAMP;
+ALTER TABLE photos ADD COLUMN verify_error TEXT;
+UPDATE photos SET verified_at = created_at;
+
+-- A submission whose background checks have not run yet (its flags may grow).
+ALTER TABLE submissions ADD COLUMN evidence_pending BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX submissions_evidence_backlog_idx ON submissions (id) WHERE evidence_pending;

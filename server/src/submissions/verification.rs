@@ -1,0 +1,237 @@
+//! The background evidence checks. A submission is stored once its photos pass
+//! the cheap checks (`photo::examine`: format, completeness, limits, EXIF); this
+//! pool then decodes each new photo (derivatives, perceptual hash, similarity
+//! signature), looks for near-duplicates sent for another subject, and adds what
+//! it finds to the submission's flags and risk.
+//!
+//! The backlog is the set of submissions with `evidence_pending`, so it survives
+//! a restart; every step is idempotent (derivatives are content-addressed, a
+//! photo is marked verified once, a submission is settled once), so a crash
+//! only repeats work. At most `photo_decoders` photos are decoded at once.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::web;
+use camket_schema::models::PhotoRow;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::evidence::photo;
+use crate::evidence::similarity::{similarity, Signature};
+use crate::evidence::{self, Flag, FlagCode, PhotoReuse};
+use crate::photo_store::Variant;
+
+use super::store;
+
+/// How many submissions the dispatcher asks the database for at a time.
+const BATCH: i64 = 64;
+/// Near-duplicate candidates compared locally per photo (each costs milliseconds).
+const MAX_LOCAL_COMPARISONS: usize = 6;
+
+/// Wakes the pool and remembers which submissions are being checked.
+#[derive(Default)]
+pub struct Backlog {
+    wake: tokio::sync::Notify,
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+impl Backlog {
+    /// A new submission waits: wake the pool.
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
+    fn claim(&self, ids: Vec<i64>) -> Vec<i64> {
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            return Vec::new();
+        };
+        ids.into_iter().filter(|id| in_flight.insert(*id)).collect()
+    }
+
+    fn release(&self, id: i64) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.remove(&id);
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// Runs the pool until the server stops. Spawned once, at start.
+pub async fn run(state: web::Data<AppState>) {
+    loop {
+        let db = state.db.clone();
+        let pending = match web::block(move || store::evidence_backlog(&db, BATCH)).await {
+            Ok(Ok(ids)) => ids,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot read the evidence backlog");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        let claimed = state.backlog.claim(pending);
+        if claimed.is_empty() {
+            // Woken by a new submission or a finished check; else look again later.
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), state.backlog.wake.notified()).await;
+            continue;
+        }
+        for id in claimed {
+            let Ok(permit) = state.decoders.clone().acquire_owned().await else {
+                return;
+            };
+            let state = state.clone();
+            actix_web::rt::spawn(async move {
+                let worker = state.clone();
+                let outcome = web::block(move || settle(&worker, id)).await;
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(submission = id, %error, "evidence checks failed; will retry");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                }
+                drop(permit);
+                state.backlog.release(id);
+            });
+        }
+    }
+}
+
+/// How another subject is named in a flag: its household code where it has one.
+pub fn describe_subject(other_subject: &str, code: &Option<String>) -> String {
+    match code {
+        Some(code) => format!("household {code}"),
+        None => other_subject.replace(':', " "),
+    }
+}
+
+/// Runs the background checks of one submission and records what they found.
+pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
+    let Some((row, attached)) = store::get(&state.db, id)? else {
+        return Ok(());
+    };
+    if !row.evidence_pending {
+        return Ok(());
+    }
+    let existing: Vec<Flag> = serde_json::from_str(&row.flags).unwrap_or_default();
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    for attachment in &attached {
+        if !seen.insert(attachment.sha256.clone()) {
+            continue;
+        }
+        let photo = verified_photo(state, &attachment.sha256)?;
+        if let Some(error) = &photo.verify_error {
+            found.push(evidence::unreadable_flag(&attachment.part_name, error));
+            continue;
+        }
+        let already_flagged = existing.iter().any(|f| {
+            f.code == FlagCode::DuplicatePhoto
+                && f.photo.as_deref() == Some(attachment.part_name.as_str())
+        });
+        if already_flagged {
+            continue;
+        }
+        if let Some(reuse) =
+            near_duplicate(state, &photo, &attachment.part_name, &attachment.subject)?
+        {
+            found.push(evidence::reuse_flag(&reuse));
+        }
+    }
+    store::settle_evidence(&state.db, id, &found)
+}
+
+/// The photo's row once decoded: decodes it now unless done before.
+fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
+    let photo = store::photo(&state.db, sha)?
+        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
+    if photo.verified_at.is_some() {
+        return Ok(photo);
+    }
+    let config = &state.config.evidence;
+    let path = state.photos.path(sha, Variant::Original);
+    let outcome = match photo::inspect(&path, config.photo_limits(), config.local_offset()) {
+        Ok(inspected) => {
+            let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
+            state
+                .photos
+                .put(sha, Variant::Thumbnail, &inspected.thumbnail)
+                .map_err(io)?;
+            state
+                .photos
+                .put(sha, Variant::Review, &inspected.review)
+                .map_err(io)?;
+            state
+                .photos
+                .put(sha, Variant::Signature, &inspected.signature.to_bytes())
+                .map_err(io)?;
+            Ok(store::Decoded {
+                phash: inspected.phash,
+                width: inspected.width,
+                height: inspected.height,
+            })
+        }
+        Err(error) => Err(error.to_string()),
+    };
+    store::mark_verified(&state.db, sha, &outcome)?;
+    store::photo(&state.db, sha)?
+        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))
+}
+
+/// A near-identical photo sent for another subject: candidates share a band of
+/// the perceptual hash; the local comparison of similarity signatures decides
+/// (look-alike papers on one template have the same hash but differ locally).
+fn near_duplicate(
+    state: &AppState,
+    photo: &PhotoRow,
+    part_name: &str,
+    subject: &str,
+) -> Result<Option<PhotoReuse>, ApiError> {
+    let phash = photo.phash as u64;
+    let mut candidates: Vec<(u32, String)> =
+        store::band_candidates(&state.db, phash, &photo.sha256, 500)?
+            .into_iter()
+            .map(|(sha, hash)| (((hash as u64) ^ phash).count_ones(), sha))
+            .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
+            .collect();
+    candidates.sort();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let Some(mine) = state
+        .photos
+        .read(&photo.sha256, Variant::Signature)
+        .ok()
+        .and_then(|b| Signature::from_bytes(&b))
+    else {
+        return Ok(None);
+    };
+    candidates.truncate(MAX_LOCAL_COMPARISONS);
+    for (_, candidate) in candidates {
+        let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
+        let Some((_, other, other_subject, code)) = uses.first() else {
+            continue;
+        };
+        let Some(theirs) = state
+            .photos
+            .read(&candidate, Variant::Signature)
+            .ok()
+            .and_then(|b| Signature::from_bytes(&b))
+        else {
+            continue;
+        };
+        let score = similarity(&mine, &theirs);
+        if score >= evidence::NEAR_DUPLICATE_SIMILARITY {
+            return Ok(Some(PhotoReuse {
+                part_name: part_name.to_string(),
+                other_submission: *other,
+                other_subject: describe_subject(other_subject, code),
+                similarity: Some(score),
+            }));
+        }
+    }
+    Ok(None)
+}

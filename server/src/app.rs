@@ -113,6 +113,13 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
 pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Result<()> {
     let config = Arc::new(config);
     let photos = PhotoStore::open(&config.storage.data_dir)?;
+    if !crate::recovery::last_stop_was_clean(&config.storage.data_dir) {
+        match crate::recovery::remove_orphan_photos(&db, &photos) {
+            Ok(0) => {}
+            Ok(removed) => tracing::warn!(removed, "removed photos left by a crash"),
+            Err(error) => tracing::error!(%error, "cannot check the photo store after a crash"),
+        }
+    }
     let decoders = Arc::new(tokio::sync::Semaphore::new(
         config.evidence.photo_decoders.max(1),
     ));
@@ -150,6 +157,9 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .service(web::scope("/api/v1").configure(api_routes))
             .default_service(web::to(unknown_route))
     })
+    .client_request_timeout(std::time::Duration::from_secs(
+        config.header_timeout_secs.max(1),
+    ))
     .shutdown_timeout(10);
     if let Some(workers) = config.workers {
         server = server.workers(workers);
@@ -159,5 +169,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         // Tests and scripts read this line to learn the port.
         println!("camket listening on http://{addr}");
     }
-    server.run().await
+    server.run().await?;
+    crate::recovery::record_clean_stop(&config.storage.data_dir);
+    Ok(())
 }

@@ -41,6 +41,12 @@ pub struct ServerConfig {
     /// Largest import file accepted over HTTP, in bytes.
     #[arg(long, env = "CAMKET_IMPORT_LIMIT", default_value_t = 64 * 1024 * 1024)]
     pub import_limit: usize,
+    /// Seconds an upload may stall (no bytes arriving) before it is dropped with a 408.
+    #[arg(long, env = "CAMKET_UPLOAD_IDLE_SECS", default_value_t = 60)]
+    pub upload_idle_secs: u64,
+    /// Seconds a client has to send its request headers.
+    #[arg(long, env = "CAMKET_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     #[command(flatten)]
     pub evidence: EvidenceConfig,
     /// Log format: `text` or `json`.

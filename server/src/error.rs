@@ -81,6 +81,9 @@ pub enum ApiError {
     /// The database is busy or unreachable; the client should retry.
     #[error("the database is busy; please retry")]
     Unavailable,
+    /// The client stopped sending the body.
+    #[error("{0}")]
+    Timeout(String),
     /// Accepted work not finished yet (a photo's derivatives); retry shortly.
     #[error("{0}")]
     NotReady(String),
@@ -125,6 +128,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ("too-large", "Request body too large"),
             ApiError::Unavailable => ("unavailable", "Service busy"),
             ApiError::NotReady(_) => ("not-ready", "Not ready yet"),
+            ApiError::Timeout(_) => ("timeout", "Request timeout"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -215,6 +219,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -20,6 +20,7 @@ pub mod json_body;
 pub mod paging;
 pub mod photo_store;
 pub mod province;
+pub mod recovery;
 pub mod reports;
 pub mod submissions;
 pub mod synthetic;

@@ -119,6 +119,39 @@ impl PhotoStore {
     pub fn read(&self, sha256: &str, variant: Variant) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.path(sha256, variant))
     }
+
+    /// The sha-256 of every stored original.
+    pub fn originals(&self) -> std::io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        let suffix = format!(".{}", Variant::Original.suffix());
+        for level1 in std::fs::read_dir(&self.root)?.flatten() {
+            for level2 in std::fs::read_dir(level1.path())?.flatten() {
+                for file in std::fs::read_dir(level2.path())?.flatten() {
+                    let name = file.file_name().to_string_lossy().to_string();
+                    if let Some(sha) = name.strip_suffix(&suffix) {
+                        found.push(sha.to_string());
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes a photo with its derivatives.
+    pub fn remove(&self, sha256: &str) -> std::io::Result<()> {
+        for variant in [
+            Variant::Thumbnail,
+            Variant::Review,
+            Variant::Signature,
+            Variant::Original,
+        ] {
+            match std::fs::remove_file(self.path(sha256, variant)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

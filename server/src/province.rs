@@ -384,6 +384,10 @@ pub fn generate(
                 ));
             };
             push("household-survey", None, "approved", &mut rng);
+            // Most households are surveyed again in the closing review of the campaign.
+            if rng.random_bool(0.8) {
+                push("household-survey", None, "approved", &mut rng);
+            }
             for kind in kinds {
                 let status = match rng.random_range(0..10) {
                     0..=6 => "approved",

@@ -68,14 +68,32 @@ pub fn holds(condition: &Condition, scope: &Map<String, Value>, top: &Map<String
     false
 }
 
+/// The longest text answer a form accepts when its field sets no `max_length`:
+/// a name, an address or a note; a megabyte of text is an attack or a bug.
+pub const DEFAULT_MAX_TEXT_CHARS: usize = 2000;
+
 fn text_problems(
     path: &str,
     text: &str,
     constraint: Option<&Constraint>,
     out: &mut Vec<AnswerProblem>,
 ) {
-    let Some(c) = constraint else { return };
     let length = text.chars().count();
+    let Some(c) = constraint else {
+        if length > DEFAULT_MAX_TEXT_CHARS {
+            out.push(problem(
+                path,
+                format!("must be at most {DEFAULT_MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        return;
+    };
+    if c.max_length.is_none() && length > DEFAULT_MAX_TEXT_CHARS {
+        out.push(problem(
+            path,
+            format!("must be at most {DEFAULT_MAX_TEXT_CHARS} characters"),
+        ));
+    }
     if let Some(min) = c.min_length {
         if length < min {
             out.push(problem(path, format!("must be at least {min} characters")));

@@ -245,6 +245,24 @@ fn boundary_from_geometry(geometry: geojson::Geometry) -> Result<(String, geo::G
         geojson::GeometryValue::MultiPolygon { .. } => "MultiPolygon",
         _ => return Err("a boundary must be a Polygon or MultiPolygon".into()),
     };
+    // The geojson crate's conversion indexes positions without checking their
+    // length (a `[105.0]` position panics there): check them first. Found by fuzzing.
+    let rings: Vec<&Vec<geojson::Position>> = match &geometry.value {
+        geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+        geojson::GeometryValue::MultiPolygon { coordinates } => {
+            coordinates.iter().flatten().collect()
+        }
+        _ => Vec::new(),
+    };
+    if rings
+        .iter()
+        .flat_map(|ring| ring.iter())
+        .any(|p| p.len() < 2)
+    {
+        return Err(format!(
+            "invalid {kind}: every position needs a longitude and a latitude"
+        ));
+    }
     let converted: geo::Geometry =
         geo::Geometry::try_from(geometry.clone()).map_err(|e| format!("invalid {kind}: {e}"))?;
     let out_of_range = geo::CoordsIter::coords_iter(&converted)

@@ -369,6 +369,7 @@ pub async fn create(
         max_total_bytes: evidence_config.max_submission_bytes,
         max_parts: evidence_config.max_parts,
         max_document_bytes: state.config.json_limit,
+        idle_timeout: std::time::Duration::from_secs(state.config.upload_idle_secs.max(1)),
     };
     let upload = upload::receive(
         Multipart::new(req.headers(), payload),

@@ -20,6 +20,8 @@ pub struct UploadLimits {
     pub max_total_bytes: u64,
     pub max_parts: usize,
     pub max_document_bytes: usize,
+    /// Longest wait for the next bytes: a stalled phone frees its connection.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// A file part staged on disk.
@@ -53,6 +55,21 @@ fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
     ApiError::BadRequest(format!("the multipart body cannot be read: {error}"))
 }
 
+/// The next item of a stream, or a 408 when nothing comes for `idle`.
+async fn next_within<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+    idle: std::time::Duration,
+) -> Result<Option<S::Item>, ApiError> {
+    tokio::time::timeout(idle, stream.next())
+        .await
+        .map_err(|_| {
+            ApiError::Timeout(format!(
+                "the upload stalled: nothing arrived for {} s; send it again (resending is safe)",
+                idle.as_secs()
+            ))
+        })
+}
+
 /// Reads the whole multipart body.
 pub async fn receive(
     mut multipart: Multipart,
@@ -63,7 +80,7 @@ pub async fn receive(
     let mut document: Option<Vec<u8>> = None;
     let mut total: u64 = 0;
     let mut count = 0usize;
-    while let Some(field) = multipart.next().await {
+    while let Some(field) = next_within(&mut multipart, limits.idle_timeout).await? {
         let mut field = field.map_err(multipart_error)?;
         count += 1;
         if count > limits.max_parts {
@@ -85,7 +102,7 @@ pub async fn receive(
                 return Err(ApiError::bad_param("submission", "sent twice"));
             }
             let mut bytes = Vec::new();
-            while let Some(chunk) = field.next().await {
+            while let Some(chunk) = next_within(&mut field, limits.idle_timeout).await? {
                 let chunk = chunk.map_err(multipart_error)?;
                 total += chunk.len() as u64;
                 if bytes.len() + chunk.len() > limits.max_document_bytes {
@@ -123,7 +140,7 @@ pub async fn receive(
             sha256: String::new(),
             size: 0,
         });
-        while let Some(chunk) = field.next().await {
+        while let Some(chunk) = next_within(&mut field, limits.idle_timeout).await? {
             let chunk = chunk.map_err(multipart_error)?;
             size += chunk.len() as u64;
             total += chunk.len() as u64;

@@ -255,7 +255,7 @@ pub fn build(
     area_store::import(db, &areas, None, &|_| {})?;
     progress("households");
     let households = demo_households(&areas, 2025);
-    household_store::import(db, &households, None, &|_| {})?;
+    household_store::import(db, &households, Vec::new(), None, &|_| {})?;
     progress("forms");
     let shipped = survey_forms::shipped_forms()
         .map_err(|errors| ApiError::Internal(format!("shipped forms are invalid: {errors:?}")))?;

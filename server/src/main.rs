@@ -384,13 +384,9 @@ fn run_import(what: ImportWhat) -> Result<(), String> {
             Err(errors) => Err(ApiError::invalid_many("file has problems", errors)),
         }
     } else {
-        match households::import::parse_csv(&bytes) {
-            Ok(records) => {
-                bar.set_length(records.len() as u64);
-                households::store::import(&db, &records, None, &progress)
-            }
-            Err(errors) => Err(ApiError::invalid_many("file has problems", errors)),
-        }
+        let (records, problems) = households::import::read_csv(&bytes);
+        bar.set_length(records.len() as u64);
+        households::store::import(&db, &records, problems, None, &progress)
     };
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();

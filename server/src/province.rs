@@ -164,7 +164,8 @@ pub fn generate(
         });
     }
     for chunk in household_records.chunks(100_000) {
-        summary.households += crate::households::store::import(db, chunk, None, &|_| {})?.created;
+        summary.households +=
+            crate::households::store::import(db, chunk, Vec::new(), None, &|_| {})?.created;
     }
     drop(household_records);
     summary.seconds_households = started.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@ mod errors;
 mod fixture;
 mod forms;
 mod harness;
+mod hostile;
 mod places;
 mod submissions;
 mod uploads;

@@ -24,11 +24,28 @@ pub struct HouseholdRecord {
 /// `village_code,code,head_name,address,member_count[,lat,lon][,categories]`
 /// (`categories` separated by `;`).
 pub fn parse_csv(input: &[u8]) -> Result<Vec<HouseholdRecord>, Vec<FieldError>> {
+    let (records, errors) = read_csv(input);
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads what it can of a roster CSV: the sound rows, and the problems of the
+/// others (so that the places of the sound rows can be checked too, and a clerk
+/// hears of every mistake in the file at once).
+pub fn read_csv(input: &[u8]) -> (Vec<HouseholdRecord>, Vec<FieldError>) {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![FieldError::at_line(1, "header", e.to_string())]),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![FieldError::at_line(1, "header", e.to_string())],
+            )
+        }
     };
     let column = |name: &str| headers.iter().position(|h| h.trim() == name);
     let required = [
@@ -44,7 +61,7 @@ pub fn parse_csv(input: &[u8]) -> Result<Vec<HouseholdRecord>, Vec<FieldError>> 
         .map(|name| FieldError::at_line(1, *name, "required column is missing from the header"))
         .collect();
     if !missing.is_empty() {
-        return Err(missing);
+        return (Vec::new(), missing);
     }
     let index = |name: &str| column(name).unwrap_or(0);
     let (village_i, code_i, head_i, address_i, members_i) = (
@@ -184,11 +201,7 @@ pub fn parse_csv(input: &[u8]) -> Result<Vec<HouseholdRecord>, Vec<FieldError>> 
             });
         }
     }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        Err(errors)
-    }
+    (records, errors)
 }
 
 #[cfg(test)]

@@ -142,16 +142,8 @@ pub async fn import_file(
     let db = state.db.clone();
     let scopes = principal.scope_paths();
     let summary = web::block(move || {
-        let records = import::parse_csv(&body).map_err(|errors| {
-            ApiError::invalid_many(
-                format!(
-                    "{} problem(s) in the file; nothing was imported",
-                    errors.len()
-                ),
-                errors,
-            )
-        })?;
-        store::import(&db, &records, Some(&scopes), &|_| {})
+        let (records, problems) = import::read_csv(&body);
+        store::import(&db, &records, problems, Some(&scopes), &|_| {})
     })
     .await??;
     tracing::info!(

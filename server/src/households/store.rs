@@ -92,6 +92,7 @@ fn categories_json(record: &HouseholdRecord) -> String {
 pub fn import(
     db: &Db,
     records: &[HouseholdRecord],
+    earlier_problems: Vec<FieldError>,
     scope: Option<&[AreaPath]>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportSummary, ApiError> {
@@ -110,7 +111,7 @@ pub fn import(
                 villages.insert(code, (id, level, path));
             }
         }
-        let mut errors = Vec::new();
+        let mut errors = earlier_problems.clone();
         for record in records {
             match villages.get(&record.village_code) {
                 None => errors.push(FieldError::at_line(
@@ -138,6 +139,7 @@ pub fn import(
             }
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
             return Err(ApiError::invalid_many(
                 format!(
                     "{} problem(s) in the file; nothing was imported",

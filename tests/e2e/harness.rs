@@ -516,6 +516,42 @@ impl Client {
         )
     }
 
+    /// POST raw bytes; `None` when the connection fails (the server was killed).
+    pub fn try_post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Option<Response> {
+        let result = self
+            .request("POST", path)
+            .set("Content-Type", content_type)
+            .send_bytes(body);
+        match result {
+            Ok(_) | Err(ureq::Error::Status(..)) => Some(Client::finish(result)),
+            Err(ureq::Error::Transport(_)) => None,
+        }
+    }
+
+    /// POST a multipart body; `None` when the connection fails.
+    pub fn try_post_multipart(&self, path: &str, parts: &[Part]) -> Option<Response> {
+        let boundary = "camket-test-boundary-7MA4YWxkTrZu0gW";
+        self.try_post_raw(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &multipart_body(boundary, parts),
+        )
+    }
+
+    /// POST JSON; `None` when the connection fails.
+    pub fn try_post_json(&self, path: &str, body: &Value) -> Option<Response> {
+        self.try_post_raw(path, "application/json", body.to_string().as_bytes())
+    }
+
+    /// GET; `None` when the connection fails.
+    pub fn try_get(&self, path: &str) -> Option<Response> {
+        let result = self.request("GET", path).call();
+        match result {
+            Ok(_) | Err(ureq::Error::Status(..)) => Some(Client::finish(result)),
+            Err(ureq::Error::Transport(_)) => None,
+        }
+    }
+
     /// POST raw bytes with a content type.
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
         Client::finish(

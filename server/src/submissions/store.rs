@@ -139,7 +139,7 @@ pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<Pho
                 submission_photos::subject,
                 households::code.nullable(),
             ))
-            .order(submission_photos::submission_id)
+            .order((submission_photos::sha256, submission_photos::submission_id))
             .limit(50)
             .load(conn)?)
     })

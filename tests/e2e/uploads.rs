@@ -75,6 +75,19 @@ fn png_bomb() -> Vec<u8> {
     png
 }
 
+/// A tiny JPEG whose frame header claims 60,000 × 60,000 pixels (10.8 GB decoded).
+fn jpeg_bomb() -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8];
+    // Baseline frame: 8-bit, height and width 60000, three components.
+    bytes.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x03]);
+    bytes.extend_from_slice(&[0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01]);
+    bytes.extend_from_slice(&[
+        0xFF, 0xDA, 0x00, 0x0C, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11,
+    ]);
+    bytes.extend_from_slice(&[0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9]);
+    bytes
+}
+
 fn a_paper(seed: u64) -> Vec<u8> {
     synthetic::jpeg(
         &PaperPhoto::new(
@@ -159,6 +172,9 @@ fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
         let bomb = with_photo(png_bomb());
         let message = detail_of(bomb.assert_problem(422));
         assert!(message.contains("30000 × 30000"), "{message}");
+        let bomb = with_photo(jpeg_bomb());
+        let message = detail_of(bomb.assert_problem(422));
+        assert!(message.contains("60000 × 60000"), "{message}");
 
         let mut heic = vec![0, 0, 0, 0x18];
         heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");

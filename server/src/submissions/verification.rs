@@ -7,7 +7,8 @@
 //! The backlog is the set of submissions with `evidence_pending`, so it survives
 //! a restart; every step is idempotent (derivatives are content-addressed, a
 //! photo is marked verified once, a submission is settled once), so a crash
-//! only repeats work. At most `photo_decoders` photos are decoded at once.
+//! only repeats work. `photo_decoders` threads check photos, at a lower
+//! scheduling priority than the threads answering requests.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -30,11 +31,55 @@ const BATCH: i64 = 64;
 /// Near-duplicate candidates compared locally per photo (each costs milliseconds).
 const MAX_LOCAL_COMPARISONS: usize = 6;
 
+/// One submission to check, and where to say it is done.
+type Job = (i64, tokio::sync::oneshot::Sender<Result<(), ApiError>>);
+
 /// Wakes the pool and remembers which submissions are being checked.
 #[derive(Default)]
 pub struct Backlog {
     wake: tokio::sync::Notify,
     in_flight: Mutex<HashSet<i64>>,
+}
+
+/// How much lower than the request threads the checking threads run (`nice`):
+/// a phone waiting for its answer goes first; the backlog uses what is left.
+const CHECKER_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_this_threads_priority() {
+    // SAFETY: setpriority only reads its integer arguments; `who = 0` is the
+    // calling thread on Linux. Failure leaves the priority unchanged.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, CHECKER_NICENESS) };
+    if result != 0 {
+        tracing::debug!("cannot lower the photo checkers' priority");
+    }
+}
+
+/// Starts the checking threads (as many as `photo_decoders`), each at a lower
+/// priority than the request threads, fed by one queue.
+fn start_checkers(state: &web::Data<AppState>) -> std::sync::mpsc::Sender<Job> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = std::sync::Arc::new(Mutex::new(receiver));
+    for n in 0..state.config.evidence.photo_decoders.max(1) {
+        let (state, receiver) = (state.clone(), receiver.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("photo-check-{n}"))
+            .spawn(move || {
+                lower_this_threads_priority();
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((id, done)) = job else { return };
+                    let _ = done.send(settle(&state, id));
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start a photo checking thread");
+        }
+    }
+    sender
 }
 
 impl Backlog {
@@ -60,6 +105,7 @@ impl Backlog {
 
 /// Runs the pool until the server stops. Spawned once, at start.
 pub async fn run(state: web::Data<AppState>) {
+    let checkers = start_checkers(&state);
     loop {
         let db = state.db.clone();
         let pending = match web::block(move || store::evidence_backlog(&db, BATCH)).await {
@@ -82,10 +128,12 @@ pub async fn run(state: web::Data<AppState>) {
                 return;
             };
             let state = state.clone();
+            let (done, outcome) = tokio::sync::oneshot::channel();
+            if checkers.send((id, done)).is_err() {
+                return;
+            }
             actix_web::rt::spawn(async move {
-                let worker = state.clone();
-                let outcome = web::block(move || settle(&worker, id)).await;
-                match outcome {
+                match outcome.await {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
                         tracing::warn!(submission = id, %error, "evidence checks failed; will retry");

@@ -13,12 +13,7 @@ use crate::submissions::{households, local, paper, with_forms, Visit};
 fn surveyors_submit_while_officers_review_without_errors() {
     for backend in BACKENDS {
         let fx = with_forms(backend, &[]);
-        let campaign = fx.login("admin").post_raw(
-            "/api/v1/campaigns",
-            "application/yaml",
-            crate::coverage::campaign_yaml().as_bytes(),
-        );
-        assert_eq!(campaign.status, 201, "{}", campaign.text);
+        crate::coverage::open_campaign(&fx);
         let v1 = households(&fx, "V1");
         let v3 = households(&fx, "V3");
         let when = local(2, 8);

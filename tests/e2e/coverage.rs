@@ -14,6 +14,17 @@ use crate::submissions::{households, local, paper, with_forms, Visit};
 
 const H1: (f64, f64) = (19.01, 105.01);
 
+/// Opens the test campaign (`campaign_yaml`) as the admin; returns its id.
+pub fn open_campaign(fx: &Fixture) -> i64 {
+    let loaded = fx.login("admin").post_raw(
+        "/api/v1/campaigns",
+        "application/yaml",
+        campaign_yaml().as_bytes(),
+    );
+    assert_eq!(loaded.status, 201, "{}", loaded.text);
+    loaded.body["id"].as_i64().expect("campaign id")
+}
+
 pub fn campaign_yaml() -> String {
     let today = Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"))

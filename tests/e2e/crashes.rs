@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::fixture::Fixture;
 use crate::harness::{Client, Part, BACKENDS};
-use crate::submissions::{households, local, paper, settled, with_forms, Visit};
+use crate::submissions::{clean_visit, households, local, settled, with_forms, Visit};
 
 fn originals_in_store(fx: &Fixture) -> HashSet<String> {
     let mut found = HashSet::new();
@@ -61,27 +61,14 @@ fn household_count(admin: &Client, fx: &Fixture) -> usize {
 fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
     for backend in BACKENDS {
         let mut fx = with_forms(backend, &[]);
-        let campaign = fx.login("admin").post_raw(
-            "/api/v1/campaigns",
-            "application/yaml",
-            crate::coverage::campaign_yaml().as_bytes(),
-        );
-        assert_eq!(campaign.status, 201, "{}", campaign.text);
+        crate::coverage::open_campaign(&fx);
         let v1 = households(&fx, "V1");
         let when = local(1, 8);
         let visits: Vec<Visit> = (0..60u64)
             .map(|n| {
                 let code = ["H1", "H2", "H3"][(n % 3) as usize];
                 let at = when + chrono::Duration::minutes(n as i64);
-                Visit::commitment(
-                    &fx,
-                    "V1",
-                    Some(v1[code]),
-                    "household_reporting",
-                    at,
-                    Some((19.01, 105.01)),
-                    paper(3000 + n, at, Some((19.01, 105.01))),
-                )
+                clean_visit(&fx, v1[code], "household_reporting", at, 3000 + n)
             })
             .collect();
         let surveyor = fx.login("surveyor");

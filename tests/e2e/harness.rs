@@ -562,6 +562,26 @@ impl Client {
     }
 }
 
+/// Opens a raw connection and sends a `POST /api/v1/submissions` whose body
+/// stops halfway (a phone losing its signal, or a slow-upload attack).
+pub fn half_sent_upload(server: &Server, token: &str, parts: &[Part]) -> std::net::TcpStream {
+    use std::io::Write;
+    let boundary = "half-sent-boundary";
+    let body = multipart_body(boundary, parts);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    let head = format!(
+        "POST /api/v1/submissions HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("headers");
+    stream
+        .write_all(&body[..body.len() / 2])
+        .expect("half the body");
+    stream.flush().expect("flush");
+    stream
+}
+
 /// One part of a multipart body.
 #[derive(Debug, Clone)]
 pub struct Part {

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::harness::BACKENDS;
-use crate::submissions::{households, local, paper, settled, with_forms, Visit};
+use crate::submissions::{clean_visit, households, local, settled, with_forms};
 
 #[test]
 fn personal_data_and_secrets_never_reach_the_log() {
@@ -49,30 +49,14 @@ fn personal_data_and_secrets_never_reach_the_log() {
         let surveyor = fx.login("surveyor");
         let homes = households(&fx, "V1");
         let when = local(1, 9);
-        let mut visit = Visit::commitment(
-            &fx,
-            "V1",
-            Some(homes["H1"]),
-            "relative_abroad",
-            when,
-            Some((19.01, 105.01)),
-            paper(500, when, Some((19.01, 105.01))),
-        );
+        let mut visit = clean_visit(&fx, homes["H1"], "relative_abroad", when, 500);
         visit.document["answers"]["signer_name"] = json!(secrets[2]);
         let sent = visit.send(&surveyor);
         assert_eq!(sent.status, 201, "{}", sent.text);
         let id = sent.body["id"].as_i64().expect("id");
         settled(&surveyor, id);
         // A refused submission that carries the name too.
-        let mut refused = Visit::commitment(
-            &fx,
-            "V1",
-            Some(homes["H2"]),
-            "made_up_kind",
-            when,
-            Some((19.01, 105.01)),
-            paper(501, when, Some((19.01, 105.01))),
-        );
+        let mut refused = clean_visit(&fx, homes["H2"], "made_up_kind", when, 501);
         refused.document["answers"]["signer_name"] = json!(secrets[2]);
         refused.send(&surveyor).assert_problem(422);
         let officer = fx.login("officer");
@@ -81,16 +65,16 @@ fn personal_data_and_secrets_never_reach_the_log() {
             &json!({"decision": "reject", "comment": secrets[3]}),
         );
         assert_eq!(reviewed.status, 200, "{}", reviewed.text);
-        let refresh = fx.server.anonymous().post_json(
+        let viewer_login = fx.server.anonymous().post_json(
             "/api/v1/auth/login",
             &json!({"username": "viewer", "password": crate::fixture::PASSWORD}),
         );
         let tokens = [
-            refresh.body["access_token"]
+            viewer_login.body["access_token"]
                 .as_str()
                 .unwrap_or("")
                 .to_string(),
-            refresh.body["refresh_token"]
+            viewer_login.body["refresh_token"]
                 .as_str()
                 .unwrap_or("")
                 .to_string(),

@@ -127,6 +127,27 @@ impl Visit {
     }
 }
 
+/// A commitment visit to a household of V1 that raises no flag: geotagged and
+/// photographed at the household, on a paper made distinct by `seed`.
+pub fn clean_visit(
+    fx: &Fixture,
+    household: i64,
+    kind: &str,
+    when: DateTime<FixedOffset>,
+    seed: u64,
+) -> Visit {
+    let at = Some((19.01, 105.01));
+    Visit::commitment(
+        fx,
+        "V1",
+        Some(household),
+        kind,
+        when,
+        at,
+        paper(seed, when, at),
+    )
+}
+
 /// The submission once the background photo checks have run (they decode the
 /// photos, make the thumbnails and look for near-duplicates after the upload).
 pub fn settled(client: &Client, id: i64) -> Value {

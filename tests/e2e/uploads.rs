@@ -1,15 +1,12 @@
 //! Bad uploads get a clear 4xx and leave nothing behind; a killed upload leaves
 //! nothing half-done; the server keeps serving.
 
-use std::io::Write;
-use std::net::TcpStream;
-
 use serde_json::{json, Value};
 
 use camket::synthetic::{self, PaperPhoto, Scene};
 
 use crate::fixture::Fixture;
-use crate::harness::{multipart_body, Backend, Part, BACKENDS};
+use crate::harness::{half_sent_upload, Backend, Part, BACKENDS};
 
 fn shipped_dir() -> String {
     format!("{}/../survey-forms/forms", env!("CARGO_MANIFEST_DIR"))
@@ -265,25 +262,14 @@ fn an_upload_killed_midway_leaves_nothing_behind() {
             .success());
         let household = first_household(&fx);
         let token = fx.login("surveyor").token.clone().unwrap_or_default();
-        let boundary = "kill-boundary";
-        let body = multipart_body(
-            boundary,
+        let stream = half_sent_upload(
+            &fx.server,
+            &token,
             &[
                 Part::json(&document(&fx, household, &["p.jpg"])),
                 Part::photo("signed_paper_photo", "p.jpg", a_paper(7)),
             ],
         );
-        let address = fx.server.base.trim_start_matches("http://").to_string();
-        let mut stream = TcpStream::connect(&address).expect("connect");
-        let head = format!(
-            "POST /api/v1/submissions HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).expect("headers");
-        stream
-            .write_all(&body[..body.len() / 2])
-            .expect("half the body");
-        stream.flush().expect("flush");
         std::thread::sleep(std::time::Duration::from_millis(500));
         let staged_before = files_under(&fx.env.data_dir.path().join("tmp"));
         assert_eq!(

@@ -342,17 +342,25 @@ pub fn examine(
     local_offset: FixedOffset,
 ) -> Result<ExaminedPhoto, PhotoError> {
     let (format, mut decoder) = open(path, limits)?;
+    Ok(header_facts(format, &mut decoder, local_offset))
+}
+
+fn header_facts(
+    format: PhotoFormat,
+    decoder: &mut impl ImageDecoder,
+    local_offset: FixedOffset,
+) -> ExaminedPhoto {
     let (width, height) = decoder.dimensions();
     let exif = match decoder.exif_metadata() {
         Ok(Some(raw)) => read_exif(raw, local_offset),
         _ => ExifFacts::default(),
     };
-    Ok(ExaminedPhoto {
+    ExaminedPhoto {
         format,
         width,
         height,
         exif,
-    })
+    }
 }
 
 /// Proves that the file at `path` is an acceptable image and derives what the
@@ -364,11 +372,12 @@ pub fn inspect(
     local_offset: FixedOffset,
 ) -> Result<InspectedPhoto, PhotoError> {
     let (format, mut decoder) = open(path, limits)?;
-    let (width, height) = decoder.dimensions();
-    let exif = match decoder.exif_metadata() {
-        Ok(Some(raw)) => read_exif(raw, local_offset),
-        _ => ExifFacts::default(),
-    };
+    let ExaminedPhoto {
+        width,
+        height,
+        exif,
+        ..
+    } = header_facts(format, &mut decoder, local_offset);
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);

@@ -111,7 +111,7 @@ pub fn import(
                 villages.insert(code, (id, level, path));
             }
         }
-        let mut errors = earlier_problems.clone();
+        let mut errors = earlier_problems;
         for record in records {
             match villages.get(&record.village_code) {
                 None => errors.push(FieldError::at_line(

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::fixture::{Fixture, PASSWORD};
-use crate::harness::{Client, BACKENDS};
+use crate::harness::Client;
 
 /// A second province nobody in the fixture is bound to.
 const OTHER_PROVINCE: &str = "code,name,level,parent_code\nQ,Tỉnh Khác,province,\nQC,Xã Khác,commune,Q\nQV,Thôn Khác,village,QC\n";
@@ -46,9 +46,8 @@ fn first_household(admin: &Client, village: i64) -> i64 {
         .unwrap_or_else(|| panic!("no household in {village}: {}", roster.text))
 }
 
-#[test]
-fn every_endpoint_checks_role_and_area() {
-    for backend in BACKENDS {
+per_backend! {
+    fn every_endpoint_checks_role_and_area(backend) {
         let mut fx = Fixture::new(backend);
         let q = fx.env.write_file("q.csv", OTHER_PROVINCE);
         assert!(fx.env.camket(&["import", "areas", &q]).status.success());

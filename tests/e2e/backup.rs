@@ -4,12 +4,11 @@
 use serde_json::json;
 
 use crate::fixture::PASSWORD;
-use crate::harness::{TestEnv, BACKENDS};
+use crate::harness::TestEnv;
 use crate::submissions::{households, local, paper, with_forms, Visit};
 
-#[test]
-fn a_backup_taken_while_serving_restores_everything() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_backup_taken_while_serving_restores_everything(backend) {
         let fx = with_forms(backend, &[]);
         let v1 = households(&fx, "V1");
         let surveyor = fx.login("surveyor");

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{TestEnv, BACKENDS};
+use crate::harness::TestEnv;
 
 fn json_of(output: std::process::Output, what: &str) -> Value {
     assert!(
@@ -18,9 +18,8 @@ fn json_of(output: std::process::Output, what: &str) -> Value {
         .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
 }
 
-#[test]
-fn every_benchmark_runs_at_small_size() {
-    for backend in BACKENDS {
+per_backend! {
+    fn every_benchmark_runs_at_small_size(backend) {
         let env = TestEnv::new(backend);
         let generated = json_of(
             env.camket(&[
@@ -102,6 +101,10 @@ fn every_benchmark_runs_at_small_size() {
             "{ingest}"
         );
     }
+}
+
+#[test]
+fn the_photo_benchmark_runs_at_small_size() {
     let photo = json_of(
         TestEnv::new(crate::harness::Backend::Sqlite).camket(&[
             "bench",

@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Duration;
 use serde_json::json;
 
-use crate::harness::BACKENDS;
 use crate::submissions::{households, local, paper, with_forms, Visit};
 
-#[test]
-fn surveyors_submit_while_officers_review_without_errors() {
-    for backend in BACKENDS {
+per_backend! {
+    fn surveyors_submit_while_officers_review_without_errors(backend) {
         let fx = with_forms(backend, &[]);
         crate::coverage::open_campaign(&fx);
         let v1 = households(&fx, "V1");

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::fixture::Fixture;
-use crate::harness::{Client, Part, BACKENDS};
+use crate::harness::{Client, Part};
 use crate::submissions::{households, local, paper, with_forms, Visit};
 
 const H1: (f64, f64) = (19.01, 105.01);
@@ -93,9 +93,8 @@ fn approve(client: &Client, id: &Value) {
     assert_eq!(r.status, 200, "approve {id}: {}", r.text);
 }
 
-#[test]
-fn coverage_follows_every_change_and_matches_a_hand_count() {
-    for backend in BACKENDS {
+per_backend! {
+    fn coverage_follows_every_change_and_matches_a_hand_count(backend) {
         let fx = with_forms(backend, &[]);
         let admin = fx.login("admin");
         let loaded = admin.post_raw(
@@ -361,9 +360,8 @@ fn coverage_follows_every_change_and_matches_a_hand_count() {
     }
 }
 
-#[test]
-fn randomised_changes_keep_maintained_coverage_equal_to_a_recount() {
-    for backend in BACKENDS {
+per_backend! {
+    fn randomised_changes_keep_maintained_coverage_equal_to_a_recount(backend) {
         let fx = with_forms(backend, &[]);
         let admin = fx.login("admin");
         assert_eq!(
@@ -440,9 +438,8 @@ fn randomised_changes_keep_maintained_coverage_equal_to_a_recount() {
     }
 }
 
-#[test]
-fn reports_are_right_value_by_value_in_every_format() {
-    for backend in BACKENDS {
+per_backend! {
+    fn reports_are_right_value_by_value_in_every_format(backend) {
         let fx = with_forms(backend, &[]);
         let admin = fx.login("admin");
         let loaded = admin.post_raw(
@@ -620,9 +617,8 @@ fn reports_are_right_value_by_value_in_every_format() {
     }
 }
 
-#[test]
-fn work_dated_before_the_campaign_is_flagged_and_not_counted() {
-    for backend in BACKENDS {
+per_backend! {
+    fn work_dated_before_the_campaign_is_flagged_and_not_counted(backend) {
         let fx = with_forms(backend, &[]);
         let yaml = campaign_yaml().replace("scope: P", "scope: C1");
         let file = fx.env.write_file("campaign.yaml", &yaml);

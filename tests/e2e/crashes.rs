@@ -5,13 +5,13 @@
 //! equals a full recount.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::fixture::Fixture;
-use crate::harness::{Client, Part, BACKENDS};
+use crate::harness::{bytes_read_by, wait_until, Client, Part};
 use crate::submissions::{clean_visit, households, local, settled, with_forms, Visit};
 
 fn originals_in_store(fx: &Fixture) -> HashSet<String> {
@@ -57,9 +57,8 @@ fn household_count(admin: &Client, fx: &Fixture) -> usize {
         .sum()
 }
 
-#[test]
-fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
-    for backend in BACKENDS {
+per_backend! {
+    fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged(backend) {
         let mut fx = with_forms(backend, &[]);
         crate::coverage::open_campaign(&fx);
         let v1 = households(&fx, "V1");
@@ -80,6 +79,7 @@ fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
 
         // Uploads and reviews in flight when the server is killed.
         let stop = AtomicBool::new(false);
+        let (sent, approved_or_rejected) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let (submitted, reviewed) = std::thread::scope(|scope| {
             let sender = scope.spawn(|| {
                 let mut acknowledged: Vec<(String, i64)> = Vec::new();
@@ -90,10 +90,13 @@ fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
                     let mut parts = vec![Part::json(&visit.document)];
                     parts.extend(visit.parts.iter().cloned());
                     match surveyor.try_post_multipart("/api/v1/submissions", &parts) {
-                        Some(r) if r.status == 201 => acknowledged.push((
-                            visit.document["instance_id"].as_str().unwrap_or("").into(),
-                            r.body["id"].as_i64().unwrap_or(0),
-                        )),
+                        Some(r) if r.status == 201 => {
+                            acknowledged.push((
+                                visit.document["instance_id"].as_str().unwrap_or("").into(),
+                                r.body["id"].as_i64().unwrap_or(0),
+                            ));
+                            sent.fetch_add(1, Ordering::SeqCst);
+                        }
                         Some(r) => panic!("a submission failed before the crash: {}", r.text),
                         None => break,
                     }
@@ -118,6 +121,7 @@ fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
                             .try_post_json(&format!("/api/v1/submissions/{id}/review"), &body)
                         {
                             Some(r) if r.status == 200 => {
+                                approved_or_rejected.fetch_add(1, Ordering::SeqCst);
                                 acknowledged.insert(
                                     id,
                                     if decision == "approve" {
@@ -134,7 +138,14 @@ fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
                 }
                 acknowledged
             });
-            std::thread::sleep(Duration::from_millis(1500));
+            wait_until(
+                "uploads and reviews are in full flow",
+                Duration::from_secs(60),
+                || {
+                    sent.load(Ordering::SeqCst) >= 6
+                        && approved_or_rejected.load(Ordering::SeqCst) >= 3
+                },
+            );
             let _ = fx.server.child.kill();
             let _ = fx.server.child.wait();
             stop.store(true, Ordering::Relaxed);
@@ -206,11 +217,16 @@ fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged() {
                 "{village},K{n},Hộ {n},Địa chỉ {n},3,19.0,105.0,\n"
             ));
         }
+        let server_pid = fx.server.child.id();
+        let read_before = bytes_read_by(server_pid);
         let acknowledged = std::thread::scope(|scope| {
             let import = scope.spawn(|| {
                 admin.try_post_raw("/api/v1/households/import", "text/csv", roster.as_bytes())
             });
-            std::thread::sleep(Duration::from_millis(400));
+            // Killed once the server has read the whole body: the import is then running.
+            wait_until("the server reads the import", Duration::from_secs(60), || {
+                bytes_read_by(server_pid) >= read_before + roster.len() as u64
+            });
             let _ = fx.server.child.kill();
             let _ = fx.server.child.wait();
             import

@@ -3,11 +3,9 @@
 use serde_json::json;
 
 use crate::fixture::Fixture;
-use crate::harness::BACKENDS;
 
-#[test]
-fn errors_are_problem_json_with_the_right_status() {
-    for backend in BACKENDS {
+per_backend! {
+    fn errors_are_problem_json_with_the_right_status(backend) {
         let fx = Fixture::with(backend, &[("CAMKET_JSON_LIMIT", "2048")]);
         let anonymous = fx.server.anonymous();
         let officer = fx.login("officer");
@@ -75,9 +73,8 @@ fn errors_are_problem_json_with_the_right_status() {
     }
 }
 
-#[test]
-fn an_import_body_over_the_limit_is_413() {
-    for backend in BACKENDS {
+per_backend! {
+    fn an_import_body_over_the_limit_is_413(backend) {
         let fx = Fixture::with(backend, &[("CAMKET_IMPORT_LIMIT", "1000")]);
         let admin = fx.login("admin");
         let mut file = String::from("village_code,code,head_name,address,member_count\n");

@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use crate::fixture::Fixture;
-use crate::harness::BACKENDS;
 
 fn shipped_dir() -> String {
     format!("{}/../survey-forms/forms", env!("CARGO_MANIFEST_DIR"))
@@ -24,9 +23,8 @@ fn with_version(version: u32, extra_field: &str) -> String {
     text
 }
 
-#[test]
-fn a_surveyor_downloads_every_shipped_form_and_caches_it() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_surveyor_downloads_every_shipped_form_and_caches_it(backend) {
         let fx = Fixture::new(backend);
         let out = fx.env.camket(&["forms", "publish", &shipped_dir()]);
         assert!(
@@ -104,9 +102,8 @@ fn a_surveyor_downloads_every_shipped_form_and_caches_it() {
     }
 }
 
-#[test]
-fn published_versions_are_immutable_and_old_ones_stay_accepted_until_retired() {
-    for backend in BACKENDS {
+per_backend! {
+    fn published_versions_are_immutable_and_old_ones_stay_accepted_until_retired(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let surveyor = fx.login("surveyor");
@@ -250,9 +247,8 @@ fn published_versions_are_immutable_and_old_ones_stay_accepted_until_retired() {
     }
 }
 
-#[test]
-fn a_bad_definition_is_refused_with_every_problem_named() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_bad_definition_is_refused_with_every_problem_named(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let bad = "id: bad-form

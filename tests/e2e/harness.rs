@@ -19,9 +19,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// Both backends: every scenario runs on each.
-pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
 fn camket_binary() -> &'static str {
     env!("CARGO_BIN_EXE_camket")
 }
@@ -636,4 +633,59 @@ pub fn multipart_body(boundary: &str, parts: &[Part]) -> Vec<u8> {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     body
+}
+
+/// Declares one end-to-end scenario as two tests, `name::sqlite` and
+/// `name::postgres`, so a failure names its backend and one backend's failure
+/// does not hide the other's result.
+///
+/// ```ignore
+/// per_backend! {
+///     fn a_surveyor_logs_in(backend) { let fx = Fixture::new(backend); ... }
+/// }
+/// ```
+macro_rules! per_backend {
+    ($(#[$meta:meta])* fn $name:ident($backend:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn scenario($backend: $crate::harness::Backend) $body
+
+            $(#[$meta])*
+            #[test]
+            fn sqlite() {
+                scenario($crate::harness::Backend::Sqlite)
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn postgres() {
+                scenario($crate::harness::Backend::Postgres)
+            }
+        }
+    };
+}
+
+/// Polls `condition` until it holds, failing the test with `what` when it has
+/// not held by `timeout`: for waiting on the server, never a fixed sleep.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Bytes the process `pid` has read so far (`rchar` of `/proc/<pid>/io`).
+pub fn bytes_read_by(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines().find_map(|l| {
+                l.strip_prefix("rchar: ")
+                    .and_then(|n| n.trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
 }

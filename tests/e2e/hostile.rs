@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::fixture::Fixture;
-use crate::harness::{half_sent_upload, Part, BACKENDS};
+use crate::harness::{half_sent_upload, Part};
 use crate::submissions::{clean_visit, households, local, with_forms};
 
 /// SQL that would do damage if it were ever spliced into a query.
@@ -36,9 +36,8 @@ fn files_named(dir: &std::path::Path, name: &str) -> usize {
     found
 }
 
-#[test]
-fn hostile_json_text_and_names_get_a_clear_4xx_or_are_stored_verbatim() {
-    for backend in BACKENDS {
+per_backend! {
+    fn hostile_json_text_and_names_get_a_clear_4xx_or_are_stored_verbatim(backend) {
         let fx = with_forms(backend, &[]);
         let anonymous = fx.server.anonymous();
         let surveyor = fx.login("surveyor");
@@ -241,9 +240,8 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
     }
 }
 
-#[test]
-fn a_stalled_upload_times_out_and_frees_its_connection() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_stalled_upload_times_out_and_frees_its_connection(backend) {
         let fx = with_forms(
             backend,
             &[
@@ -319,9 +317,8 @@ fn big_roster(rows: usize, bad: &[usize]) -> String {
     csv
 }
 
-#[test]
-fn a_ten_thousand_row_import_with_errors_names_every_bad_line_and_imports_nothing() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_ten_thousand_row_import_with_errors_names_every_bad_line_and_imports_nothing(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let count = |village: &str| {

@@ -4,12 +4,10 @@
 
 use serde_json::json;
 
-use crate::harness::BACKENDS;
 use crate::submissions::{clean_visit, households, local, settled, with_forms};
 
-#[test]
-fn personal_data_and_secrets_never_reach_the_log() {
-    for backend in BACKENDS {
+per_backend! {
+    fn personal_data_and_secrets_never_reach_the_log(backend) {
         let fx = with_forms(backend, &[("CAMKET_LOG", "debug")]);
         let secrets: Vec<String> = vec![
             "Quách Thị Bí Mật".into(),

@@ -1,6 +1,9 @@
 //! End-to-end tests: each starts the real `camket` binary and speaks HTTP to it,
 //! once on SQLite and once on PostgreSQL.
 
+#[macro_use]
+mod harness;
+
 mod access_matrix;
 mod accounts;
 mod backup;
@@ -11,7 +14,6 @@ mod crashes;
 mod errors;
 mod fixture;
 mod forms;
-mod harness;
 mod hostile;
 mod logs;
 mod places;

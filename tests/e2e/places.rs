@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::fixture::{self, Fixture};
-use crate::harness::{TestEnv, BACKENDS};
+use crate::harness::TestEnv;
 
 fn codes(body: &Value) -> Vec<String> {
     body["items"]
@@ -15,9 +15,8 @@ fn codes(body: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn each_user_lists_only_their_own_subtree() {
-    for backend in BACKENDS {
+per_backend! {
+    fn each_user_lists_only_their_own_subtree(backend) {
         let fx = Fixture::new(backend);
         let all = fx.login("admin").get("/api/v1/areas");
         assert_eq!(codes(&all.body).len(), 9, "{backend:?}");
@@ -44,9 +43,8 @@ fn each_user_lists_only_their_own_subtree() {
     }
 }
 
-#[test]
-fn area_listing_pages_with_a_cursor() {
-    for backend in BACKENDS {
+per_backend! {
+    fn area_listing_pages_with_a_cursor(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let mut seen = Vec::new();
@@ -73,9 +71,8 @@ fn area_listing_pages_with_a_cursor() {
     }
 }
 
-#[test]
-fn a_village_comes_with_its_boundary_and_centroid() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_village_comes_with_its_boundary_and_centroid(backend) {
         let fx = Fixture::new(backend);
         let v1 = fx
             .login("surveyor")
@@ -105,9 +102,8 @@ fn a_village_comes_with_its_boundary_and_centroid() {
     }
 }
 
-#[test]
-fn a_bad_area_file_is_rejected_whole_with_every_line_named() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_bad_area_file_is_rejected_whole_with_every_line_named(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let file = "code,name,level,parent_code\n\
@@ -175,9 +171,8 @@ fn a_bad_area_file_is_rejected_whole_with_every_line_named() {
     }
 }
 
-#[test]
-fn an_admin_imports_village_boundaries_from_geojson() {
-    for backend in BACKENDS {
+per_backend! {
+    fn an_admin_imports_village_boundaries_from_geojson(backend) {
         let fx = Fixture::new(backend);
         let admin = fx.login("admin");
         let geojson = json!({"type": "FeatureCollection", "features": [
@@ -209,9 +204,8 @@ fn an_admin_imports_village_boundaries_from_geojson() {
     }
 }
 
-#[test]
-fn the_command_line_import_reports_bad_rows_and_imports_nothing() {
-    for backend in BACKENDS {
+per_backend! {
+    fn the_command_line_import_reports_bad_rows_and_imports_nothing(backend) {
         let env = TestEnv::new(backend);
         fixture::load(&env);
         let file = env.write_file(
@@ -271,9 +265,8 @@ fn the_command_line_import_reports_bad_rows_and_imports_nothing() {
     }
 }
 
-#[test]
-fn a_surveyor_syncs_the_roster_by_delta() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_surveyor_syncs_the_roster_by_delta(backend) {
         let fx = Fixture::new(backend);
         let surveyor = fx.login("surveyor");
         let v1 = fx.area("V1");

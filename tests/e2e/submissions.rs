@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use camket::synthetic::{self, ExifSpec, PaperPhoto, Scene};
 
 use crate::fixture::Fixture;
-use crate::harness::{Backend, Client, Part, BACKENDS};
+use crate::harness::{Backend, Client, Part};
 
 fn shipped_dir() -> String {
     format!("{}/../survey-forms/forms", env!("CARGO_MANIFEST_DIR"))
@@ -180,9 +180,8 @@ fn flag_codes(body: &Value) -> Vec<String> {
 
 const H1: (f64, f64) = (19.01, 105.01);
 
-#[test]
-fn a_surveyor_submits_a_commitment_and_an_officer_approves_it() {
-    for backend in BACKENDS {
+per_backend! {
+    fn a_surveyor_submits_a_commitment_and_an_officer_approves_it(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");
         let surveyor = fx.login("surveyor");
@@ -291,9 +290,8 @@ fn a_surveyor_submits_a_commitment_and_an_officer_approves_it() {
     }
 }
 
-#[test]
-fn resending_is_safe_and_a_changed_resend_conflicts() {
-    for backend in BACKENDS {
+per_backend! {
+    fn resending_is_safe_and_a_changed_resend_conflicts(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");
         let surveyor = fx.login("surveyor");
@@ -375,9 +373,8 @@ fn resending_is_safe_and_a_changed_resend_conflicts() {
     }
 }
 
-#[test]
-fn each_evidence_flag_is_raised_by_real_photos_and_geotags() {
-    for backend in BACKENDS {
+per_backend! {
+    fn each_evidence_flag_is_raised_by_real_photos_and_geotags(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");
         let v2 = households(&fx, "V2");
@@ -659,9 +656,8 @@ fn each_evidence_flag_is_raised_by_real_photos_and_geotags() {
     }
 }
 
-#[test]
-fn reviews_follow_role_area_and_ownership_and_rejections_are_corrected() {
-    for backend in BACKENDS {
+per_backend! {
+    fn reviews_follow_role_area_and_ownership_and_rejections_are_corrected(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");
         let surveyor = fx.login("surveyor");
@@ -803,9 +799,8 @@ fn reviews_follow_role_area_and_ownership_and_rejections_are_corrected() {
     }
 }
 
-#[test]
-fn an_approved_household_survey_sets_the_household_categories() {
-    for backend in BACKENDS {
+per_backend! {
+    fn an_approved_household_survey_sets_the_household_categories(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");
         let surveyor = fx.login("surveyor");

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use camket::synthetic::{self, PaperPhoto, Scene};
 
 use crate::fixture::Fixture;
-use crate::harness::{half_sent_upload, Backend, Part, BACKENDS};
+use crate::harness::{half_sent_upload, Part};
 
 fn shipped_dir() -> String {
     format!("{}/../survey-forms/forms", env!("CARGO_MANIFEST_DIR"))
@@ -124,9 +124,8 @@ fn files_under(dir: &std::path::Path) -> usize {
         .sum()
 }
 
-#[test]
-fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
-    for backend in BACKENDS {
+per_backend! {
+    fn bad_uploads_get_a_clear_4xx_and_store_nothing(backend) {
         let fx = Fixture::with(
             backend,
             &[
@@ -251,9 +250,8 @@ fn bad_uploads_get_a_clear_4xx_and_store_nothing() {
     }
 }
 
-#[test]
-fn an_upload_killed_midway_leaves_nothing_behind() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+per_backend! {
+    fn an_upload_killed_midway_leaves_nothing_behind(backend) {
         let mut fx = Fixture::new(backend);
         assert!(fx
             .env
@@ -270,11 +268,11 @@ fn an_upload_killed_midway_leaves_nothing_behind() {
                 Part::photo("signed_paper_photo", "p.jpg", a_paper(7)),
             ],
         );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let staged_before = files_under(&fx.env.data_dir.path().join("tmp"));
-        assert_eq!(
-            staged_before, 1,
-            "the photo was being staged when the server died"
+        let staging = fx.env.data_dir.path().join("tmp");
+        crate::harness::wait_until(
+            "the photo is being staged",
+            std::time::Duration::from_secs(30),
+            || files_under(&staging) == 1,
         );
         let _ = fx.server.child.kill();
         let _ = fx.server.child.wait();

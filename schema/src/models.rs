@@ -60,7 +60,6 @@ pub struct HouseholdRow {
     pub sync_seq: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    pub previous_village_id: Option<i64>,
 }
 
 /// A new household.
@@ -79,7 +78,6 @@ pub struct NewHousehold {
     pub sync_seq: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    pub previous_village_id: Option<i64>,
 }
 
 /// One row of `users`.

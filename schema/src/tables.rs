@@ -40,7 +40,6 @@ diesel::table! {
         sync_seq -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        previous_village_id -> Nullable<BigInt>,
     }
 }
 
@@ -205,6 +204,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    submission_flags (submission_id, code) {
+        submission_id -> BigInt,
+        code -> Text,
+    }
+}
+
+diesel::table! {
+    household_departures (village_id, sync_seq, household_id) {
+        household_id -> BigInt,
+        village_id -> BigInt,
+        sync_seq -> BigInt,
+    }
+}
+
+diesel::table! {
     submission_events (id) {
         id -> BigInt,
         submission_id -> BigInt,
@@ -221,6 +235,8 @@ diesel::joinable!(households -> areas (village_id));
 diesel::joinable!(submission_photos -> submissions (submission_id));
 diesel::joinable!(submission_photos -> photos (sha256));
 diesel::joinable!(submission_events -> submissions (submission_id));
+diesel::joinable!(submission_flags -> submissions (submission_id));
+diesel::joinable!(household_departures -> households (household_id));
 diesel::joinable!(submission_events -> users (actor_id));
 diesel::joinable!(submissions -> users (submitted_by));
 diesel::joinable!(submissions -> households (household_id));
@@ -247,6 +263,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     photo_hash_bands,
     submissions,
     submission_photos,
+    submission_flags,
+    household_departures,
     submission_events,
     campaigns,
     coverage_counts,

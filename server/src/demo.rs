@@ -369,6 +369,7 @@ fn seed_coverage(
             attachments: Vec::new(),
             subject: format!("household:{household}"),
             corrects: None,
+            flags: Vec::new(),
         })?;
         // Three in four approved; the rest wait in the officer's queue.
         if n % 4 != 3 {

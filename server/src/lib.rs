@@ -7,6 +7,7 @@ pub mod areas;
 pub mod auth;
 pub mod backup;
 pub mod bench;
+pub mod caching;
 pub mod campaigns;
 pub mod config;
 pub mod coverage;

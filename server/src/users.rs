@@ -11,7 +11,7 @@ use camket_schema::models::{NewUser, UserRow};
 use camket_schema::tables::{areas, auth_sessions, user_areas, users};
 use camket_schema::{with_conn, write_tx, Db};
 
-use crate::access::{authorize, Action, Principal};
+use crate::access::{authorize, Action, Principal, Scope};
 use crate::app::AppState;
 use crate::auth::password;
 use crate::error::{ApiError, FieldError};
@@ -196,13 +196,12 @@ fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiE
 /// Users bound to at least one area inside `scopes`, by id.
 fn list_in_scope(
     db: &Db,
-    scopes: &[AreaPath],
+    scope: &Scope,
     after: i64,
     limit: i64,
 ) -> Result<Vec<UserView>, ApiError> {
     let mut ids: Vec<i64> = Vec::new();
-    for scope in scopes {
-        let (lower, upper) = scope.subtree_range();
+    for (lower, upper) in scope.path_ranges() {
         let found: Vec<i64> = with_conn!(db, |conn| {
             user_areas::table
                 .inner_join(areas::table)
@@ -293,8 +292,7 @@ pub async fn list_users(
             .map_err(|_| ApiError::bad_param("cursor", "not a cursor returned by this endpoint"))?,
     };
     let db = state.db.clone();
-    let scopes = principal.scope_paths();
-    let items = web::block(move || list_in_scope(&db, &scopes, after, limit)).await??;
+    let items = web::block(move || list_in_scope(&db, &principal.scope, after, limit)).await??;
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|u| u.id.to_string()))
         .flatten();

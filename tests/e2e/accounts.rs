@@ -248,7 +248,7 @@ per_backend! {
         );
         new_user
             .get(&format!("/api/v1/villages/{}/households", fx.area("V1")))
-            .assert_problem(403);
+            .assert_problem(404);
 
         let rebound = admin.put_json(
             &format!("/api/v1/users/{id}/areas"),
@@ -263,7 +263,7 @@ per_backend! {
         );
         new_user
             .get(&format!("/api/v1/villages/{}/households", fx.area("V2")))
-            .assert_problem(403);
+            .assert_problem(404);
 
         let listed = admin.get("/api/v1/users");
         let names: Vec<&str> = listed.body["items"]

@@ -676,16 +676,3 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
         std::thread::sleep(Duration::from_millis(20));
     }
 }
-
-/// Bytes the process `pid` has read so far (`rchar` of `/proc/<pid>/io`).
-pub fn bytes_read_by(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/io"))
-        .ok()
-        .and_then(|io| {
-            io.lines().find_map(|l| {
-                l.strip_prefix("rchar: ")
-                    .and_then(|n| n.trim().parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}

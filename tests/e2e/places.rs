@@ -344,7 +344,7 @@ per_backend! {
             .assert_problem(400);
         surveyor
             .get(&format!("/api/v1/villages/{}/households", fx.area("C1")))
-            .assert_problem(403);
+            .assert_problem(404);
         fx.login("officer")
             .get(&format!("/api/v1/villages/{}/households", fx.area("C1")))
             .assert_problem(404);

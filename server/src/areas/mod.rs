@@ -9,7 +9,7 @@ use camket_schema::domain::{AreaId, AreaPath};
 use camket_schema::models::AreaRow;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{authorize, Action, Principal};
+use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::paging::{parse_limit, Page};
@@ -92,8 +92,7 @@ pub async fn list(
         limit,
     };
     let db = state.db.clone();
-    let scopes = principal.scope_paths();
-    let rows = web::block(move || store::list(&db, &scopes, &filter)).await??;
+    let rows = web::block(move || store::list(&db, &principal.scope, &filter)).await??;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id.to_string()))
         .flatten();
@@ -109,11 +108,12 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = AreaId(id.into_inner());
     let db = state.db.clone();
+    let missing = || ApiError::NotFound(format!("no area with id {id} in your areas"));
     let row = web::block(move || store::get(&db, id))
         .await??
-        .ok_or_else(|| ApiError::NotFound(format!("no area with id {id}")))?;
+        .ok_or_else(missing)?;
     let path = AreaPath::from_stored(row.path.clone());
-    authorize(&principal, Action::ReadAreas, Some(&path))?;
+    authorize_found(&principal, Action::ReadAreas, &path, missing)?;
     let boundary = row
         .boundary
         .as_deref()
@@ -160,7 +160,6 @@ pub async fn import_file(
         ));
     }
     let db = state.db.clone();
-    let scopes = principal.scope_paths();
     let summary = web::block(move || {
         let records = if is_geojson {
             import::parse_geojson(&body)
@@ -176,7 +175,7 @@ pub async fn import_file(
                 errors,
             )
         })?;
-        store::import(&db, &records, Some(&scopes), &|_| {})
+        store::import(&db, &records, Some(&principal.scope), &|_| {})
     })
     .await??;
     tracing::info!(

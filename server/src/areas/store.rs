@@ -11,6 +11,7 @@ use camket_schema::tables::areas;
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::import::AreaRecord;
+use crate::access::Scope;
 use crate::coverage::maintain::Recompute;
 use crate::error::{ApiError, FieldError};
 
@@ -24,12 +25,11 @@ pub struct AreaFilter {
     pub limit: i64,
 }
 
-/// Areas inside any of `scopes` matching `filter`, by id.
-pub fn list(db: &Db, scopes: &[AreaPath], filter: &AreaFilter) -> Result<Vec<AreaRow>, ApiError> {
+/// Areas inside `scope` matching `filter`, by id.
+pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>, ApiError> {
     let mut found: Vec<AreaRow> = Vec::new();
-    // One range scan per scope: scopes are few (usually one) and disjoint.
-    for scope in scopes {
-        let (lower, upper) = scope.subtree_range();
+    // One range scan per area of the scope: they are few (usually one) and disjoint.
+    for (lower, upper) in scope.path_ranges() {
         let rows: Vec<AreaRow> = with_conn!(db, |conn| {
             let mut query = areas::table
                 .select(AreaRow::as_select())
@@ -55,6 +55,17 @@ pub fn list(db: &Db, scopes: &[AreaPath], filter: &AreaFilter) -> Result<Vec<Are
     found.dedup_by_key(|row| row.id);
     found.truncate(usize::try_from(filter.limit).unwrap_or(0));
     Ok(found)
+}
+
+/// The paths of the top-level areas (those without a parent: the provinces).
+pub fn top_level_paths(db: &Db) -> Result<Vec<AreaPath>, ApiError> {
+    let paths: Vec<String> = with_conn!(db, |conn| {
+        areas::table
+            .filter(areas::parent_id.is_null())
+            .select(areas::path)
+            .load(conn)?
+    });
+    Ok(paths.into_iter().map(AreaPath::from_stored).collect())
 }
 
 /// One area by id.
@@ -88,7 +99,7 @@ struct Known {
 pub fn import(
     db: &Db,
     records: &[AreaRecord],
-    scope: Option<&[AreaPath]>,
+    scope: Option<&Scope>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportSummary, ApiError> {
     let codes: Vec<String> = records
@@ -155,15 +166,11 @@ pub fn import(
                 }
             }
             match (&parent, scope) {
-                (Some((_, parent_path, _)), Some(scopes))
-                    if !scopes.iter().any(|s| s.contains(parent_path)) =>
-                {
-                    errors.push(FieldError::at_line(
-                        line,
-                        "parent_code",
-                        "this parent is outside the areas assigned to you",
-                    ));
-                    continue;
+                (Some((_, parent_path, _)), Some(scope)) => {
+                    if let Err(why) = scope.admits_import_under(parent_path) {
+                        errors.push(FieldError::at_line(line, "parent_code", why));
+                        continue;
+                    }
                 }
                 (None, Some(_)) => {
                     errors.push(FieldError::at_line(line, "parent_code", "top-level areas can only be created with `camket import areas` on the server"));

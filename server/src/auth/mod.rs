@@ -190,6 +190,6 @@ pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
         username: principal.username,
         full_name: principal.full_name,
         role: principal.role.to_string(),
-        areas: principal.scopes,
+        areas: principal.areas,
     }))
 }

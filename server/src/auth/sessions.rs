@@ -9,7 +9,7 @@ use camket_schema::tables::{areas, auth_sessions, refresh_tokens, user_areas, us
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::tokens::{new_refresh_token, random_hex, refresh_token_hash};
-use crate::access::{AreaScope, Principal};
+use crate::access::{AreaScope, Principal, Scope};
 use crate::error::ApiError;
 
 fn now() -> NaiveDateTime {
@@ -241,7 +241,8 @@ pub fn load_principal(
             full_name: user.full_name,
             role,
             session_id: session_id.to_string(),
-            scopes,
+            scope: Scope::new(scopes.iter().map(|area| area.path.clone())),
+            areas: scopes,
         }))
     })
 }

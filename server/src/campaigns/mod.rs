@@ -198,10 +198,6 @@ pub fn get(db: &Db, id: i64) -> Result<Option<CampaignRules>, ApiError> {
     Ok(all(db)?.into_iter().find(|c| c.row.id == id))
 }
 
-fn overlaps(principal: &Principal, scope: &AreaPath) -> bool {
-    principal.covers(scope) || principal.scopes.iter().any(|s| scope.contains(&s.path))
-}
-
 /// Handles the `GET /api/v1/campaigns` route: campaigns touching the caller's areas.
 pub async fn list(
     state: web::Data<AppState>,
@@ -212,7 +208,7 @@ pub async fn list(
     let campaigns = web::block(move || all(&db)).await??;
     let items: Vec<CampaignView> = campaigns
         .iter()
-        .filter(|c| overlaps(&principal, &c.scope_path))
+        .filter(|c| principal.scope.overlaps(&c.scope_path))
         .map(CampaignView::of)
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
@@ -224,22 +220,23 @@ pub async fn get_one(
     principal: Principal,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = load(&state, id.into_inner()).await?;
-    authorize(&principal, Action::ReadCoverage, None)?;
-    if !overlaps(&principal, &campaign.scope_path) {
-        return Err(ApiError::Forbidden(
-            "this campaign is outside the areas assigned to you".into(),
-        ));
-    }
+    let campaign = load(&state, &principal, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(CampaignView::of(&campaign)))
 }
 
-/// Loads a campaign or 404.
-pub async fn load(state: &AppState, id: i64) -> Result<CampaignRules, ApiError> {
+/// Loads a campaign whose scope touches the caller's areas; any other is 404,
+/// as if it did not exist.
+pub async fn load(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<CampaignRules, ApiError> {
+    authorize(principal, Action::ReadCoverage, None)?;
     let db = state.db.clone();
     web::block(move || get(&db, id))
         .await??
-        .ok_or_else(|| ApiError::NotFound(format!("no campaign {id}")))
+        .filter(|campaign| principal.scope.overlaps(&campaign.scope_path))
+        .ok_or_else(|| ApiError::NotFound(format!("no campaign {id} in your areas")))
 }
 
 /// Handles the `POST /api/v1/campaigns` route (admin): a campaign as JSON or YAML.
@@ -272,7 +269,7 @@ pub async fn create_campaign(
     let db = state.db.clone();
     let offset = state.config.evidence.local_offset();
     let id = web::block(move || create(&db, &spec, offset)).await??;
-    let campaign = load(&state, id).await?;
+    let campaign = load(&state, &principal, id).await?;
     Ok(HttpResponse::Created().json(CampaignView::of(&campaign)))
 }
 

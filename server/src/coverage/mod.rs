@@ -16,7 +16,7 @@ use camket_schema::models::AreaRow;
 use camket_schema::tables::{areas, coverage_counts};
 use camket_schema::{with_conn, Db};
 
-use crate::access::{authorize, Action, Principal};
+use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::app::AppState;
 use crate::campaigns;
 use crate::error::ApiError;
@@ -126,21 +126,21 @@ pub async fn resolve_area(
     let db = state.db.clone();
     let wanted = match area {
         Some(id) => id,
-        None if principal.covers(&campaign.scope_path) => campaign.row.scope_area_id,
+        None if principal.scope.covers(&campaign.scope_path) => campaign.row.scope_area_id,
         None => principal
-            .scopes
-            .iter()
-            .find(|s| campaign.scope_path.contains(&s.path))
-            .map(|s| s.id.0)
+            .scope
+            .area_inside(&campaign.scope_path)
+            .and_then(|path| path.ids().last().map(|id| id.0))
             .ok_or_else(|| {
-                ApiError::Forbidden("this campaign is outside the areas assigned to you".into())
+                ApiError::NotFound(format!("no campaign {} in your areas", campaign.row.id))
             })?,
     };
+    let missing = || ApiError::bad_param("area", format!("no area with id {wanted} in your areas"));
     let row = web::block(move || crate::areas::store::get(&db, AreaId(wanted)))
         .await??
-        .ok_or_else(|| ApiError::bad_param("area", format!("no area with id {wanted}")))?;
+        .ok_or_else(missing)?;
     let path = AreaPath::from_stored(row.path.clone());
-    authorize(principal, Action::ReadCoverage, Some(&path))?;
+    authorize_found(principal, Action::ReadCoverage, &path, missing)?;
     if !campaign.scope_path.contains(&path) && !path.contains(&campaign.scope_path) {
         return Err(ApiError::bad_param(
             "area",
@@ -219,7 +219,7 @@ pub async fn coverage_route(
     id: web::Path<i64>,
     query: web::Query<AreaQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::load(&state, id.into_inner()).await?;
+    let campaign = campaigns::load(&state, &principal, id.into_inner()).await?;
     let area = resolve_area(&state, &principal, &campaign, query.area).await?;
     let depth = query.depth.unwrap_or(1);
     if depth > 4 {
@@ -302,7 +302,7 @@ pub async fn gaps_route(
     id: web::Path<i64>,
     query: web::Query<AreaQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::load(&state, id.into_inner()).await?;
+    let campaign = campaigns::load(&state, &principal, id.into_inner()).await?;
     let area = resolve_area(&state, &principal, &campaign, query.area).await?;
     let limit = crate::paging::parse_limit(query.limit, 5000, 50_000)? as usize;
     let db = state.db.clone();

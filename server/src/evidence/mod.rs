@@ -66,6 +66,21 @@ pub enum FlagCode {
 }
 
 impl FlagCode {
+    /// Every flag.
+    pub const ALL: [FlagCode; 11] = [
+        FlagCode::GeotagMissing,
+        FlagCode::LowAccuracy,
+        FlagCode::OutsideVillage,
+        FlagCode::FarFromHousehold,
+        FlagCode::PhotoTimeMismatch,
+        FlagCode::PhotoLocationMismatch,
+        FlagCode::DuplicatePhoto,
+        FlagCode::FutureTime,
+        FlagCode::BeforeCampaign,
+        FlagCode::ImpossibleTravel,
+        FlagCode::PhotoUnreadable,
+    ];
+
     /// How much the flag adds to the risk.
     pub fn weight(self) -> i32 {
         match self {
@@ -98,6 +113,16 @@ impl FlagCode {
             FlagCode::ImpossibleTravel => "impossible_travel",
             FlagCode::PhotoUnreadable => "photo_unreadable",
         }
+    }
+}
+
+impl std::str::FromStr for FlagCode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<FlagCode, String> {
+        FlagCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == text)
+            .ok_or_else(|| format!("unknown flag '{text}'"))
     }
 }
 
@@ -159,6 +184,32 @@ pub fn reuse_flag(reuse: &PhotoReuse) -> Flag {
     )
     .photo(&reuse.part_name)
     .other(reuse.other_submission)
+}
+
+impl Flag {
+    /// The flag as told to someone whose areas do not cover the other
+    /// submission it names: what was found, without which submission,
+    /// household or village it was found in.
+    pub fn without_other_submission(&self) -> Flag {
+        if self.other_submission.is_none() {
+            return self.clone();
+        }
+        let photo = self.photo.as_deref().unwrap_or("?");
+        let detail = match self.code {
+            FlagCode::DuplicatePhoto => {
+                format!("photo '{photo}' was used before, in a submission outside your areas")
+            }
+            code => format!(
+                "{} (found by comparing with a submission outside your areas)",
+                code.as_str()
+            ),
+        };
+        Flag {
+            detail,
+            other_submission: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// The flag for a photo whose header was sound but whose pixels are not.

@@ -10,8 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use survey_forms::{FormVersion, Label};
 
-use crate::access::{authorize, Action, Principal};
+use crate::access::{authorize, authorize_everywhere, Action, Principal};
 use crate::app::AppState;
+use crate::caching::etag_matches;
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
 use versions::FormState;
@@ -110,6 +111,18 @@ fn parse_version(text: &str) -> Result<FormVersion, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no form version '{text}'")))
 }
 
+/// Forms serve every province: only an admin whose areas cover all of them
+/// may publish, close or retire one.
+async fn authorize_form_management(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<(), ApiError> {
+    authorize(principal, Action::ManageForms, None)?;
+    let db = state.db.clone();
+    let top_level = web::block(move || crate::areas::store::top_level_paths(&db)).await??;
+    authorize_everywhere(principal, Action::ManageForms, &top_level)
+}
+
 async fn load(state: &AppState, form_id: &str) -> Result<store::FormRecord, ApiError> {
     let db = state.db.clone();
     let id = form_id.to_string();
@@ -138,15 +151,6 @@ pub async fn get(
         "hash": row.content_hash,
         "definition": definition,
     })))
-}
-
-fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*")
 }
 
 /// Handles the `GET /api/v1/forms/{form_id}/versions/{version}` route: one
@@ -189,7 +193,7 @@ pub async fn publish(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageForms, None)?;
+    authorize_form_management(&state, &principal).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::bad_param("body", "the definition must be UTF-8 text (YAML or JSON)")
     })?;
@@ -243,7 +247,7 @@ pub async fn set_state(
     form_id: web::Path<String>,
     body: JsonBody<StateChange>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageForms, None)?;
+    authorize_form_management(&state, &principal).await?;
     let new_state: FormState = body
         .into_inner()
         .state
@@ -265,7 +269,7 @@ pub async fn retire(
     principal: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageForms, None)?;
+    authorize_form_management(&state, &principal).await?;
     let (form_id, version) = path.into_inner();
     let version = parse_version(&version)?;
     let db = state.db.clone();

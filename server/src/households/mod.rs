@@ -9,7 +9,7 @@ use camket_schema::domain::{AreaId, AreaPath, HouseholdId};
 use camket_schema::models::HouseholdRow;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{authorize, Action, Principal};
+use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::app::AppState;
 use crate::areas;
 use crate::error::ApiError;
@@ -60,10 +60,31 @@ pub struct SyncQuery {
     pub limit: Option<i64>,
 }
 
+/// One entry of a roster sync: a household as it is now, or the news that it
+/// left the village (`{"id", "status": "moved_away"}`, nothing personal).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RosterItem {
+    Present(HouseholdView),
+    Departed { id: i64, status: &'static str },
+}
+
+impl From<store::RosterChange> for RosterItem {
+    fn from(change: store::RosterChange) -> RosterItem {
+        match change {
+            store::RosterChange::Present(row) => RosterItem::Present(row.into()),
+            store::RosterChange::Departed { household_id, .. } => RosterItem::Departed {
+                id: household_id,
+                status: "moved_away",
+            },
+        }
+    }
+}
+
 /// A page of roster changes.
 #[derive(Debug, Serialize)]
 pub struct SyncPage {
-    pub items: Vec<HouseholdView>,
+    pub items: Vec<RosterItem>,
     /// Keep this and send it as `since` next time (also when `items` is empty).
     pub next_cursor: String,
     /// More changes are waiting: ask again right away.
@@ -81,20 +102,18 @@ pub async fn sync(
     let village_id = AreaId(village_id.into_inner());
     let since = match query.since.as_deref() {
         None | Some("") => SyncCursor::default(),
-        Some(text) => SyncCursor::parse(text).ok_or_else(|| {
+        Some(text) => SyncCursor::decode(text).ok_or_else(|| {
             ApiError::bad_param("since", "not a cursor returned by this endpoint")
         })?,
     };
     let limit = parse_limit(query.limit, 500, 5000)?;
     let db = state.db.clone();
+    let missing = || ApiError::NotFound(format!("no village with id {village_id} in your areas"));
     let village = web::block(move || areas::store::get(&db, village_id))
         .await??
-        .ok_or_else(|| ApiError::NotFound(format!("no area with id {village_id}")))?;
-    authorize(
-        &principal,
-        Action::ReadHouseholds,
-        Some(&AreaPath::from_stored(village.path.clone())),
-    )?;
+        .ok_or_else(missing)?;
+    let path = AreaPath::from_stored(village.path.clone());
+    authorize_found(&principal, Action::ReadHouseholds, &path, missing)?;
     if village.level != "village" {
         return Err(ApiError::NotFound(format!(
             "area {village_id} is a {}, not a village",
@@ -102,18 +121,16 @@ pub async fn sync(
         )));
     }
     let db = state.db.clone();
-    let rows = web::block(move || store::changes_since(&db, village_id.0, since, limit)).await??;
-    let next = rows
+    let changes =
+        web::block(move || store::changes_since(&db, village_id.0, since, limit)).await??;
+    let next = changes
         .last()
-        .map(|row| SyncCursor {
-            seq: row.sync_seq,
-            id: row.id,
-        })
+        .map(store::RosterChange::cursor)
         .unwrap_or(since);
     Ok(HttpResponse::Ok().json(SyncPage {
-        has_more: rows.len() as i64 == limit,
+        has_more: changes.len() as i64 == limit,
         next_cursor: next.encode(),
-        items: rows.into_iter().map(HouseholdView::from).collect(),
+        items: changes.into_iter().map(RosterItem::from).collect(),
     }))
 }
 
@@ -125,10 +142,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = HouseholdId(id.into_inner());
     let db = state.db.clone();
+    let missing = || ApiError::NotFound(format!("no household with id {id} in your areas"));
     let (row, path) = web::block(move || store::get(&db, id))
         .await??
-        .ok_or_else(|| ApiError::NotFound(format!("no household with id {id}")))?;
-    authorize(&principal, Action::ReadHouseholds, Some(&path))?;
+        .ok_or_else(missing)?;
+    authorize_found(&principal, Action::ReadHouseholds, &path, missing)?;
     Ok(HttpResponse::Ok().json(HouseholdView::from(row)))
 }
 
@@ -140,10 +158,10 @@ pub async fn import_file(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManagePlaces, None)?;
     let db = state.db.clone();
-    let scopes = principal.scope_paths();
     let summary = web::block(move || {
         let (records, problems) = import::read_csv(&body);
-        store::import(&db, &records, problems, Some(&scopes), &|_| {})
+        tracing::info!(rows = records.len(), "household import started");
+        store::import(&db, &records, problems, Some(&principal.scope), &|_| {})
     })
     .await??;
     tracing::info!(
@@ -171,10 +189,11 @@ pub async fn move_household(
     let id = HouseholdId(id.into_inner());
     let target = body.into_inner().village_id;
     let db = state.db.clone();
+    let missing = || ApiError::NotFound(format!("no household with id {id} in your areas"));
     let (row, from) = web::block(move || store::get(&db, id))
         .await??
-        .ok_or_else(|| ApiError::NotFound(format!("no household with id {id}")))?;
-    authorize(&principal, Action::ManagePlaces, Some(&from))?;
+        .ok_or_else(missing)?;
+    authorize_found(&principal, Action::ManagePlaces, &from, missing)?;
     let db = state.db.clone();
     let village = web::block(move || areas::store::get(&db, AreaId(target)))
         .await??

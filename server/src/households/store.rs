@@ -12,62 +12,100 @@ use diesel::prelude::*;
 
 use camket_schema::domain::{AreaPath, HouseholdId};
 use camket_schema::models::{HouseholdRow, NewHousehold};
-use camket_schema::tables::{areas, households, sync_counters};
+use camket_schema::tables::{areas, household_departures, households, sync_counters};
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::import::HouseholdRecord;
+use crate::access::Scope;
 use crate::areas::store::ImportSummary;
 use crate::coverage::maintain::Recompute;
 use crate::error::{ApiError, FieldError};
 
-/// A position in a village's change stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SyncCursor {
-    pub seq: i64,
-    pub id: i64,
+/// A position in a village's change stream: (sync stamp, household id).
+pub type SyncCursor = crate::paging::Cursor;
+
+/// One entry of a village's change stream.
+#[derive(Debug, Clone)]
+pub enum RosterChange {
+    /// A household of the village, as it is now.
+    Present(HouseholdRow),
+    /// A household that left the village (moved to another): only its id.
+    Departed { household_id: i64, seq: i64 },
 }
 
-impl SyncCursor {
-    /// Parses `"SEQ.ID"` as handed out by [`SyncCursor::encode`].
-    pub fn parse(text: &str) -> Option<SyncCursor> {
-        let (seq, id) = text.split_once('.')?;
-        Some(SyncCursor {
-            seq: seq.parse().ok().filter(|n: &i64| *n >= 0)?,
-            id: id.parse().ok().filter(|n: &i64| *n >= 0)?,
-        })
-    }
-
-    /// The text form handed to clients.
-    pub fn encode(&self) -> String {
-        format!("{}.{}", self.seq, self.id)
+impl RosterChange {
+    /// Where the entry sits in the stream.
+    pub fn cursor(&self) -> SyncCursor {
+        match self {
+            RosterChange::Present(row) => SyncCursor {
+                major: row.sync_seq,
+                minor: row.id,
+            },
+            RosterChange::Departed { household_id, seq } => SyncCursor {
+                major: *seq,
+                minor: *household_id,
+            },
+        }
     }
 }
 
-/// Households of a village changed after `since`, in change order.
+/// What changed in a village after `since`, in change order: its households,
+/// and a tombstone for each household that left it after `since` (sent once:
+/// it carries the stamp of the move, so a later cursor is past it).
 pub fn changes_since(
     db: &Db,
     village_id: i64,
     since: SyncCursor,
     limit: i64,
-) -> Result<Vec<HouseholdRow>, ApiError> {
-    with_conn!(db, |conn| {
-        // A household that moved away is listed to its old village once more, so phones drop it.
-        Ok(households::table
+) -> Result<Vec<RosterChange>, ApiError> {
+    let (present, departed) = with_conn!(db, |conn| {
+        let present: Vec<HouseholdRow> = households::table
+            .filter(households::village_id.eq(village_id))
             .filter(
-                households::village_id
-                    .eq(village_id)
-                    .or(households::previous_village_id.eq(village_id)),
-            )
-            .filter(
-                households::sync_seq.gt(since.seq).or(households::sync_seq
-                    .eq(since.seq)
-                    .and(households::id.gt(since.id))),
+                households::sync_seq.gt(since.major).or(households::sync_seq
+                    .eq(since.major)
+                    .and(households::id.gt(since.minor))),
             )
             .order((households::sync_seq, households::id))
             .limit(limit)
             .select(HouseholdRow::as_select())
-            .load(conn)?)
-    })
+            .load(conn)?;
+        let departed: Vec<(i64, i64)> = household_departures::table
+            .filter(household_departures::village_id.eq(village_id))
+            .filter(
+                household_departures::sync_seq
+                    .gt(since.major)
+                    .or(household_departures::sync_seq
+                        .eq(since.major)
+                        .and(household_departures::household_id.gt(since.minor))),
+            )
+            .order((
+                household_departures::sync_seq,
+                household_departures::household_id,
+            ))
+            .limit(limit)
+            .select((
+                household_departures::household_id,
+                household_departures::sync_seq,
+            ))
+            .load(conn)?;
+        (present, departed)
+    });
+    let mut changes: Vec<RosterChange> = present
+        .into_iter()
+        .map(RosterChange::Present)
+        .chain(
+            departed
+                .into_iter()
+                .map(|(household_id, seq)| RosterChange::Departed { household_id, seq }),
+        )
+        .collect();
+    changes.sort_by_key(|change| {
+        let cursor = change.cursor();
+        (cursor.major, cursor.minor)
+    });
+    changes.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(changes)
 }
 
 /// One household with the path of its village.
@@ -93,7 +131,7 @@ pub fn import(
     db: &Db,
     records: &[HouseholdRecord],
     earlier_problems: Vec<FieldError>,
-    scope: Option<&[AreaPath]>,
+    scope: Option<&Scope>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportSummary, ApiError> {
     let mut village_codes: Vec<&str> = records.iter().map(|r| r.village_code.as_str()).collect();
@@ -126,14 +164,8 @@ pub fn import(
                 )),
                 Some((_, _, path)) => {
                     let path = AreaPath::from_stored(path.clone());
-                    if let Some(scopes) = scope {
-                        if !scopes.iter().any(|s| s.contains(&path)) {
-                            errors.push(FieldError::at_line(
-                                record.line,
-                                "village_code",
-                                "this village is outside the areas assigned to you",
-                            ));
-                        }
+                    if let Some(Err(why)) = scope.map(|s| s.admits_import_under(&path)) {
+                        errors.push(FieldError::at_line(record.line, "village_code", why));
                     }
                 }
             }
@@ -203,7 +235,6 @@ pub fn import(
                     sync_seq: seq,
                     created_at: now,
                     updated_at: now,
-                    previous_village_id: None,
                 }),
             }
         }
@@ -257,9 +288,15 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
         diesel::update(households::table.find(id.0))
             .set((
                 households::village_id.eq(village_id),
-                households::previous_village_id.eq(Some(row.village_id)),
                 households::sync_seq.eq(seq),
                 households::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(household_departures::table)
+            .values((
+                household_departures::household_id.eq(id.0),
+                household_departures::village_id.eq(row.village_id),
+                household_departures::sync_seq.eq(seq),
             ))
             .execute(conn)?;
         conn.recompute_villages(&[row.village_id, village_id])?;

@@ -427,7 +427,7 @@ pub async fn report_route(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let kind: ReportKind = kind.parse().map_err(|e: String| ApiError::NotFound(e))?;
-    let campaign = campaigns::load(&state, id).await?;
+    let campaign = campaigns::load(&state, &principal, id).await?;
     let area = resolve_area(&state, &principal, &campaign, query.area).await?;
     let date = match query.date.as_deref() {
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")

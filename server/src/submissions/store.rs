@@ -11,13 +11,15 @@ use camket_schema::models::{
 };
 use camket_schema::tables::{
     areas, form_versions, households, photo_hash_bands, photos, submission_events,
-    submission_photos, submissions, sync_counters, users,
+    submission_flags, submission_photos, submissions, sync_counters, users,
 };
 use camket_schema::{with_conn, write_tx, Db};
 
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
+use crate::access::Scope;
 use crate::coverage::maintain::Recompute;
 use crate::error::ApiError;
+use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
 
 /// The submission with this phone-made id, if any.
@@ -199,6 +201,31 @@ pub struct Decoded {
 }
 
 /// One photo's row.
+/// The area paths of these submissions, by id.
+pub fn area_paths(
+    db: &Db,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    with_conn!(db, |conn| Ok(submissions::table
+        .filter(submissions::id.eq_any(ids))
+        .select((submissions::id, submissions::area_path))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect()))
+}
+
+/// The stored rows of those of these photos that were sent before.
+pub fn photos(db: &Db, shas: &[String]) -> Result<Vec<PhotoRow>, ApiError> {
+    with_conn!(db, |conn| Ok(photos::table
+        .filter(photos::sha256.eq_any(shas))
+        .select(PhotoRow::as_select())
+        .load(conn)?))
+}
+
+/// One stored photo's row.
 pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, ApiError> {
     with_conn!(db, |conn| Ok(photos::table
         .find(sha)
@@ -296,9 +323,49 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
                 submissions::evidence_pending.eq(false),
             ))
             .execute(conn)?;
+        record_flag_codes(conn, id, found)?;
         Ok(())
     })
 }
+
+/// Indexes a submission's flags by code, for the queue's flag filter.
+fn record_flag_codes<C>(conn: &mut C, id: i64, flags: &[crate::evidence::Flag]) -> QueryResult<()>
+where
+    C: FlagIndex,
+{
+    let mut codes: Vec<&'static str> = flags.iter().map(|f| f.code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        conn.index_flag(id, code)?;
+    }
+    Ok(())
+}
+
+/// Writes one (submission, flag code) row once, on either backend.
+trait FlagIndex {
+    fn index_flag(&mut self, id: i64, code: &str) -> QueryResult<()>;
+}
+
+macro_rules! impl_flag_index {
+    ($conn:ty) => {
+        impl FlagIndex for $conn {
+            fn index_flag(&mut self, id: i64, code: &str) -> QueryResult<()> {
+                diesel::insert_into(submission_flags::table)
+                    .values((
+                        submission_flags::submission_id.eq(id),
+                        submission_flags::code.eq(code),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_flag_index!(diesel::SqliteConnection);
+impl_flag_index!(diesel::PgConnection);
 
 /// What to store for a new submission.
 pub struct NewRecord {
@@ -308,6 +375,8 @@ pub struct NewRecord {
     pub attachments: Vec<(String, String, String)>,
     pub subject: String,
     pub corrects: Option<i64>,
+    /// The flags raised at intake (also in `submission.flags`, as JSON).
+    pub flags: Vec<crate::evidence::Flag>,
 }
 
 /// Stores a submission, its photos' rows and its first audit entry, atomically.
@@ -327,23 +396,14 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 .execute(conn)?;
         }
         if let Some(original) = record.corrects {
-            let (status, superseded_by, by): (String, Option<i64>, i64) = submissions::table
+            let (status, superseded_by): (String, Option<i64>) = submissions::table
                 .find(original)
-                .select((
-                    submissions::status,
-                    submissions::superseded_by,
-                    submissions::submitted_by,
-                ))
+                .select((submissions::status, submissions::superseded_by))
                 .first(conn)
                 .optional()?
                 .ok_or_else(|| {
                     ApiError::invalid("corrects", format!("no submission {original}"))
                 })?;
-            if by != actor {
-                return Err(ApiError::Forbidden(
-                    "only the surveyor who sent a submission can correct it".into(),
-                ));
-            }
             let status: SubmissionStatus = status.parse().map_err(ApiError::Internal)?;
             review::correctable(status, superseded_by).map_err(|why| {
                 ApiError::Conflict(format!("submission {original} cannot be corrected: {why}"))
@@ -353,6 +413,7 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
             .values(&record.submission)
             .returning(submissions::id)
             .get_result(conn)?;
+        record_flag_codes(conn, id, &record.flags)?;
         for (field, part, sha) in &record.attachments {
             diesel::insert_into(submission_photos::table)
                 .values((
@@ -416,11 +477,11 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
 /// Filters of the officer queue.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
-    /// Subtrees to search (the caller's areas, or the one asked for).
-    pub scopes: Vec<AreaPath>,
+    /// Where to search (the caller's areas, or the one asked for).
+    pub scope: Scope,
     pub form_id: Option<String>,
     pub status: Option<SubmissionStatus>,
-    pub flag: Option<String>,
+    pub flag: Option<FlagCode>,
     pub submitted_by: Option<i64>,
     pub village_id: Option<i64>,
     pub collected_from: Option<NaiveDateTime>,
@@ -433,13 +494,12 @@ pub struct QueueFilter {
 /// The queue, riskiest first.
 pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiError> {
     let mut found = Vec::new();
-    for scope in &filter.scopes {
-        let (lower, upper) = scope.subtree_range();
+    for (lower, upper) in filter.scope.path_ranges() {
         // A province or district holds most submissions: walking the risk index and
         // filtering beats sorting the whole subtree, so the path test is written so
         // that it cannot use the path index (`area_path || ''`). A commune or village
         // is a small slice: its path range is the better way in.
-        let broad = scope.ids().len() <= 2;
+        let broad = AreaPath::from_stored(lower.clone()).ids().len() <= 2;
         let rows: Vec<SubmissionRow> = with_conn!(db, |conn| {
             let mut query = submissions::table
                 .select(SubmissionRow::as_select())
@@ -461,8 +521,14 @@ pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiErro
             if let Some(status) = filter.status {
                 query = query.filter(submissions::status.eq(status.as_str()));
             }
-            if let Some(flag) = &filter.flag {
-                query = query.filter(submissions::flags.like(format!("%\"code\":\"{flag}\"%")));
+            if let Some(flag) = filter.flag {
+                query = query.filter(
+                    submissions::id.eq_any(
+                        submission_flags::table
+                            .filter(submission_flags::code.eq(flag.as_str()))
+                            .select(submission_flags::submission_id),
+                    ),
+                );
             }
             if let Some(user) = filter.submitted_by {
                 query = query.filter(submissions::submitted_by.eq(user));

@@ -24,6 +24,19 @@ pub struct UploadLimits {
     pub idle_timeout: std::time::Duration,
 }
 
+impl UploadLimits {
+    /// The limits the server is configured with.
+    pub fn of(config: &crate::config::ServerConfig) -> UploadLimits {
+        UploadLimits {
+            max_photo_bytes: config.evidence.max_photo_bytes,
+            max_total_bytes: config.evidence.max_submission_bytes,
+            max_parts: config.evidence.max_parts,
+            max_document_bytes: config.json_limit,
+            idle_timeout: std::time::Duration::from_secs(config.upload_idle_secs.max(1)),
+        }
+    }
+}
+
 /// A file part staged on disk.
 #[derive(Debug)]
 pub struct StagedPart {

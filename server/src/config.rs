@@ -35,6 +35,15 @@ pub struct ServerConfig {
         default_value_t = 60
     )]
     pub login_per_address_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed
+    /// (comma-separated IP addresses; default none: the TCP peer is the client).
+    #[arg(
+        long,
+        env = "CAMKET_TRUSTED_PROXIES",
+        default_value = "",
+        value_parser = crate::client_address::parse_proxies
+    )]
+    pub trusted_proxies: crate::client_address::TrustedProxies,
     /// Largest JSON body accepted, in bytes.
     #[arg(long, env = "CAMKET_JSON_LIMIT", default_value_t = 1024 * 1024)]
     pub json_limit: usize,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod bench;
 pub mod campaigns;
+pub mod client_address;
 pub mod config;
 pub mod coverage;
 pub mod demo;

@@ -136,7 +136,8 @@ pub async fn refresh(
     let presented = body.into_inner().refresh_token;
     let db = state.db.clone();
     let ttl = state.config.refresh_ttl_secs;
-    let outcome = web::block(move || sessions::rotate(&db, &presented, ttl)).await??;
+    let max_age = state.config.login_max_age_secs();
+    let outcome = web::block(move || sessions::rotate(&db, &presented, ttl, max_age)).await??;
     match outcome {
         Ok(rotated) => {
             let tokens = tokens_for(
@@ -160,6 +161,10 @@ pub async fn refresh(
                     "this refresh token was already used; for safety the whole login is revoked, log in again"
                 }
                 RefreshRefusal::Deactivated => "the account is deactivated",
+                RefreshRefusal::TooOld => {
+                    tracing::info!("refresh refused: login lifetime reached");
+                    "this login has reached its maximum lifetime; log in again"
+                }
             };
             Err(ApiError::Unauthorized(why.into()))
         }

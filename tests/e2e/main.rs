@@ -17,5 +17,6 @@ mod forms;
 mod hostile;
 mod logs;
 mod places;
+mod probe_accounts;
 mod submissions;
 mod uploads;

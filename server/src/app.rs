@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use camket_schema::Db;
-use tracing_actix_web::TracingLogger;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
@@ -105,6 +108,56 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The request log's span: tracing-actix-web's default fields, except that the
+/// client address follows [`crate::client_address`] (forwarding headers only from
+/// trusted proxies) and the host is the `Host` header, never `X-Forwarded-Host`.
+pub struct RequestLog;
+
+impl RootSpanBuilder for RequestLog {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let trusted: &[std::net::IpAddr] = request
+            .app_data::<web::Data<AppState>>()
+            .map_or(&[], |state| state.config.trusted_proxies.as_slice());
+        let client_ip = crate::client_address::of_request(request.request(), trusted);
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.host = %header("host"),
+            http.client_ip = %client_ip,
+            http.user_agent = %header("user-agent"),
+            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
 async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".into()))
 }
@@ -151,7 +204,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("Cache-Control", "no-store")),
             )
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestLog>::new())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .service(web::scope("/api/v1").configure(api_routes))

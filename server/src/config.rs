@@ -35,6 +35,22 @@ pub struct ServerConfig {
         default_value_t = 60
     )]
     pub login_per_address_per_minute: u32,
+    /// Absolute lifetime of a login, in days: refreshing is refused after it and
+    /// the user must log in again.
+    #[arg(long, env = "CAMKET_LOGIN_MAX_DAYS", default_value_t = 90)]
+    pub login_max_days: u64,
+    /// The same in seconds; overrides `CAMKET_LOGIN_MAX_DAYS` when set.
+    #[arg(long, env = "CAMKET_LOGIN_MAX_SECS")]
+    pub login_max_secs: Option<u64>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed
+    /// (comma-separated IP addresses; default none: the TCP peer is the client).
+    #[arg(
+        long,
+        env = "CAMKET_TRUSTED_PROXIES",
+        default_value = "",
+        value_parser = crate::client_address::parse_proxies
+    )]
+    pub trusted_proxies: crate::client_address::TrustedProxies,
     /// Largest JSON body accepted, in bytes.
     #[arg(long, env = "CAMKET_JSON_LIMIT", default_value_t = 1024 * 1024)]
     pub json_limit: usize,
@@ -52,6 +68,14 @@ pub struct ServerConfig {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CAMKET_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+impl ServerConfig {
+    /// The absolute lifetime of a login, in seconds.
+    pub fn login_max_age_secs(&self) -> u64 {
+        self.login_max_secs
+            .unwrap_or_else(|| self.login_max_days.saturating_mul(86_400))
+    }
 }
 
 /// Where data lives.

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod bench;
 pub mod caching;
 pub mod campaigns;
+pub mod client_address;
 pub mod config;
 pub mod coverage;
 pub mod demo;

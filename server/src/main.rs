@@ -254,10 +254,11 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Opens the database (creating the data dir) and applies migrations.
+/// Opens the database (creating the data dir, 0700) and applies migrations.
 fn open_database(storage: &StorageConfig) -> Result<Db, String> {
-    std::fs::create_dir_all(&storage.data_dir)
+    camket::photo_store::create_private_dir(&storage.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", storage.data_dir.display()))?;
+    warn_if_readable_by_others(&storage.data_dir);
     let url = storage.database_url();
     let db = Db::connect(&url, storage.db_pool_size).map_err(|e| e.to_string())?;
     let ran = db.migrate().map_err(|e| e.to_string())?;
@@ -265,6 +266,24 @@ fn open_database(storage: &StorageConfig) -> Result<Db, String> {
         tracing::info!(migrations = ran, "database migrated");
     }
     Ok(db)
+}
+
+/// A data dir made before files were created private may still be open to
+/// other users: say so (it is not changed behind the operator's back).
+fn warn_if_readable_by_others(data_dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(data_dir) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    mode = format!("{mode:o}"),
+                    "the data dir is open to other users; chmod -R go-rwx it"
+                );
+            }
+        }
+    }
 }
 
 fn jwt_keys(config: &ServerConfig) -> Result<auth::tokens::JwtKeys, String> {
@@ -705,6 +724,13 @@ fn run_users(command: UsersCommand) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Everything camket creates (the SQLite database with its WAL, photos,
+    // secrets, backups, reports) is for its own user only: 0600 files, 0700 dirs.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; no memory is touched.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let json_logs = matches!(&cli.command, Command::Serve(c) | Command::Demo { server: c, .. } if c.log_format == "json");
     init_logging(json_logs);

@@ -2,6 +2,8 @@
 //! each photo however often it is sent, plus its derivatives. Files are written
 //! to a temporary name on the same filesystem, synced, then renamed into place,
 //! so a crash never leaves a half-written photo under its final name.
+//! Directories are created 0700 and files 0600: only the server's user reads
+//! the photos, whatever the umask.
 
 use std::fs::File;
 use std::io::Write;
@@ -41,18 +43,31 @@ pub struct PhotoStore {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Creates a directory and its missing parents, readable only by their owner
+/// (an existing directory is left as it is).
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
 impl PhotoStore {
     /// Opens (creating) the store; leftovers of uploads cut off by a crash are removed.
     pub fn open(data_dir: &Path) -> std::io::Result<PhotoStore> {
         let root = data_dir.join("photos");
         let tmp = data_dir.join("tmp");
-        std::fs::create_dir_all(&root)?;
+        create_private_dir(&root)?;
         if tmp.exists() {
             for entry in std::fs::read_dir(&tmp)?.flatten() {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        std::fs::create_dir_all(&tmp)?;
+        create_private_dir(&tmp)?;
         Ok(PhotoStore { root, tmp })
     }
 
@@ -65,7 +80,14 @@ impl PhotoStore {
             crate::auth::tokens::random_hex(6)
         );
         let path = self.tmp.join(name);
-        let file = File::options().write(true).create_new(true).open(&path)?;
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path)?;
         Ok((path, file))
     }
 
@@ -94,7 +116,7 @@ impl PhotoStore {
             return std::fs::remove_file(staged);
         }
         if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
         }
         std::fs::rename(staged, &target)
     }
@@ -110,7 +132,7 @@ impl PhotoStore {
         file.sync_all()?;
         drop(file);
         if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
         }
         std::fs::rename(staged, target)
     }
@@ -181,5 +203,47 @@ mod tests {
         assert!(!leftover.exists(), "staging is swept at start");
         assert!(reopened.contains("abcdef"));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stored_photos_are_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| {
+            std::fs::metadata(path)
+                .expect("metadata")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let dir = std::env::temp_dir()
+            .join(format!(
+                "camket-store-{}",
+                crate::auth::tokens::random_hex(4)
+            ))
+            .join("data");
+        // The unit tests run under the caller's umask (usually 022): the modes
+        // below come from the store, not from the umask.
+        let store = PhotoStore::open(&dir).expect("open");
+        let (staged, mut file) = store.temp_file().expect("temp");
+        file.write_all(b"bytes").expect("write");
+        assert_eq!(mode(&staged), 0o600);
+        store.adopt(&staged, "abcdef").expect("adopt");
+        store
+            .put("abcdef", Variant::Thumbnail, b"thumb")
+            .expect("put");
+        for path in [
+            store.path("abcdef", Variant::Original),
+            store.path("abcdef", Variant::Thumbnail),
+        ] {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            for dir in path.ancestors().skip(1).take(3) {
+                assert_eq!(mode(dir), 0o700, "{}", dir.display());
+            }
+        }
+        assert_eq!(mode(&dir.join("tmp")), 0o700);
+        if let Some(parent) = dir.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
     }
 }

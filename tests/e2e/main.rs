@@ -18,5 +18,6 @@ mod hostile;
 mod logs;
 mod places;
 mod probe_access;
+mod probe_accounts;
 mod submissions;
 mod uploads;

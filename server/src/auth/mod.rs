@@ -77,22 +77,22 @@ pub async fn login(
             problems,
         ));
     }
-    // Authorisation: none needed to try; throttled per username and per address.
-    let address = req
-        .peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    // Authorisation: none needed to try; throttled per address and per username
+    // (see `rate_limit`). The password is verified only when the address may try.
+    let address = crate::client_address::of_request(&req, state.config.trusted_proxies.as_slice());
+    let name = username.trim().to_string();
+    let too_many = |retry_after_secs| ApiError::TooManyRequests { retry_after_secs };
     state
         .login_limiter
-        .check(username.trim(), &address)
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+        .before_verifying(&name, &address)
+        .map_err(too_many)?;
 
     let db = state.db.clone();
     let refresh_ttl = state.config.refresh_ttl_secs;
-    let name = username.trim().to_string();
+    let lookup = name.clone();
     let outcome = web::block(
         move || -> Result<Option<(i64, String, String, String)>, ApiError> {
-            let user = sessions::find_user(&db, &name)?;
+            let user = sessions::find_user(&db, &lookup)?;
             let (stored_hash, candidate) = match &user {
                 Some(user) => (user.password_hash.as_str(), Some(user)),
                 None => (password::decoy_hash(), None),
@@ -109,6 +109,12 @@ pub async fn login(
     )
     .await??;
     let Some((user_id, role, session_id, refresh)) = outcome else {
+        // A wrong password to a username over its limit is a 429 like any other
+        // refusal of the limiter; only the right password gets through it.
+        if let Err(wait) = state.login_limiter.after_wrong_password(&name) {
+            tracing::info!("login refused: too many wrong passwords for this username");
+            return Err(too_many(wait));
+        }
         tracing::info!("login refused");
         return Err(ApiError::Unauthorized(
             "wrong username or password, or the account is deactivated".into(),
@@ -130,7 +136,8 @@ pub async fn refresh(
     let presented = body.into_inner().refresh_token;
     let db = state.db.clone();
     let ttl = state.config.refresh_ttl_secs;
-    let outcome = web::block(move || sessions::rotate(&db, &presented, ttl)).await??;
+    let max_age = state.config.login_max_age_secs();
+    let outcome = web::block(move || sessions::rotate(&db, &presented, ttl, max_age)).await??;
     match outcome {
         Ok(rotated) => {
             let tokens = tokens_for(
@@ -154,6 +161,10 @@ pub async fn refresh(
                     "this refresh token was already used; for safety the whole login is revoked, log in again"
                 }
                 RefreshRefusal::Deactivated => "the account is deactivated",
+                RefreshRefusal::TooOld => {
+                    tracing::info!("refresh refused: login lifetime reached");
+                    "this login has reached its maximum lifetime; log in again"
+                }
             };
             Err(ApiError::Unauthorized(why.into()))
         }

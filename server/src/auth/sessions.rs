@@ -87,14 +87,18 @@ pub enum RefreshRefusal {
     /// A spent token came back: someone else may hold the chain. The login is revoked.
     Reused,
     Deactivated,
+    /// The login is older than its absolute lifetime; it is ended.
+    TooOld,
 }
 
 /// Spends a refresh token and issues its successor in the same login. Presenting
-/// a spent token revokes the whole login.
+/// a spent token revokes the whole login; so does refreshing a login that began
+/// more than `login_max_age_secs` ago (the user must log in again).
 pub fn rotate(
     db: &Db,
     presented: &str,
     refresh_ttl_secs: u64,
+    login_max_age_secs: u64,
 ) -> Result<Result<Rotated, RefreshRefusal>, ApiError> {
     let hash = refresh_token_hash(presented);
     let at = now();
@@ -119,6 +123,16 @@ pub fn rotate(
         }
         if !user.active {
             return Ok(Err(RefreshRefusal::Deactivated));
+        }
+        if login_too_old(session.created_at, at, login_max_age_secs) {
+            diesel::update(auth_sessions::table.filter(auth_sessions::id.eq(&session.id)))
+                .filter(auth_sessions::revoked_at.is_null())
+                .set((
+                    auth_sessions::revoked_at.eq(Some(at)),
+                    auth_sessions::revoked_reason.eq(Some("login lifetime reached")),
+                ))
+                .execute(conn)?;
+            return Ok(Err(RefreshRefusal::TooOld));
         }
         // Conditional update: of two concurrent uses of one token only one wins.
         let spent = diesel::update(
@@ -155,6 +169,11 @@ pub fn rotate(
         revoke_session_of_token(db, &hash, "refresh token reused")?;
     }
     Ok(outcome)
+}
+
+/// Whether a login that began at `created_at` has outlived `max_age_secs` at `at`.
+pub fn login_too_old(created_at: NaiveDateTime, at: NaiveDateTime, max_age_secs: u64) -> bool {
+    at - created_at >= ttl(max_age_secs)
 }
 
 fn revoke_session_of_token(db: &Db, token_hash: &str, reason: &str) -> Result<(), ApiError> {
@@ -245,4 +264,35 @@ pub fn load_principal(
             areas: scopes,
         }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_ends_at_its_absolute_lifetime() {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .expect("time");
+        let ninety_days = 90 * 86_400;
+        assert!(!login_too_old(start, start, ninety_days));
+        assert!(!login_too_old(
+            start,
+            start + Duration::days(90) - Duration::seconds(1),
+            ninety_days
+        ));
+        assert!(login_too_old(
+            start,
+            start + Duration::days(90),
+            ninety_days
+        ));
+        assert!(login_too_old(start, start + Duration::seconds(3), 3));
+        // A huge setting never overflows into "too old".
+        assert!(!login_too_old(
+            start,
+            start + Duration::days(3650),
+            u64::MAX
+        ));
+    }
 }

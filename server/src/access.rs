@@ -11,10 +11,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use camket_schema::domain::{AreaId, AreaLevel, AreaPath, Role, UserId};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::sessions;
 use crate::auth::tokens::TokenError;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An area a user is bound to.
 #[derive(Debug, Clone, Serialize)]

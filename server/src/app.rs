@@ -1,4 +1,4 @@
-//! The HTTP application: shared state, middleware and the route table.
+//! The HTTP application: middleware, the route table and the server loop.
 
 use std::sync::Arc;
 
@@ -15,97 +15,58 @@ use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
 use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
 use crate::photo_store::PhotoStore;
+use crate::state::AppState;
 use crate::{
     areas, auth, campaigns, coverage, forms, health, households, reports, submissions, users,
 };
 
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<ServerConfig>,
-    pub keys: JwtKeys,
-    pub login_limiter: LoginLimiter,
-    pub photos: PhotoStore,
-    /// Bounds how many photos are decoded at once.
-    pub decoders: Arc<tokio::sync::Semaphore>,
-    /// The background evidence checks' wake-up (see `submissions::verification`).
-    pub backlog: submissions::verification::Backlog,
+/// Writes the route table once and derives from it both the actix services
+/// and [`API_ROUTES`], which the access-matrix test walks so that a route
+/// without a row in the matrix fails the suite.
+macro_rules! route_table {
+    ($( $path:literal => { $( $method:ident => $handler:path ),+ $(,)? } ),* $(,)?) => {
+        /// Every `/api/v1` route as (method, path pattern), in matching order.
+        pub const API_ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path) ),+ ),* ];
+
+        /// The `/api/v1` routes. Each resource lists its methods, so a wrong method is a 405.
+        pub fn api_routes(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(web::resource($path) $( .route(web::$method().to($handler)) )+ ); )*
+        }
+    };
 }
 
-/// The `/api/v1` routes. Each resource lists its methods, so a wrong method is a 405.
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/login").route(web::post().to(auth::login)))
-        .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
-        .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
-        .service(web::resource("/me").route(web::get().to(auth::me)))
-        .service(web::resource("/areas").route(web::get().to(areas::list)))
-        .service(web::resource("/areas/import").route(web::post().to(areas::import_file)))
-        .service(web::resource("/areas/{id}").route(web::get().to(areas::get)))
-        .service(web::resource("/villages/{id}/households").route(web::get().to(households::sync)))
-        .service(web::resource("/households/import").route(web::post().to(households::import_file)))
-        .service(web::resource("/households/{id}").route(web::get().to(households::get)))
-        .service(
-            web::resource("/households/{id}/move")
-                .route(web::post().to(households::move_household)),
-        )
-        .service(
-            web::resource("/campaigns")
-                .route(web::get().to(campaigns::list))
-                .route(web::post().to(campaigns::create_campaign)),
-        )
-        .service(web::resource("/campaigns/{id}").route(web::get().to(campaigns::get_one)))
-        .service(
-            web::resource("/campaigns/{id}/coverage")
-                .route(web::get().to(coverage::coverage_route)),
-        )
-        .service(web::resource("/campaigns/{id}/gaps").route(web::get().to(coverage::gaps_route)))
-        .service(
-            web::resource("/campaigns/{id}/reports/{kind}")
-                .route(web::get().to(reports::report_route)),
-        )
-        .service(
-            web::resource("/users")
-                .route(web::get().to(users::list_users))
-                .route(web::post().to(users::create_user)),
-        )
-        .service(web::resource("/users/{id}/areas").route(web::put().to(users::set_areas)))
-        .service(web::resource("/users/{id}/deactivate").route(web::post().to(users::deactivate)))
-        .service(web::resource("/users/{id}/activate").route(web::post().to(users::activate)))
-        .service(
-            web::resource("/forms")
-                .route(web::get().to(forms::list))
-                .route(web::post().to(forms::publish)),
-        )
-        .service(web::resource("/forms/{form_id}").route(web::get().to(forms::get)))
-        .service(web::resource("/forms/{form_id}/state").route(web::put().to(forms::set_state)))
-        .service(
-            web::resource("/forms/{form_id}/versions/{version}")
-                .route(web::get().to(forms::get_version)),
-        )
-        .service(
-            web::resource("/forms/{form_id}/versions/{version}/retire")
-                .route(web::post().to(forms::retire)),
-        )
-        .service(
-            web::resource("/forms/{form_id}/versions/{version}/check")
-                .route(web::post().to(forms::check)),
-        )
-        .service(
-            web::resource("/submissions")
-                .route(web::get().to(submissions::list))
-                .route(web::post().to(submissions::create)),
-        )
-        .service(web::resource("/submissions/{id}").route(web::get().to(submissions::get)))
-        .service(
-            web::resource("/submissions/{id}/photos/{photo_id}")
-                .route(web::get().to(submissions::photo)),
-        )
-        .service(
-            web::resource("/submissions/{id}/review").route(web::post().to(submissions::review)),
-        )
-        .service(
-            web::resource("/submissions/{id}/history").route(web::get().to(submissions::history)),
-        );
+route_table! {
+    "/auth/login" => { post => auth::login },
+    "/auth/refresh" => { post => auth::refresh },
+    "/auth/logout" => { post => auth::logout },
+    "/me" => { get => auth::me },
+    "/areas" => { get => areas::list },
+    "/areas/import" => { post => areas::import_file },
+    "/areas/{id}" => { get => areas::get },
+    "/villages/{id}/households" => { get => households::sync },
+    "/households/import" => { post => households::import_file },
+    "/households/{id}" => { get => households::get },
+    "/households/{id}/move" => { post => households::move_household },
+    "/campaigns" => { get => campaigns::list, post => campaigns::create_campaign },
+    "/campaigns/{id}" => { get => campaigns::get_one },
+    "/campaigns/{id}/coverage" => { get => coverage::coverage_route },
+    "/campaigns/{id}/gaps" => { get => coverage::gaps_route },
+    "/campaigns/{id}/reports/{kind}" => { get => reports::report_route },
+    "/users" => { get => users::list_users, post => users::create_user },
+    "/users/{id}/areas" => { put => users::set_areas },
+    "/users/{id}/deactivate" => { post => users::deactivate },
+    "/users/{id}/activate" => { post => users::activate },
+    "/forms" => { get => forms::list, post => forms::publish },
+    "/forms/{form_id}" => { get => forms::get },
+    "/forms/{form_id}/state" => { put => forms::set_state },
+    "/forms/{form_id}/versions/{version}" => { get => forms::get_version },
+    "/forms/{form_id}/versions/{version}/retire" => { post => forms::retire },
+    "/forms/{form_id}/versions/{version}/check" => { post => forms::check },
+    "/submissions" => { get => submissions::list, post => submissions::create },
+    "/submissions/{id}" => { get => submissions::get },
+    "/submissions/{id}/photos/{photo_id}" => { get => submissions::photo },
+    "/submissions/{id}/review" => { post => submissions::review },
+    "/submissions/{id}/history" => { get => submissions::history },
 }
 
 /// The request log's span: tracing-actix-web's default fields, except that the

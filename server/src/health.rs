@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Handles the `GET /healthz` route: the process is up.
 pub async fn healthz() -> HttpResponse {

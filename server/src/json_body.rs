@@ -10,8 +10,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
 
 /// A JSON request body of type `T`.
 #[derive(Debug)]

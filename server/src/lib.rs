@@ -24,6 +24,7 @@ pub mod photo_store;
 pub mod province;
 pub mod recovery;
 pub mod reports;
+pub mod state;
 pub mod submissions;
 pub mod synthetic;
 pub mod users;

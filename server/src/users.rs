@@ -12,11 +12,11 @@ use camket_schema::tables::{areas, auth_sessions, user_areas, users};
 use camket_schema::{with_conn, write_tx, Db};
 
 use crate::access::{authorize, Action, Principal, Scope};
-use crate::app::AppState;
 use crate::auth::password;
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
 use crate::paging::{parse_limit, Page};
+use crate::state::AppState;
 
 /// Body of `POST /users`.
 #[derive(Debug, Deserialize)]
@@ -93,14 +93,17 @@ pub fn validate_new_user(input: &CreateUser) -> Result<Role, ApiError> {
     }
 }
 
-/// Paths of the given areas; an unknown id is a validation error on `area_ids`.
-pub fn area_paths(db: &Db, ids: &[i64]) -> Result<Vec<AreaPath>, ApiError> {
-    let rows: Vec<(i64, String)> = with_conn!(db, |conn| {
+/// Paths of the given areas inside `scope`; an unknown id, or one outside the
+/// scope (answered alike, so area ids cannot be probed), is a validation error
+/// on `area_ids`.
+pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, ApiError> {
+    let mut rows: Vec<(i64, String)> = with_conn!(db, |conn| {
         areas::table
             .filter(areas::id.eq_any(ids))
             .select((areas::id, areas::path))
             .load(conn)?
     });
+    rows.retain(|(_, path)| scope.covers(&AreaPath::from_stored(path.clone())));
     let missing: Vec<String> = ids
         .iter()
         .filter(|id| !rows.iter().any(|(found, _)| found == *id))
@@ -230,10 +233,12 @@ fn list_in_scope(
 
 /// Loads a user an admin wants to manage and checks the admin covers all its areas.
 fn managed_user(db: &Db, principal: &Principal, id: i64) -> Result<UserView, ApiError> {
-    let (view, paths) =
-        load_view(db, id)?.ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))?;
-    for path in &paths {
-        authorize(principal, Action::ManageUsers, Some(path))?;
+    authorize(principal, Action::ManageUsers, None)?;
+    let missing = || ApiError::NotFound(format!("no user with id {id} in your areas"));
+    let (view, paths) = load_view(db, id)?.ok_or_else(missing)?;
+    // A user bound anywhere outside the admin's areas answers like a missing one.
+    if !paths.iter().all(|path| principal.scope.covers(path)) {
+        return Err(missing());
     }
     Ok(view)
 }
@@ -249,7 +254,7 @@ pub async fn create_user(
     let role = validate_new_user(&input)?;
     let db = state.db.clone();
     let view = web::block(move || -> Result<UserView, ApiError> {
-        for path in area_paths(&db, &input.area_ids)? {
+        for path in area_paths(&db, &principal.scope, &input.area_ids)? {
             authorize(&principal, Action::ManageUsers, Some(&path))?;
         }
         let hash = password::hash_password(&input.password).map_err(ApiError::Internal)?;
@@ -318,7 +323,7 @@ pub async fn set_areas(
     let db = state.db.clone();
     let view = web::block(move || -> Result<UserView, ApiError> {
         managed_user(&db, &principal, id)?;
-        for path in area_paths(&db, &area_ids)? {
+        for path in area_paths(&db, &principal.scope, &area_ids)? {
             authorize(&principal, Action::ManageUsers, Some(&path))?;
         }
         write_tx!(&db, |conn| {

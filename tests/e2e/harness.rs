@@ -467,6 +467,15 @@ impl Client {
         Client::finish(self.request(method, path).call())
     }
 
+    /// Any method with a body of the given content type.
+    pub fn send_body(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> Response {
+        Client::finish(
+            self.request(method, path)
+                .set("Content-Type", content_type)
+                .send_bytes(body),
+        )
+    }
+
     pub fn get(&self, path: &str) -> Response {
         self.send("GET", path)
     }

@@ -252,3 +252,117 @@ per_backend! {
         assert_eq!(outsider.get(&format!("/api/v1/campaigns/{campaign}")).status, 200);
     }
 }
+
+/// The answers to `a` and `b` are the same refusal: same status, same body
+/// once each side's own id is blanked out.
+fn alike(
+    a: &crate::harness::Response,
+    b: &crate::harness::Response,
+    ids: (&str, &str),
+    what: &str,
+) {
+    assert_eq!(a.status, b.status, "{what}: {} / {}", a.text, b.text);
+    assert!(a.status >= 400, "{what}: {}", a.text);
+    assert_eq!(blank(&a.text, ids.0), blank(&b.text, ids.1), "{what}");
+}
+
+/// `text` with each whole occurrence of `id` (not part of a longer number or
+/// word) replaced by `#`.
+fn blank(text: &str, id: &str) -> String {
+    let mut out = String::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(id) {
+        let at = from + found;
+        let end = at + id.len();
+        let before = text[..at].chars().next_back();
+        let after = text[end..].chars().next();
+        let whole =
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric);
+        out.push_str(&text[from..at]);
+        out.push_str(if whole { "#" } else { id });
+        from = end;
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
+per_backend! {
+    fn ids_sent_in_request_bodies_cannot_be_probed_either(backend) {
+        let fx = with_forms(backend, &[]);
+        add_user(&fx, "admin-c1", "admin", "C1");
+        let when = local(2, 9);
+        let at = Some((19.01, 105.01));
+        let v1 = households(&fx, "V1");
+        let v3 = households(&fx, "V3");
+        let sent = Visit::commitment(&fx, "V1", Some(v1["H1"]), "household_reporting", when, at, paper(70, when, at))
+            .send(&fx.login("surveyor"));
+        assert_eq!(sent.status, 201, "{}", sent.text);
+        let theirs = sent.body["id"].to_string();
+        let nowhere = "987654";
+        let stranger = fx.login("surveyor3");
+
+        // A submission to another commune's village, or to no village at all.
+        let mut visit = Visit::commitment(&fx, "V3", Some(v3["H1"]), "household_reporting", when, at, paper(71, when, at));
+        visit.document["village_id"] = json!(fx.area("V1"));
+        visit.document["household_id"] = serde_json::Value::Null;
+        let elsewhere = visit.send(&stranger);
+        visit.document["village_id"] = json!(987654);
+        let missing = visit.send(&stranger);
+        let v1_id = fx.area("V1").to_string();
+        alike(&elsewhere, &missing, (&v1_id, nowhere), "village_id");
+
+        // A household of another village, or none.
+        let mut visit = Visit::commitment(&fx, "V3", Some(v1["H2"]), "household_reporting", when, at, paper(72, when, at));
+        let elsewhere = visit.send(&stranger);
+        visit.document["household_id"] = json!(987654);
+        let missing = visit.send(&stranger);
+        let h2 = v1["H2"].to_string();
+        alike(&elsewhere, &missing, (&h2, nowhere), "household_id");
+
+        // Correcting someone else's submission, or one that never was.
+        let mut visit = Visit::commitment(&fx, "V3", Some(v3["H1"]), "household_reporting", when, at, paper(73, when, at));
+        visit.document["corrects"] = json!(sent.body["id"]);
+        let elsewhere = visit.send(&stranger);
+        visit.document["corrects"] = json!(987654);
+        let missing = visit.send(&stranger);
+        alike(&elsewhere, &missing, (&theirs, nowhere), "corrects");
+        assert_eq!(missing.status, 422, "{}", missing.text);
+
+        // One's own list, filtered by an area one does not work in.
+        let v1_area = stranger.get(&format!("/api/v1/submissions?mine=true&area={v1_id}"));
+        let no_area = stranger.get("/api/v1/submissions?mine=true&area=987654");
+        alike(&v1_area, &no_area, (&v1_id, nowhere), "?area=");
+
+        // A commune's admin, probing the next commune.
+        let small = fx.login("admin-c1");
+        let v3_id = fx.area("V3").to_string();
+        let move_to = |village: &str| {
+            small.post_json(
+                &format!("/api/v1/households/{}/move", v1["H3"]),
+                &json!({"village_id": village.parse::<i64>().unwrap_or(0)}),
+            )
+        };
+        alike(&move_to(&v3_id), &move_to(nowhere), (&v3_id, nowhere), "move target");
+        let users = fx.login("admin").get("/api/v1/users");
+        let officer2 = items(&users.body)
+            .into_iter()
+            .find(|u| u["username"] == "officer2")
+            .expect("officer2");
+        let officer2_id = officer2["id"].to_string();
+        let deactivate = |id: &str| small.post_json(&format!("/api/v1/users/{id}/deactivate"), &json!({}));
+        alike(&deactivate(&officer2_id), &deactivate(nowhere), (&officer2_id, nowhere), "user id");
+        let create = |area: &str| {
+            small.post_json(
+                "/api/v1/users",
+                &json!({"username": "new-one", "full_name": "Mới", "password": "long-enough-1",
+                        "role": "surveyor", "area_ids": [area.parse::<i64>().unwrap_or(0)]}),
+            )
+        };
+        alike(&create(&v3_id), &create(nowhere), (&v3_id, nowhere), "area_ids");
+        let campaign = |code: &str| {
+            let yaml = crate::coverage::campaign_yaml().replacen("scope: P", &format!("scope: {code}"), 1);
+            small.post_raw("/api/v1/campaigns", "application/yaml", yaml.as_bytes())
+        };
+        alike(&campaign("C2"), &campaign("NOWHERE"), ("C2", "NOWHERE"), "campaign scope");
+    }
+}

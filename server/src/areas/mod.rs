@@ -10,9 +10,9 @@ use camket_schema::models::AreaRow;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::paging::{parse_limit, Page};
+use crate::state::AppState;
 
 /// An area in a listing.
 #[derive(Debug, Serialize)]

@@ -9,9 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AreaScope, Principal};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::json_body::JsonBody;
+use crate::state::AppState;
 use sessions::RefreshRefusal;
 use tokens::Claims;
 

@@ -13,9 +13,9 @@ use camket_schema::tables::{areas, campaigns};
 use camket_schema::{with_conn, write_tx, Db};
 
 use crate::access::{authorize, Action, Principal};
-use crate::app::AppState;
 use crate::coverage::maintain::{CampaignRules, Recompute};
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
 
 /// A campaign as written in its YAML file or sent over HTTP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -259,13 +259,17 @@ pub async fn create_campaign(
             .optional()?))
     })
     .await??;
+    // An area outside the admin's own answers like an unknown code.
     let scope_path = scope_path
-        .ok_or_else(|| ApiError::invalid("scope", format!("no area has code '{}'", spec.scope)))?;
-    authorize(
-        &principal,
-        Action::ManageCampaigns,
-        Some(&AreaPath::from_stored(scope_path)),
-    )?;
+        .map(AreaPath::from_stored)
+        .filter(|path| principal.scope.covers(path))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "scope",
+                format!("no area has code '{}' in your areas", spec.scope),
+            )
+        })?;
+    authorize(&principal, Action::ManageCampaigns, Some(&scope_path))?;
     let db = state.db.clone();
     let offset = state.config.evidence.local_offset();
     let id = web::block(move || create(&db, &spec, offset)).await??;

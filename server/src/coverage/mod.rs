@@ -17,9 +17,9 @@ use camket_schema::tables::{areas, coverage_counts};
 use camket_schema::{with_conn, Db};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
-use crate::app::AppState;
 use crate::campaigns;
 use crate::error::ApiError;
+use crate::state::AppState;
 use maintain::{CampaignRules, Recompute};
 
 /// One target's figures in a coverage row.

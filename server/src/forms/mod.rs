@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use survey_forms::{FormVersion, Label};
 
 use crate::access::{authorize, authorize_everywhere, Action, Principal};
-use crate::app::AppState;
 use crate::caching::etag_matches;
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
+use crate::state::AppState;
 use versions::FormState;
 
 /// A form in the list phones download.

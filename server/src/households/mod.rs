@@ -10,10 +10,10 @@ use camket_schema::models::HouseholdRow;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
-use crate::app::AppState;
 use crate::areas;
 use crate::error::ApiError;
 use crate::paging::parse_limit;
+use crate::state::AppState;
 use store::SyncCursor;
 
 /// A household as phones and officers see it.
@@ -195,10 +195,21 @@ pub async fn move_household(
         .ok_or_else(missing)?;
     authorize_found(&principal, Action::ManagePlaces, &from, missing)?;
     let db = state.db.clone();
+    // A village outside the admin's areas answers like a missing one.
     let village = web::block(move || areas::store::get(&db, AreaId(target)))
         .await??
         .filter(|v| v.level == "village")
-        .ok_or_else(|| ApiError::invalid("village_id", format!("no village with id {target}")))?;
+        .filter(|v| {
+            principal
+                .scope
+                .covers(&AreaPath::from_stored(v.path.clone()))
+        })
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "village_id",
+                format!("no village with id {target} in your areas"),
+            )
+        })?;
     authorize(
         &principal,
         Action::ManagePlaces,

@@ -59,8 +59,18 @@ pub fn changes_since(
     limit: i64,
 ) -> Result<Vec<RosterChange>, ApiError> {
     let (present, departed) = with_conn!(db, |conn| {
+        // Stamps are taken under the counter's row lock, so every stamp up to
+        // the counter's value is committed: both reads stop there, and a change
+        // committed between them cannot be jumped over by the cursor.
+        let upper: i64 = sync_counters::table
+            .find("households")
+            .select(sync_counters::value)
+            .first(conn)
+            .optional()?
+            .unwrap_or(0);
         let present: Vec<HouseholdRow> = households::table
             .filter(households::village_id.eq(village_id))
+            .filter(households::sync_seq.le(upper))
             .filter(
                 households::sync_seq.gt(since.major).or(households::sync_seq
                     .eq(since.major)
@@ -72,6 +82,7 @@ pub fn changes_since(
             .load(conn)?;
         let departed: Vec<(i64, i64)> = household_departures::table
             .filter(household_departures::village_id.eq(village_id))
+            .filter(household_departures::sync_seq.le(upper))
             .filter(
                 household_departures::sync_seq
                     .gt(since.major)

@@ -18,11 +18,11 @@ use camket_schema::tables::submissions;
 use camket_schema::{with_conn, Db};
 
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::campaigns;
 use crate::coverage::maintain::{CampaignRules, Recompute};
 use crate::coverage::{figures, resolve_area, villages_in, TargetFigures};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

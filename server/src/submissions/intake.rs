@@ -18,10 +18,10 @@ use super::review::SubmissionStatus;
 use super::upload::{StagedPart, Upload};
 use super::{store, verification, SubmissionDocument};
 use crate::access::{authorize, Action, Principal};
-use crate::app::AppState;
 use crate::error::{ApiError, FieldError};
 use crate::evidence::photo::{self, ExaminedPhoto};
 use crate::evidence::{self, PhotoEvidence, PhotoReuse, VillagePlace};
+use crate::state::AppState;
 
 /// A received submission: its document (as sent, and parsed) and its staged photos.
 pub struct ParsedSubmission {
@@ -78,6 +78,10 @@ fn may_see_resend(principal: &Principal, stored: &SubmissionRow) -> Result<(), A
     .map_err(|_| out_of_area())
 }
 
+/// The one answer for a household that is missing or lies in another village,
+/// so that household ids of other areas cannot be probed.
+const NOT_IN_VILLAGE: &str = "this household is not in the given village";
+
 fn out_of_area() -> ApiError {
     ApiError::Forbidden(
         "this area is outside the areas assigned to you; you may not send submissions there".into(),
@@ -133,13 +137,9 @@ fn validate(
         )),
         _ => {}
     }
-    if let (Some(_), Some(village)) = (document.household_id, household_village) {
-        if village != document.village_id {
-            errors.push(FieldError::new(
-                "household_id",
-                "this household is not in the given village",
-            ));
-        }
+    // A missing household and one of another village get the same answer.
+    if document.household_id.is_some() && household_village != Some(document.village_id) {
+        errors.push(FieldError::new("household_id", NOT_IN_VILLAGE));
     }
     if let Some(geotag) = &document.geotag {
         if !(-90.0..=90.0).contains(&geotag.lat) {
@@ -393,12 +393,21 @@ pub fn intake(
 
     // Who may submit there comes before anything about the instance id.
     let (village, household) = store::place(db, document.village_id, document.household_id)?;
-    let village = village.filter(|v| v.level == "village").ok_or_else(|| {
-        ApiError::invalid(
+    // A village outside the caller's areas gets the refusal a missing one gets,
+    // so that village ids cannot be probed.
+    let village = village
+        .filter(|v| {
+            principal
+                .scope
+                .covers(&AreaPath::from_stored(v.path.clone()))
+        })
+        .ok_or_else(out_of_area)?;
+    if village.level != "village" {
+        return Err(ApiError::invalid(
             "village_id",
-            format!("no village with id {}", document.village_id),
-        )
-    })?;
+            format!("area {} is a {}, not a village", village.id, village.level),
+        ));
+    }
     let village_path = AreaPath::from_stored(village.path.clone());
     authorize(principal, Action::Submit, Some(&village_path))?;
     if let Some(stored) = store::find_by_instance(db, &document.instance_id)? {
@@ -411,24 +420,20 @@ pub fn intake(
         FormVersion(document.form_version),
     )?;
     if let Some(original) = document.corrects {
-        let corrected = store::get(db, original)?.map(|(row, _)| row);
-        match corrected {
-            None => {
-                return Err(ApiError::invalid(
-                    "corrects",
-                    format!("no submission {original}"),
-                ))
-            }
-            Some(row) if row.submitted_by != principal.user_id.0 => {
-                return Err(ApiError::Forbidden(
-                    "only the surveyor who sent a submission can correct it".into(),
-                ))
-            }
-            Some(_) => {}
+        // Only one's own submission can be corrected, and only in its village;
+        // anyone else's answers like a missing one.
+        let corrected = store::get(db, original)?
+            .map(|(row, _)| row)
+            .filter(|row| row.submitted_by == principal.user_id.0)
+            .ok_or_else(|| {
+                ApiError::invalid("corrects", format!("you sent no submission {original}"))
+            })?;
+        if corrected.village_id != document.village_id {
+            return Err(ApiError::invalid(
+                "corrects",
+                format!("submission {original} was for another village"),
+            ));
         }
-    }
-    if document.household_id.is_some() && household.is_none() {
-        return Err(ApiError::invalid("household_id", "no such household"));
     }
     let problems = validate(
         &document,

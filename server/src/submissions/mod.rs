@@ -20,13 +20,13 @@ use camket_schema::domain::{AreaId, AreaPath, Role};
 use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
 
 use crate::access::{authorize, authorize_found, Action, Principal, Scope};
-use crate::app::AppState;
 use crate::caching::etag_matches;
 use crate::error::ApiError;
 use crate::evidence::{self, Geotag};
 use crate::json_body::{parse_json, JsonBody};
 use crate::paging::{parse_limit, Cursor, Page};
 use crate::photo_store::Variant;
+use crate::state::AppState;
 use review::{Decision, SubmissionStatus};
 pub use views::{PhotoView, SubmissionView};
 
@@ -246,7 +246,13 @@ pub async fn list(
             .await??
             .ok_or_else(missing)?;
         let path = AreaPath::from_stored(row.path);
-        if !mine {
+        if mine {
+            // One's own list filtered by an area one does not work in: the
+            // same answer as an unknown area.
+            if !principal.scope.overlaps(&path) {
+                return Err(missing());
+            }
+        } else {
             authorize_found(&principal, Action::ReadSubmissions, &path, missing)?;
         }
         scope = Scope::new([path]);

@@ -17,12 +17,12 @@ use std::time::Duration;
 use actix_web::web;
 use camket_schema::models::PhotoRow;
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::evidence::photo;
 use crate::evidence::similarity::{similarity, Signature};
 use crate::evidence::{self, Flag, FlagCode, PhotoReuse};
 use crate::photo_store::Variant;
+use crate::state::AppState;
 
 use super::store;
 

@@ -13,9 +13,9 @@ use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
 
 use super::store;
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::evidence::{Flag, Geotag};
+use crate::state::AppState;
 
 /// A submission as clients see it.
 #[derive(Debug, Serialize)]

@@ -1,0 +1,25 @@
+//! What every handler can reach: the database, the settings, the keys, the
+//! photo store and the background checks' queue. Kept apart from `app` so that
+//! features depend on the state, not on the route table that depends on them.
+
+use std::sync::Arc;
+
+use camket_schema::Db;
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::tokens::JwtKeys;
+use crate::config::ServerConfig;
+use crate::photo_store::PhotoStore;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<ServerConfig>,
+    pub keys: JwtKeys,
+    pub login_limiter: LoginLimiter,
+    pub photos: PhotoStore,
+    /// Bounds how many photos are decoded at once.
+    pub decoders: Arc<tokio::sync::Semaphore>,
+    /// The background evidence checks' wake-up (see `submissions::verification`).
+    pub backlog: crate::submissions::verification::Backlog,
+}

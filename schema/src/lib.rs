@@ -2,7 +2,6 @@
 //! the row models, the connection pools, and the domain types the rest of the
 //! system speaks (`AreaId`, `Role`, `AreaLevel`, ...).
 
-pub mod coverage;
 pub mod db;
 pub mod domain;
 pub mod models;

@@ -6,13 +6,12 @@ pub mod app;
 pub mod areas;
 pub mod auth;
 pub mod backup;
-pub mod bench;
 pub mod caching;
 pub mod campaigns;
 pub mod client_address;
 pub mod config;
 pub mod coverage;
-pub mod demo;
+pub mod devtools;
 pub mod error;
 pub mod evidence;
 pub mod forms;
@@ -21,12 +20,10 @@ pub mod households;
 pub mod json_body;
 pub mod paging;
 pub mod photo_store;
-pub mod province;
 pub mod recovery;
 pub mod reports;
 pub mod state;
 pub mod submissions;
-pub mod synthetic;
 pub mod users;
 
 /// 09:00 local on `day`, as UTC: when demo field work is dated.
@@ -34,5 +31,5 @@ pub fn coverage_day(
     day: chrono::NaiveDate,
     offset: chrono::FixedOffset,
 ) -> chrono::DateTime<chrono::Utc> {
-    camket_schema::coverage::start_of(day, offset) + chrono::Duration::hours(9)
+    crate::coverage::rules::start_of(day, offset) + chrono::Duration::hours(9)
 }

@@ -8,8 +8,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use camket::config::{ServerConfig, StorageConfig};
+use camket::devtools::demo;
 use camket::error::{ApiError, FieldError};
-use camket::{app, areas, auth, campaigns, coverage, demo, forms, households, reports, users};
+use camket::{app, areas, auth, campaigns, coverage, forms, households, reports, users};
 use camket_schema::Db;
 
 #[derive(Debug, Parser)]
@@ -168,7 +169,7 @@ enum BenchCommand {
         url: String,
         #[arg(long, default_value = "admin")]
         username: String,
-        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::province::PASSWORD)]
+        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::devtools::province::PASSWORD)]
         password: String,
         #[arg(long, default_value_t = 1)]
         campaign: i64,
@@ -182,7 +183,7 @@ enum BenchCommand {
         /// A user who may submit (an officer submits for the whole commune).
         #[arg(long, default_value = "officer-p-d00-c00")]
         username: String,
-        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::province::PASSWORD)]
+        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::devtools::province::PASSWORD)]
         password: String,
         #[arg(long, default_value_t = 16)]
         clients: usize,
@@ -607,13 +608,13 @@ fn run_gen_province(
         camket::photo_store::PhotoStore::open(&storage.data_dir).map_err(|e| e.to_string())?;
     let bar = spinner("generating the province");
     let started = Instant::now();
-    let spec = camket::province::ProvinceSpec {
+    let spec = camket::devtools::province::ProvinceSpec {
         households,
         villages,
         seed,
         photos,
     };
-    let summary = camket::province::generate(&db, &store, spec, &|step| {
+    let summary = camket::devtools::province::generate(&db, &store, spec, &|step| {
         bar.set_message(format!("generating: {step}"))
     })
     .map_err(describe)?;
@@ -634,7 +635,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             password,
             campaign,
             iterations,
-        } => camket::bench::queries(&url, &username, &password, campaign, iterations)?,
+        } => camket::devtools::bench::queries(&url, &username, &password, campaign, iterations)?,
         BenchCommand::Ingest {
             url,
             username,
@@ -645,7 +646,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             height,
             server_pid,
             drain_timeout,
-        } => camket::bench::ingest(&camket::bench::IngestOptions {
+        } => camket::devtools::bench::ingest(&camket::devtools::bench::IngestOptions {
             base: url,
             username,
             password,
@@ -660,7 +661,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             width,
             height,
             iterations,
-        } => camket::bench::photo_pipeline(width, height, iterations)?,
+        } => camket::devtools::bench::photo_pipeline(width, height, iterations)?,
     };
     println!(
         "{}",

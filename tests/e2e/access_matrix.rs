@@ -11,10 +11,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::coverage::campaign_yaml;
 use crate::fixture::{Fixture, PASSWORD};
+use crate::harness::field::campaign_yaml;
+use crate::harness::field::{local, paper, with_forms, Visit};
 use crate::harness::{Client, Part, Response};
-use crate::submissions::{local, paper, with_forms, Visit};
 
 const OTHER_PROVINCE: &str = "code,name,level,parent_code\nQ,Tỉnh Khác,province,\nQC,Xã Khác,commune,Q\nQV,Thôn Khác,village,QC\n";
 const OTHER_HOUSEHOLDS: &str =

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::fixture::PASSWORD;
+use crate::harness::field::{households, local, paper, with_forms, Visit};
 use crate::harness::TestEnv;
-use crate::submissions::{households, local, paper, with_forms, Visit};
 
 per_backend! {
     fn a_backup_taken_while_serving_restores_everything(backend) {

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Duration;
 use serde_json::json;
 
-use crate::submissions::{households, local, paper, with_forms, Visit};
+use crate::harness::field::{households, local, paper, with_forms, Visit};
 
 per_backend! {
     fn surveyors_submit_while_officers_review_without_errors(backend) {
         let fx = with_forms(backend, &[]);
-        crate::coverage::open_campaign(&fx);
+        crate::harness::field::open_campaign(&fx);
         let v1 = households(&fx, "V1");
         let v3 = households(&fx, "V3");
         let when = local(2, 8);

@@ -9,47 +9,10 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::fixture::Fixture;
+use crate::harness::field::{campaign_yaml, households, local, paper, with_forms, Visit};
 use crate::harness::{Client, Part};
-use crate::submissions::{households, local, paper, with_forms, Visit};
 
 const H1: (f64, f64) = (19.01, 105.01);
-
-/// Opens the test campaign (`campaign_yaml`) as the admin; returns its id.
-pub fn open_campaign(fx: &Fixture) -> i64 {
-    let loaded = fx.login("admin").post_raw(
-        "/api/v1/campaigns",
-        "application/yaml",
-        campaign_yaml().as_bytes(),
-    );
-    assert_eq!(loaded.status, 201, "{}", loaded.text);
-    loaded.body["id"].as_i64().expect("campaign id")
-}
-
-pub fn campaign_yaml() -> String {
-    let today = Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"))
-        .date_naive();
-    let day = |d: i64| (today + Duration::days(d)).format("%Y-%m-%d").to_string();
-    format!(
-        "code: test-campaign
-name: Cao điểm thử nghiệm
-directive: 153/KH-CAT-PA08
-scope: P
-starts_on: {start}
-ends_on: {end}
-targets:
-  - {{kind: village_pledge, who: every_village, threshold_percent: 100, deadline: {end}}}
-  - {{kind: village_meeting, who: every_village, threshold_percent: 100, deadline: {yesterday}}}
-  - {{kind: household_reporting, who: every_household, threshold_percent: 100, deadline: {end}}}
-  - {{kind: relative_abroad, who: {{households_in: [relative_abroad_illegal]}}, threshold_percent: 100, deadline: {end}}}
-  - {{kind: returnee_no_reoffend, who: {{households_in: [returnee]}}, threshold_percent: 50, deadline: {end}}}
-  - {{kind: business_compliance, who: {{households_in: [business_transport]}}, threshold_percent: 100, deadline: {end}}}
-",
-        start = day(-10),
-        end = day(20),
-        yesterday = day(-1)
-    )
-}
 
 /// (eligible, covered, pending, status) of one target.
 type Figure = (i64, i64, i64, String);

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::fixture::Fixture;
+use crate::harness::field::{clean_visit, households, local, settled, with_forms, Visit};
 use crate::harness::{wait_until, Client, Part};
-use crate::submissions::{clean_visit, households, local, settled, with_forms, Visit};
 
 fn originals_in_store(fx: &Fixture) -> HashSet<String> {
     let mut found = HashSet::new();
@@ -60,7 +60,7 @@ fn household_count(admin: &Client, fx: &Fixture) -> usize {
 per_backend! {
     fn killed_mid_upload_review_and_import_the_server_loses_nothing_acknowledged(backend) {
         let mut fx = with_forms(backend, &[]);
-        crate::coverage::open_campaign(&fx);
+        crate::harness::field::open_campaign(&fx);
         let v1 = households(&fx, "V1");
         let when = local(1, 8);
         let visits: Vec<Visit> = (0..60u64)

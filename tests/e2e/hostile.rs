@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::fixture::Fixture;
+use crate::harness::field::{clean_visit, households, local, with_forms};
 use crate::harness::{half_sent_upload, Part};
-use crate::submissions::{clean_visit, households, local, with_forms};
 
 /// SQL that would do damage if it were ever spliced into a query.
 const SQL: &[&str] = &[

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::submissions::{clean_visit, households, local, settled, with_forms};
+use crate::harness::field::{clean_visit, households, local, settled, with_forms};
 
 per_backend! {
     fn personal_data_and_secrets_never_reach_the_log(backend) {

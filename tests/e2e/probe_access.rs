@@ -6,9 +6,9 @@
 
 use serde_json::{json, Value};
 
-use crate::coverage::open_campaign;
 use crate::fixture::{Fixture, PASSWORD};
-use crate::submissions::{households, local, paper, with_forms, Visit};
+use crate::harness::field::open_campaign;
+use crate::harness::field::{households, local, paper, with_forms, Visit};
 
 fn add_user(fx: &Fixture, username: &str, role: &str, area: &str) {
     let out = fx.env.camket_env(
@@ -221,7 +221,7 @@ per_backend! {
         let fx = with_forms(backend, &[]);
         let campaign = open_campaign(&fx);
         // A campaign of Xã Một only: Xã Hai's officer must not learn it exists.
-        let commune_campaign = crate::coverage::campaign_yaml()
+        let commune_campaign = crate::harness::field::campaign_yaml()
             .replacen("code: test-campaign", "code: xa-mot", 1)
             .replacen("scope: P", "scope: C1", 1);
         let loaded = fx.login("admin").post_raw("/api/v1/campaigns", "application/yaml", commune_campaign.as_bytes());
@@ -360,7 +360,7 @@ per_backend! {
         };
         alike(&create(&v3_id), &create(nowhere), (&v3_id, nowhere), "area_ids");
         let campaign = |code: &str| {
-            let yaml = crate::coverage::campaign_yaml().replacen("scope: P", &format!("scope: {code}"), 1);
+            let yaml = crate::harness::field::campaign_yaml().replacen("scope: P", &format!("scope: {code}"), 1);
             small.post_raw("/api/v1/campaigns", "application/yaml", yaml.as_bytes())
         };
         alike(&campaign("C2"), &campaign("NOWHERE"), ("C2", "NOWHERE"), "campaign scope");

@@ -189,24 +189,24 @@ per_backend! {
         let outside = tempfile::tempdir().expect("temp dir");
         let data_dir = outside.path().join("camket-data");
         let data_dir_text = data_dir.to_string_lossy().into_owned();
-        let mut fx = crate::submissions::with_forms(
+        let mut fx = crate::harness::field::with_forms(
             backend,
             &[("CAMKET_DATA_DIR", data_dir_text.as_str())],
         );
         let surveyor = fx.login("surveyor");
-        let homes = crate::submissions::households(&fx, "V1");
-        let visit = crate::submissions::clean_visit(
+        let homes = crate::harness::field::households(&fx, "V1");
+        let visit = crate::harness::field::clean_visit(
             &fx,
             homes["H1"],
             "relative_abroad",
-            crate::submissions::local(1, 9),
+            crate::harness::field::local(1, 9),
             700,
         );
         let sent = visit.send(&surveyor);
         assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
         let id = sent.body["id"].as_i64().expect("id");
         // The background checks have written the derivatives too.
-        crate::submissions::settled(&surveyor, id);
+        crate::harness::field::settled(&surveyor, id);
         assert!(fx.server.terminate().success(), "{}", fx.server.log());
 
         let mut found = Vec::new();

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use camket::synthetic::{self, PaperPhoto, Scene};
+use camket::devtools::synthetic::{self, PaperPhoto, Scene};
 
 use crate::fixture::Fixture;
 use crate::harness::{half_sent_upload, Part};

@@ -12,7 +12,7 @@ use camket_schema::{with_conn, write_tx, Db};
 
 use super::import::AreaRecord;
 use crate::access::Scope;
-use crate::coverage::maintain::Recompute;
+use crate::coverage::maintain::{Recompute, Touched};
 use crate::error::{ApiError, FieldError};
 
 /// Filters of `GET /areas`.
@@ -245,7 +245,7 @@ pub fn import(
         }
         progress(records.len());
         if errors.is_empty() {
-            conn.recompute_villages(&created_villages)?;
+            conn.touch(Touched::Villages(&created_villages))?;
             Ok(summary)
         } else {
             Err(ApiError::invalid_many(

@@ -90,24 +90,8 @@ pub async fn login(
     let db = state.db.clone();
     let refresh_ttl = state.config.refresh_ttl_secs;
     let lookup = name.clone();
-    let outcome = web::block(
-        move || -> Result<Option<(i64, String, String, String)>, ApiError> {
-            let user = sessions::find_user(&db, &lookup)?;
-            let (stored_hash, candidate) = match &user {
-                Some(user) => (user.password_hash.as_str(), Some(user)),
-                None => (password::decoy_hash(), None),
-            };
-            let matches = password::verify_password(&password, stored_hash);
-            match candidate {
-                Some(user) if matches && user.active => {
-                    let (session_id, refresh) = sessions::start_session(&db, user.id, refresh_ttl)?;
-                    Ok(Some((user.id, user.role.clone(), session_id, refresh)))
-                }
-                _ => Ok(None),
-            }
-        },
-    )
-    .await??;
+    let outcome =
+        web::block(move || sessions::log_in(&db, &lookup, &password, refresh_ttl)).await??;
     let Some((user_id, role, session_id, refresh)) = outcome else {
         // A wrong password to a username over its limit is a 429 like any other
         // refusal of the limiter; only the right password gets through it.

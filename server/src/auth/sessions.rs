@@ -266,6 +266,29 @@ pub fn load_principal(
     })
 }
 
+/// Checks a username and password and, when they match an active account,
+/// starts a login: `(user id, role, session id, refresh token)`. An unknown
+/// username costs the same time as a wrong password (a decoy hash is verified).
+pub fn log_in(
+    db: &Db,
+    username: &str,
+    password: &str,
+    refresh_ttl_secs: u64,
+) -> Result<Option<(i64, String, String, String)>, ApiError> {
+    let user = find_user(db, username)?;
+    let stored_hash = user
+        .as_ref()
+        .map_or(super::password::decoy_hash(), |u| u.password_hash.as_str());
+    let matches = super::password::verify_password(password, stored_hash);
+    match user {
+        Some(user) if matches && user.active => {
+            let (session_id, refresh) = start_session(db, user.id, refresh_ttl_secs)?;
+            Ok(Some((user.id, user.role, session_id, refresh)))
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

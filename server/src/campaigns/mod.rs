@@ -6,16 +6,45 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use camket_schema::coverage::{Target, Window};
+use crate::coverage::rules::{Target, Window};
 use camket_schema::domain::AreaPath;
 use camket_schema::models::CampaignRow;
 use camket_schema::tables::{areas, campaigns};
 use camket_schema::{with_conn, write_tx, Db};
 
 use crate::access::{authorize, Action, Principal};
-use crate::coverage::maintain::{CampaignRules, Recompute};
+use crate::coverage::maintain::{Recompute, Touched};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
+
+/// A campaign with what coverage needs of it.
+#[derive(Debug, Clone)]
+pub struct CampaignRules {
+    pub row: CampaignRow,
+    pub scope_path: AreaPath,
+    pub targets: Vec<Target>,
+    pub window: Window,
+    pub offset: FixedOffset,
+}
+
+impl CampaignRules {
+    /// Reads a stored campaign; `None` if its targets cannot be read.
+    pub fn from_row(row: CampaignRow, scope_path: String) -> Option<CampaignRules> {
+        let targets: Vec<Target> = serde_json::from_str(&row.targets).ok()?;
+        let offset = FixedOffset::east_opt(row.utc_offset_minutes * 60)?;
+        let window = Window {
+            start: row.window_start.and_utc(),
+            end: row.window_end.and_utc(),
+        };
+        Some(CampaignRules {
+            scope_path: AreaPath::from_stored(scope_path),
+            targets,
+            window,
+            offset,
+            row,
+        })
+    }
+}
 
 /// A campaign as written in its YAML file or sent over HTTP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,7 +99,7 @@ pub fn validate(spec: &CampaignSpec) -> Vec<FieldError> {
                 "must not be before starts_on",
             ));
         }
-        if let camket_schema::coverage::Eligibility::HouseholdsIn(categories) = &target.who {
+        if let crate::coverage::rules::Eligibility::HouseholdsIn(categories) = &target.who {
             if categories.is_empty() {
                 errors.push(FieldError::new(
                     format!("targets[{i}].who"),
@@ -176,14 +205,7 @@ pub fn create(db: &Db, spec: &CampaignSpec, offset: FixedOffset) -> Result<i64, 
             ))
             .returning(campaigns::id)
             .get_result(conn)?;
-        let (lower, upper) = AreaPath::from_stored(scope_path).subtree_range();
-        let villages: Vec<i64> = areas::table
-            .filter(areas::path.ge(&lower))
-            .filter(areas::path.lt(&upper))
-            .filter(areas::level.eq("village"))
-            .select(areas::id)
-            .load(conn)?;
-        conn.recompute_villages(&villages)?;
+        conn.touch(Touched::Campaign(&AreaPath::from_stored(scope_path)))?;
         Ok(id)
     })
 }

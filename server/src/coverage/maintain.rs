@@ -1,44 +1,18 @@
-//! Keeping `coverage_counts` live: [`Recompute::recompute_villages`] runs inside
-//! the caller's write transaction, on either backend (see `camket_schema::coverage`
+//! Keeping `coverage_counts` live: every write that coverage depends on calls
+//! [`Recompute::touch`] inside its own write transaction, on either backend, and
+//! that alone decides which villages to recount (see `crate::coverage::rules`
 //! for the design).
 
-use chrono::{FixedOffset, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-use camket_schema::coverage::{self, CoveringSubmission, HouseholdFacts, Standing, Target, Window};
+use crate::coverage::rules::{self as coverage, CoveringSubmission, HouseholdFacts, Standing};
 use camket_schema::domain::{AreaPath, HouseholdCategory};
 use camket_schema::models::CampaignRow;
+
+use crate::campaigns::CampaignRules;
 use camket_schema::tables::{areas, campaigns, coverage_counts, households, submissions};
-
-/// A campaign with what coverage needs of it.
-#[derive(Debug, Clone)]
-pub struct CampaignRules {
-    pub row: CampaignRow,
-    pub scope_path: AreaPath,
-    pub targets: Vec<Target>,
-    pub window: Window,
-    pub offset: FixedOffset,
-}
-
-impl CampaignRules {
-    /// Reads a stored campaign; `None` if its targets cannot be read.
-    pub fn from_row(row: CampaignRow, scope_path: String) -> Option<CampaignRules> {
-        let targets: Vec<Target> = serde_json::from_str(&row.targets).ok()?;
-        let offset = FixedOffset::east_opt(row.utc_offset_minutes * 60)?;
-        let window = Window {
-            start: row.window_start.and_utc(),
-            end: row.window_end.and_utc(),
-        };
-        Some(CampaignRules {
-            scope_path: AreaPath::from_stored(scope_path),
-            targets,
-            window,
-            offset,
-            row,
-        })
-    }
-}
 
 /// The live submissions that may cover something, for a set of households and a village.
 pub type Facts = (Vec<HouseholdFacts>, Vec<CoveringSubmission>);
@@ -89,8 +63,26 @@ fn to_household(row: (i64, String, String, String, bool)) -> HouseholdFacts {
     }
 }
 
+/// What a write changed that coverage depends on.
+#[derive(Debug, Clone, Copy)]
+pub enum Touched<'a> {
+    /// A submission was stored, reviewed or corrected. It counts in its
+    /// household's village of today (the household may have moved since).
+    Submission {
+        household_id: Option<i64>,
+        village_id: i64,
+    },
+    /// Households of these villages were imported, moved in or moved out, or
+    /// the villages are new.
+    Villages(&'a [i64]),
+    /// A campaign was created over the subtree at this path.
+    Campaign(&'a AreaPath),
+}
+
 /// Coverage maintenance and reads that must run on a connection of either backend.
 pub trait Recompute {
+    /// The one entry point for writers: recounts what `touched` changed.
+    fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()>;
     /// Every campaign with its scope path.
     fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>>;
     /// The households of a village and the live submissions that may cover its targets.
@@ -102,6 +94,33 @@ pub trait Recompute {
 macro_rules! impl_recompute {
     ($conn:ty) => {
         impl Recompute for $conn {
+            fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()> {
+                let villages: Vec<i64> = match touched {
+                    Touched::Submission {
+                        household_id: Some(household),
+                        ..
+                    } => vec![households::table
+                        .find(household)
+                        .select(households::village_id)
+                        .first(self)?],
+                    Touched::Submission {
+                        household_id: None,
+                        village_id,
+                    } => vec![village_id],
+                    Touched::Villages(ids) => ids.to_vec(),
+                    Touched::Campaign(scope) => {
+                        let (lower, upper) = scope.subtree_range();
+                        areas::table
+                            .filter(areas::path.ge(&lower))
+                            .filter(areas::path.lt(&upper))
+                            .filter(areas::level.eq("village"))
+                            .select(areas::id)
+                            .load(self)?
+                    }
+                };
+                self.recompute_villages(&villages)
+            }
+
             fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>> {
                 let rows: Vec<(CampaignRow, String)> = campaigns::table
                     .inner_join(areas::table)

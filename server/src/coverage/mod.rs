@@ -1,7 +1,8 @@
 //! Coverage: `GET /campaigns/{id}/coverage?area=&depth=`, `GET /campaigns/{id}/gaps?area=`,
-//! and `camket coverage verify`. The rules are in `camket_schema::coverage`.
+//! and `camket coverage verify`. The rules are in [`rules`].
 
 pub mod maintain;
+pub mod rules;
 
 use std::collections::BTreeMap;
 
@@ -10,17 +11,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use camket_schema::coverage::{self, Count, Gap};
 use camket_schema::domain::{AreaId, AreaPath};
 use camket_schema::models::AreaRow;
 use camket_schema::tables::{areas, coverage_counts};
 use camket_schema::{with_conn, Db};
+use rules::{self as coverage, Count, Gap};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::campaigns;
+use crate::campaigns::CampaignRules;
 use crate::error::ApiError;
 use crate::state::AppState;
-use maintain::{CampaignRules, Recompute};
+use maintain::Recompute;
 
 /// One target's figures in a coverage row.
 #[derive(Debug, Clone, Serialize)]

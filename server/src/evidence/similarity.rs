@@ -258,7 +258,7 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::{self, PaperPhoto};
+    use crate::devtools::synthetic::{self, PaperPhoto};
 
     fn decode(bytes: &[u8]) -> DynamicImage {
         image::load_from_memory(bytes).expect("decodes")

@@ -18,7 +18,7 @@ use camket_schema::{with_conn, write_tx, Db};
 use super::import::HouseholdRecord;
 use crate::access::Scope;
 use crate::areas::store::ImportSummary;
-use crate::coverage::maintain::Recompute;
+use crate::coverage::maintain::{Recompute, Touched};
 use crate::error::{ApiError, FieldError};
 
 /// A position in a village's change stream: (sync stamp, household id).
@@ -259,7 +259,7 @@ pub fn import(
             progress(written);
         }
         let touched: Vec<i64> = villages.values().map(|(id, _, _)| *id).collect();
-        conn.recompute_villages(&touched)?;
+        conn.touch(Touched::Villages(&touched))?;
         progress(records.len());
         Ok(summary)
     })
@@ -310,7 +310,7 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
                 household_departures::sync_seq.eq(seq),
             ))
             .execute(conn)?;
-        conn.recompute_villages(&[row.village_id, village_id])?;
+        conn.touch(Touched::Villages(&[row.village_id, village_id]))?;
         Ok(households::table
             .find(id.0)
             .select(HouseholdRow::as_select())

@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use camket_schema::coverage::{self, Count, TargetKind};
+use crate::coverage::rules::{self as coverage, Count, TargetKind};
 use camket_schema::domain::{AreaPath, CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
 use camket_schema::tables::submissions;
@@ -19,7 +19,8 @@ use camket_schema::{with_conn, Db};
 
 use crate::access::Principal;
 use crate::campaigns;
-use crate::coverage::maintain::{CampaignRules, Recompute};
+use crate::campaigns::CampaignRules;
+use crate::coverage::maintain::Recompute;
 use crate::coverage::{figures, resolve_area, villages_in, TargetFigures};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -124,6 +125,7 @@ pub fn build(
     let mut rows = Vec::new();
     let mut category_counts: BTreeMap<HouseholdCategory, i64> = BTreeMap::new();
     let mut villages_with_meeting = 0;
+    let mut meetings_held = 0;
     for village in &villages {
         let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
         let counts =
@@ -136,14 +138,9 @@ pub fn build(
                 *category_counts.entry(*category).or_default() += 1;
             }
         }
-        let meeting_key = TargetKind::VillageMeeting.key();
-        let held = subs.iter().any(|s| {
-            s.covers == meeting_key
-                && s.approved_at.is_some_and(|t| t <= as_of)
-                && s.collected_at >= campaign.window.start
-                && s.collected_at < campaign.window.end
-        });
-        villages_with_meeting += i64::from(held);
+        let held = coverage::meetings_held(&subs, &campaign.window, as_of);
+        meetings_held += held;
+        villages_with_meeting += i64::from(held > 0);
         rows.push(ReportRow {
             village_id: village.id,
             village: village.name.clone(),
@@ -152,38 +149,27 @@ pub fn build(
     }
     let (lower, upper) = AreaPath::from_stored(area.path.clone()).subtree_range();
     let as_of_naive = as_of.naive_utc();
-    let (surveys, meetings_held, flagged): (Vec<(Option<i64>, String)>, i64, i64) =
-        with_conn!(db, |conn| {
-            let surveys = submissions::table
-                .filter(submissions::area_path.ge(&lower))
-                .filter(submissions::area_path.lt(&upper))
-                .filter(submissions::form_id.eq("household-survey"))
-                .filter(submissions::status.eq("approved"))
-                .filter(submissions::approved_at.le(as_of_naive))
-                .filter(submissions::superseded_by.is_null())
-                .order((submissions::collected_at, submissions::id))
-                .select((submissions::household_id, submissions::answers))
-                .load(conn)?;
-            let meetings: i64 = submissions::table
-                .filter(submissions::area_path.ge(&lower))
-                .filter(submissions::area_path.lt(&upper))
-                .filter(submissions::commitment_kind.eq(TargetKind::VillageMeeting.key()))
-                .filter(submissions::status.eq("approved"))
-                .filter(submissions::approved_at.le(as_of_naive))
-                .filter(submissions::collected_at.ge(campaign.window.start.naive_utc()))
-                .filter(submissions::collected_at.lt(campaign.window.end.naive_utc()))
-                .count()
-                .get_result(conn)?;
-            let flagged: i64 = submissions::table
-                .filter(submissions::area_path.ge(&lower))
-                .filter(submissions::area_path.lt(&upper))
-                .filter(submissions::status.eq("received"))
-                .filter(submissions::risk.gt(0))
-                .filter(submissions::received_at.le(as_of_naive))
-                .count()
-                .get_result(conn)?;
-            (surveys, meetings, flagged)
-        });
+    let (surveys, flagged): (Vec<(Option<i64>, String)>, i64) = with_conn!(db, |conn| {
+        let surveys = submissions::table
+            .filter(submissions::area_path.ge(&lower))
+            .filter(submissions::area_path.lt(&upper))
+            .filter(submissions::form_id.eq("household-survey"))
+            .filter(submissions::status.eq("approved"))
+            .filter(submissions::approved_at.le(as_of_naive))
+            .filter(submissions::superseded_by.is_null())
+            .order((submissions::collected_at, submissions::id))
+            .select((submissions::household_id, submissions::answers))
+            .load(conn)?;
+        let flagged: i64 = submissions::table
+            .filter(submissions::area_path.ge(&lower))
+            .filter(submissions::area_path.lt(&upper))
+            .filter(submissions::status.eq("received"))
+            .filter(submissions::risk.gt(0))
+            .filter(submissions::received_at.le(as_of_naive))
+            .count()
+            .get_result(conn)?;
+        (surveys, flagged)
+    });
     // The latest approved survey of each household speaks for it.
     let mut latest: BTreeMap<i64, serde_json::Value> = BTreeMap::new();
     for (household, answers) in surveys {

@@ -492,7 +492,7 @@ pub fn intake(
         .map(|k| k.as_str().to_string())
         .or_else(|| {
             definition.feeds.village_meeting.then(|| {
-                camket_schema::coverage::TargetKind::VillageMeeting
+                crate::coverage::rules::TargetKind::VillageMeeting
                     .key()
                     .to_string()
             })

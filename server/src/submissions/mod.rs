@@ -332,17 +332,7 @@ pub async fn photo(
         .into_iter()
         .find(|p| p.id == photo_id)
         .ok_or_else(|| ApiError::NotFound(format!("submission {id} has no photo {photo_id}")))?;
-    let (variant, tag) = match query.size.as_deref().unwrap_or("review") {
-        "thumb" => (Variant::Thumbnail, "thumb"),
-        "review" => (Variant::Review, "review"),
-        "original" => (Variant::Original, "original"),
-        other => {
-            return Err(ApiError::bad_param(
-                "size",
-                format!("'{other}' is not one of thumb, review, original"),
-            ))
-        }
-    };
+    let (variant, tag) = photo_size(query.size.as_deref())?;
     let etag = format!("\"{}-{tag}\"", attachment.sha256);
     // Photos are personal data on what may be a shared office PC: the original
     // is never kept by the browser, the smaller sizes only for a working hour.
@@ -362,27 +352,7 @@ pub async fn photo(
     let db = state.db.clone();
     let sha = attachment.sha256.clone();
     let store = state.photos.clone();
-    let (bytes, format) = web::block(move || -> Result<(Vec<u8>, String), ApiError> {
-        let row = store::photo(&db, &sha)?
-            .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
-        if variant != Variant::Original {
-            if row.verified_at.is_none() {
-                return Err(ApiError::NotReady(
-                    "the photo is still being processed; its thumbnail and review size will be ready shortly (the original is available now)".into(),
-                ));
-            }
-            if let Some(error) = &row.verify_error {
-                return Err(ApiError::NotFound(format!(
-                    "the photo could not be decoded ({error}); only the original is kept"
-                )));
-            }
-        }
-        let bytes = store
-            .read(&sha, variant)
-            .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
-        Ok((bytes, row.format))
-    })
-    .await??;
+    let (bytes, format) = web::block(move || read_photo(&db, &store, &sha, variant)).await??;
     let media_type = match (variant, format.as_str()) {
         (Variant::Original, "png") => "image/png",
         _ => "image/jpeg",
@@ -392,6 +362,47 @@ pub async fn photo(
         .insert_header(cache)
         .content_type(media_type)
         .body(bytes))
+}
+
+/// The size asked for by `?size=` (review when absent) and its ETag suffix.
+fn photo_size(size: Option<&str>) -> Result<(Variant, &'static str), ApiError> {
+    match size.unwrap_or("review") {
+        "thumb" => Ok((Variant::Thumbnail, "thumb")),
+        "review" => Ok((Variant::Review, "review")),
+        "original" => Ok((Variant::Original, "original")),
+        other => Err(ApiError::bad_param(
+            "size",
+            format!("'{other}' is not one of thumb, review, original"),
+        )),
+    }
+}
+
+/// The bytes of one size of a stored photo, and its format. The smaller sizes
+/// exist once the background checks have decoded the photo.
+fn read_photo(
+    db: &camket_schema::Db,
+    photos: &crate::photo_store::PhotoStore,
+    sha: &str,
+    variant: Variant,
+) -> Result<(Vec<u8>, String), ApiError> {
+    let row = store::photo(db, sha)?
+        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
+    if variant != Variant::Original {
+        if row.verified_at.is_none() {
+            return Err(ApiError::NotReady(
+                "the photo is still being processed; its thumbnail and review size will be ready shortly (the original is available now)".into(),
+            ));
+        }
+        if let Some(error) = &row.verify_error {
+            return Err(ApiError::NotFound(format!(
+                "the photo could not be decoded ({error}); only the original is kept"
+            )));
+        }
+    }
+    let bytes = photos
+        .read(sha, variant)
+        .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
+    Ok((bytes, row.format))
 }
 
 /// Body of the review route.

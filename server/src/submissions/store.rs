@@ -17,7 +17,7 @@ use camket_schema::{with_conn, write_tx, Db};
 
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
 use crate::access::Scope;
-use crate::coverage::maintain::Recompute;
+use crate::coverage::maintain::{Recompute, Touched};
 use crate::error::ApiError;
 use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
@@ -462,14 +462,10 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 ))
                 .execute(conn)?;
         }
-        let village = match record.submission.household_id {
-            Some(household) => households::table
-                .find(household)
-                .select(households::village_id)
-                .first(conn)?,
-            None => record.submission.village_id,
-        };
-        conn.recompute_villages(&[village])?;
+        conn.touch(Touched::Submission {
+            household_id: record.submission.household_id,
+            village_id: record.submission.village_id,
+        })?;
         Ok(id)
     })
 }
@@ -665,14 +661,10 @@ pub fn review(
                 }
             }
         }
-        let village = match row.household_id {
-            Some(household) => households::table
-                .find(household)
-                .select(households::village_id)
-                .first(conn)?,
-            None => row.village_id,
-        };
-        conn.recompute_villages(&[village])?;
+        conn.touch(Touched::Submission {
+            household_id: row.household_id,
+            village_id: row.village_id,
+        })?;
         Ok(submissions::table
             .find(id)
             .select(SubmissionRow::as_select())

@@ -190,21 +190,36 @@ fn eligible(target: &Target, household: &HouseholdFacts) -> bool {
         }
 }
 
+/// What one submission does for a target of kind `key`: nothing (`None`: another
+/// kind, outside the window, not yet received), covers it, or waits for review.
+fn standing_for(
+    s: &CoveringSubmission,
+    key: &str,
+    window: &Window,
+    as_of: DateTime<Utc>,
+) -> Option<SubjectState> {
+    if s.covers != key || !window.contains(s.collected_at) || s.received_at > as_of {
+        return None;
+    }
+    match (s.standing, s.approved_at) {
+        (Standing::Approved, Some(at)) if at <= as_of => Some(SubjectState::Covered),
+        _ => Some(SubjectState::Pending),
+    }
+}
+
 fn state_of<'a>(
     target: &Target,
-    mut submissions: impl Iterator<Item = &'a CoveringSubmission>,
+    submissions: impl Iterator<Item = &'a CoveringSubmission>,
     window: &Window,
     as_of: DateTime<Utc>,
 ) -> SubjectState {
     let key = target.kind.key();
     let mut pending = false;
-    for s in submissions.by_ref() {
-        if s.covers != key || !window.contains(s.collected_at) || s.received_at > as_of {
-            continue;
-        }
-        match (s.standing, s.approved_at) {
-            (Standing::Approved, Some(at)) if at <= as_of => return SubjectState::Covered,
-            _ => pending = true,
+    for s in submissions {
+        match standing_for(s, key, window, as_of) {
+            Some(SubjectState::Covered) => return SubjectState::Covered,
+            Some(_) => pending = true,
+            None => {}
         }
     }
     if pending {
@@ -212,6 +227,21 @@ fn state_of<'a>(
     } else {
         SubjectState::Missing
     }
+}
+
+/// How many residents' meetings of a village count as held as of `as_of`: the
+/// one "meeting held" rule, the same that covers a `village_meeting` target.
+pub fn meetings_held(
+    submissions: &[CoveringSubmission],
+    window: &Window,
+    as_of: DateTime<Utc>,
+) -> i64 {
+    let key = TargetKind::VillageMeeting.key();
+    submissions
+        .iter()
+        .filter(|s| s.household_id.is_none())
+        .filter(|s| standing_for(s, key, window, as_of) == Some(SubjectState::Covered))
+        .count() as i64
 }
 
 /// The counts of one village for every target, as of `as_of`.
@@ -432,6 +462,48 @@ mod tests {
                 deadline: day("2025-04-28"),
             },
         ]
+    }
+
+    #[test]
+    fn a_meeting_is_held_when_approved_inside_the_window_by_the_day_asked() {
+        let window = Window::from_dates(day("2025-04-21"), day("2025-05-18"), offset());
+        let subs = vec![
+            submission(
+                None,
+                "village_meeting",
+                Standing::Approved,
+                "2025-04-22T03:00:00Z",
+            ),
+            submission(
+                None,
+                "village_meeting",
+                Standing::Approved,
+                "2025-04-29T03:00:00Z",
+            ),
+            // Waiting for review, before the window, or another kind: not held.
+            submission(
+                None,
+                "village_meeting",
+                Standing::Pending,
+                "2025-04-23T03:00:00Z",
+            ),
+            submission(
+                None,
+                "village_meeting",
+                Standing::Approved,
+                "2025-04-19T03:00:00Z",
+            ),
+            submission(
+                None,
+                "village_pledge",
+                Standing::Approved,
+                "2025-04-23T03:00:00Z",
+            ),
+        ];
+        assert_eq!(meetings_held(&subs, &window, at("2025-05-01T00:00:00Z")), 2);
+        // Asked for a day before the second was approved.
+        assert_eq!(meetings_held(&subs, &window, at("2025-04-25T00:00:00Z")), 1);
+        assert_eq!(meetings_held(&subs, &window, at("2025-04-21T00:00:00Z")), 0);
     }
 
     #[test]

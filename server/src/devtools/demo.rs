@@ -283,8 +283,8 @@ pub fn build(
 
 /// The campaigns of the seed directives.
 pub const DEMO_CAMPAIGNS: &[&str] = &[
-    include_str!("../demo/hoang-kim-2025.yaml"),
-    include_str!("../demo/truong-thi-2023.yaml"),
+    include_str!("../../demo/hoang-kim-2025.yaml"),
+    include_str!("../../demo/truong-thi-2023.yaml"),
 ];
 
 /// A campaign shaped like Hoằng Kim's whose window spans `today`, over the whole

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::synthetic::{self, ExifSpec, PaperPhoto, Scene};
+use crate::devtools::synthetic::{self, ExifSpec, PaperPhoto, Scene};
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -3,6 +3,8 @@
 //! started once per test process (as the `postgres` user when run as root) and
 //! stopped by a watchdog when the process ends.
 
+pub mod field;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -21,11 +21,11 @@ use camket_schema::tables::{
 use camket_schema::{with_conn, write_tx, Db};
 
 use crate::areas::import::AreaRecord;
+use crate::devtools::synthetic::{self, ExifSpec, PaperPhoto, Scene};
 use crate::error::ApiError;
 use crate::evidence::photo;
 use crate::households::import::HouseholdRecord;
 use crate::photo_store::{PhotoStore, Variant};
-use crate::synthetic::{self, ExifSpec, PaperPhoto, Scene};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +112,7 @@ fn areas_for(spec: &ProvinceSpec) -> Vec<AreaRecord> {
                     name: format!("Thôn {}", v + 1),
                     level: AreaLevel::Village,
                     parent_code: Some(commune.clone()),
-                    boundary: Some(crate::demo::square(lat, lon, 0.006)),
+                    boundary: Some(crate::devtools::demo::square(lat, lon, 0.006)),
                     centroid: Some((lat, lon)),
                 });
                 village += 1;
@@ -153,14 +153,14 @@ pub fn generate(
             line: n as u64 + 2,
             village_code: village.code.clone(),
             code: format!("H{:07}", n),
-            head_name: crate::demo::person_name(&mut rng),
+            head_name: crate::devtools::demo::person_name(&mut rng),
             address: format!("Số nhà {}, {}", n / villages.len() + 1, village.name),
             member_count: rng.random_range(1..=7),
             location: Some((
                 lat + rng.random_range(-0.005..0.005),
                 lon + rng.random_range(-0.005..0.005),
             )),
-            categories: crate::demo::categories(&mut rng),
+            categories: crate::devtools::demo::categories(&mut rng),
         });
     }
     for chunk in household_records.chunks(100_000) {
@@ -199,7 +199,8 @@ pub fn generate(
     }
     let offset = chrono::FixedOffset::east_opt(7 * 3600)
         .ok_or_else(|| ApiError::Internal("offset".into()))?;
-    let mut campaign = crate::demo::live_campaign(Utc::now().with_timezone(&offset).date_naive())?;
+    let mut campaign =
+        crate::devtools::demo::live_campaign(Utc::now().with_timezone(&offset).date_naive())?;
     campaign.scope = "P".into();
 
     progress("photos");

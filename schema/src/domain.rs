@@ -152,9 +152,46 @@ impl FromStr for Role {
 /// The materialised path of an area: the ids from the root down, e.g. `/1/5/23/`.
 /// An area's subtree is every path that starts with its own, which both backends
 /// answer as one index range scan (`path >= lower AND path < upper`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// It is also the column type of `areas.path` and `submissions.area_path`: rows
+/// read from the database carry it, not a bare string.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct AreaPath(String);
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for AreaPath
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        String::from_sql(bytes).map(AreaPath)
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for AreaPath
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0.as_str().to_sql(out)
+    }
+}
 
 impl AreaPath {
     /// The path of a root area.

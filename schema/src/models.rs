@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::domain::AreaPath;
+
 use crate::tables::{
     areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
     submission_events, submission_photos, submissions, users,
@@ -17,7 +19,7 @@ pub struct AreaRow {
     pub name: String,
     pub level: String,
     pub parent_id: Option<i64>,
-    pub path: String,
+    pub path: AreaPath,
     pub depth: i32,
     pub boundary: Option<String>,
     pub centroid_lat: Option<f64>,
@@ -174,7 +176,7 @@ pub struct SubmissionRow {
     pub form_id: String,
     pub form_version: i32,
     pub village_id: i64,
-    pub area_path: String,
+    pub area_path: AreaPath,
     pub household_id: Option<i64>,
     pub submitted_by: i64,
     pub device_id: Option<String>,
@@ -207,7 +209,7 @@ pub struct NewSubmission {
     pub form_id: String,
     pub form_version: i32,
     pub village_id: i64,
-    pub area_path: String,
+    pub area_path: AreaPath,
     pub household_id: Option<i64>,
     pub submitted_by: i64,
     pub device_id: Option<String>,

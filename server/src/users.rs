@@ -97,13 +97,13 @@ pub fn validate_new_user(input: &CreateUser) -> Result<Role, ApiError> {
 /// scope (answered alike, so area ids cannot be probed), is a validation error
 /// on `area_ids`.
 pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, ApiError> {
-    let mut rows: Vec<(i64, String)> = with_conn!(db, |conn| {
+    let mut rows: Vec<(i64, AreaPath)> = with_conn!(db, |conn| {
         areas::table
             .filter(areas::id.eq_any(ids))
             .select((areas::id, areas::path))
             .load(conn)?
     });
-    rows.retain(|(_, path)| scope.covers(&AreaPath::from_stored(path.clone())));
+    rows.retain(|(_, path)| scope.covers(path));
     let missing: Vec<String> = ids
         .iter()
         .filter(|id| !rows.iter().any(|(found, _)| found == *id))
@@ -115,10 +115,7 @@ pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, 
             format!("no such area: {}", missing.join(", ")),
         ));
     }
-    Ok(rows
-        .into_iter()
-        .map(|(_, path)| AreaPath::from_stored(path))
-        .collect())
+    Ok(rows.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Creates an account bound to areas; a taken username is a conflict.

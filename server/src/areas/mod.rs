@@ -5,7 +5,7 @@ pub mod store;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use camket_schema::domain::{AreaId, AreaPath};
+use camket_schema::domain::AreaId;
 use camket_schema::models::AreaRow;
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ pub async fn get(
     let row = web::block(move || store::get(&db, id))
         .await??
         .ok_or_else(missing)?;
-    let path = AreaPath::from_stored(row.path.clone());
+    let path = row.path.clone();
     authorize_found(&principal, Action::ReadAreas, &path, missing)?;
     let boundary = row
         .boundary

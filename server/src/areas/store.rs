@@ -59,13 +59,12 @@ pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>,
 
 /// The paths of the top-level areas (those without a parent: the provinces).
 pub fn top_level_paths(db: &Db) -> Result<Vec<AreaPath>, ApiError> {
-    let paths: Vec<String> = with_conn!(db, |conn| {
+    Ok(with_conn!(db, |conn| {
         areas::table
             .filter(areas::parent_id.is_null())
             .select(areas::path)
-            .load(conn)?
-    });
-    Ok(paths.into_iter().map(AreaPath::from_stored).collect())
+            .load::<AreaPath>(conn)?
+    }))
 }
 
 /// One area by id.

@@ -141,7 +141,7 @@ pub async fn resolve_area(
     let row = web::block(move || crate::areas::store::get(&db, AreaId(wanted)))
         .await??
         .ok_or_else(missing)?;
-    let path = AreaPath::from_stored(row.path.clone());
+    let path = row.path.clone();
     authorize_found(principal, Action::ReadCoverage, &path, missing)?;
     if !campaign.scope_path.contains(&path) && !path.contains(&campaign.scope_path) {
         return Err(ApiError::bad_param(
@@ -160,7 +160,7 @@ pub fn rollup(
     depth: usize,
     as_of: DateTime<Utc>,
 ) -> Result<(CoverageRow, Vec<CoverageRow>), ApiError> {
-    let path = AreaPath::from_stored(area.path.clone());
+    let path = area.path.clone();
     let rows = subtree_counts(db, campaign.row.id, &path)?;
     let n = campaign.targets.len();
     let mut totals = vec![Count::default(); n];
@@ -271,7 +271,7 @@ pub fn gaps(
     as_of: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<GapView>, ApiError> {
-    let villages = villages_in(db, campaign, &AreaPath::from_stored(area.path.clone()))?;
+    let villages = villages_in(db, campaign, &area.path.clone())?;
     let mut out = Vec::new();
     for village in villages {
         let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);

@@ -343,7 +343,7 @@ fn seed_coverage(
                 form_id: "commitment".into(),
                 form_version: 1,
                 village_id,
-                area_path: path.clone(),
+                area_path: camket_schema::domain::AreaPath::from_stored(path.clone()),
                 household_id: Some(household),
                 submitted_by: surveyor,
                 device_id: Some("demo-seed".into()),

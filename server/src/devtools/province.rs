@@ -360,7 +360,7 @@ pub fn generate(
                         form_id: form.into(),
                         form_version: 1,
                         village_id: *village,
-                        area_path: path.clone(),
+                        area_path: camket_schema::domain::AreaPath::from_stored(path.clone()),
                         household_id: Some(*household),
                         submitted_by: surveyor,
                         device_id: Some("gen-province".into()),

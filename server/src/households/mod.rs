@@ -5,7 +5,7 @@ pub mod import;
 pub mod store;
 
 use actix_web::{web, HttpResponse};
-use camket_schema::domain::{AreaId, AreaPath, HouseholdId};
+use camket_schema::domain::{AreaId, HouseholdId};
 use camket_schema::models::HouseholdRow;
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ pub async fn sync(
     let village = web::block(move || areas::store::get(&db, village_id))
         .await??
         .ok_or_else(missing)?;
-    let path = AreaPath::from_stored(village.path.clone());
+    let path = village.path.clone();
     authorize_found(&principal, Action::ReadHouseholds, &path, missing)?;
     if village.level != "village" {
         return Err(ApiError::NotFound(format!(
@@ -199,22 +199,14 @@ pub async fn move_household(
     let village = web::block(move || areas::store::get(&db, AreaId(target)))
         .await??
         .filter(|v| v.level == "village")
-        .filter(|v| {
-            principal
-                .scope
-                .covers(&AreaPath::from_stored(v.path.clone()))
-        })
+        .filter(|v| principal.scope.covers(&v.path.clone()))
         .ok_or_else(|| {
             ApiError::invalid(
                 "village_id",
                 format!("no village with id {target} in your areas"),
             )
         })?;
-    authorize(
-        &principal,
-        Action::ManagePlaces,
-        Some(&AreaPath::from_stored(village.path)),
-    )?;
+    authorize(&principal, Action::ManagePlaces, Some(&village.path))?;
     let db = state.db.clone();
     let moved = web::block(move || store::move_to(&db, HouseholdId(row.id), target)).await??;
     Ok(HttpResponse::Ok().json(HouseholdView::from(moved)))

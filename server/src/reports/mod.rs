@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::rules::{self as coverage, Count, TargetKind};
-use camket_schema::domain::{AreaPath, CommitmentKind, HouseholdCategory};
+use camket_schema::domain::{CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
 use camket_schema::tables::submissions;
 use camket_schema::{with_conn, Db};
@@ -119,7 +119,7 @@ pub fn build(
     kind: ReportKind,
     as_of: DateTime<Utc>,
 ) -> Result<Report, ApiError> {
-    let villages = villages_in(db, campaign, &AreaPath::from_stored(area.path.clone()))?;
+    let villages = villages_in(db, campaign, &area.path.clone())?;
     let n = campaign.targets.len();
     let mut totals = vec![Count::default(); n];
     let mut rows = Vec::new();
@@ -147,7 +147,7 @@ pub fn build(
             targets: figures(campaign, &counts, as_of),
         });
     }
-    let (lower, upper) = AreaPath::from_stored(area.path.clone()).subtree_range();
+    let (lower, upper) = area.path.clone().subtree_range();
     let as_of_naive = as_of.naive_utc();
     let (surveys, flagged): (Vec<(Option<i64>, String)>, i64) = with_conn!(db, |conn| {
         let surveys = submissions::table

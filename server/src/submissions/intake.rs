@@ -73,7 +73,7 @@ fn may_see_resend(principal: &Principal, stored: &SubmissionRow) -> Result<(), A
     authorize(
         principal,
         Action::ReadSubmissions,
-        Some(&AreaPath::from_stored(stored.area_path.clone())),
+        Some(&stored.area_path.clone()),
     )
     .map_err(|_| out_of_area())
 }
@@ -396,11 +396,7 @@ pub fn intake(
     // A village outside the caller's areas gets the refusal a missing one gets,
     // so that village ids cannot be probed.
     let village = village
-        .filter(|v| {
-            principal
-                .scope
-                .covers(&AreaPath::from_stored(v.path.clone()))
-        })
+        .filter(|v| principal.scope.covers(&v.path.clone()))
         .ok_or_else(out_of_area)?;
     if village.level != "village" {
         return Err(ApiError::invalid(
@@ -408,7 +404,7 @@ pub fn intake(
             format!("area {} is a {}, not a village", village.id, village.level),
         ));
     }
-    let village_path = AreaPath::from_stored(village.path.clone());
+    let village_path = village.path.clone();
     authorize(principal, Action::Submit, Some(&village_path))?;
     if let Some(stored) = store::find_by_instance(db, &document.instance_id)? {
         return resend(principal, stored, &hash);

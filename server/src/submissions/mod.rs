@@ -245,7 +245,7 @@ pub async fn list(
         let row = web::block(move || crate::areas::store::get(&db, AreaId(area)))
             .await??
             .ok_or_else(missing)?;
-        let path = AreaPath::from_stored(row.path);
+        let path = row.path;
         if mine {
             // One's own list filtered by an area one does not work in: the
             // same answer as an unknown area.
@@ -296,7 +296,7 @@ async fn load(
         if !Action::ReadSubmissions.permits(principal.role) {
             return Err(missing());
         }
-        let path = AreaPath::from_stored(row.area_path.clone());
+        let path = row.area_path.clone();
         authorize_found(principal, Action::ReadSubmissions, &path, missing)?;
     }
     Ok((row, attached))
@@ -434,11 +434,7 @@ pub async fn review(
         ));
     }
     let (row, _) = load(&state, &principal, id).await?;
-    authorize(
-        &principal,
-        Action::Review,
-        Some(&AreaPath::from_stored(row.area_path.clone())),
-    )?;
+    authorize(&principal, Action::Review, Some(&row.area_path.clone()))?;
     let db = state.db.clone();
     let reviewer = principal.user_id.0;
     let updated = web::block(move || {

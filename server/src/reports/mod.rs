@@ -147,7 +147,14 @@ pub fn build(
             targets: figures(campaign, &counts, as_of),
         });
     }
-    let (lower, upper) = area.path.clone().subtree_range();
+    // The same area as the village rows: the campaign's scope when the report's
+    // area holds all of it.
+    let counted = if area.path.contains(&campaign.scope_path) {
+        &campaign.scope_path
+    } else {
+        &area.path
+    };
+    let (lower, upper) = counted.subtree_range();
     let as_of_naive = as_of.naive_utc();
     let (surveys, flagged): (Vec<(Option<i64>, String)>, i64) = with_conn!(db, |conn| {
         let surveys = submissions::table

@@ -461,6 +461,16 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                     submission_events::comment.eq(Some(format!("corrected by submission {id}"))),
                 ))
                 .execute(conn)?;
+            // The original stops counting where it counted, which is not the
+            // correction's village when its household has moved since.
+            let (household_id, village_id): (Option<i64>, i64) = submissions::table
+                .find(original)
+                .select((submissions::household_id, submissions::village_id))
+                .first(conn)?;
+            conn.touch(Touched::Submission {
+                household_id,
+                village_id,
+            })?;
         }
         conn.touch(Touched::Submission {
             household_id: record.submission.household_id,

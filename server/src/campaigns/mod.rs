@@ -1,19 +1,18 @@
 //! Campaigns: `GET /campaigns`, `POST /campaigns` (admin; JSON or YAML),
 //! `GET /campaigns/{id}`, and `camket campaigns load FILE`.
 
+pub mod store;
+
 use actix_web::{web, HttpResponse};
-use chrono::{FixedOffset, NaiveDate, Utc};
-use diesel::prelude::*;
+use chrono::{FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::rules::{Target, Window};
 use camket_schema::domain::AreaPath;
 use camket_schema::models::CampaignRow;
-use camket_schema::tables::{areas, campaigns};
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::Db;
 
 use crate::access::{authorize, Action, Principal};
-use crate::coverage::maintain::{Recompute, Touched};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -166,58 +165,17 @@ impl CampaignView {
 
 /// Stores a campaign and computes its coverage for every village in scope.
 pub fn create(db: &Db, spec: &CampaignSpec, offset: FixedOffset) -> Result<i64, ApiError> {
-    let window = Window::from_dates(spec.starts_on, spec.ends_on, offset);
-    let targets =
-        serde_json::to_string(&spec.targets).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = Utc::now().naive_utc();
-    write_tx!(db, |conn| {
-        let scope: Option<(i64, String)> = areas::table
-            .filter(areas::code.eq(&spec.scope))
-            .select((areas::id, areas::path))
-            .first(conn)
-            .optional()?;
-        let (scope_id, scope_path) = scope.ok_or_else(|| {
-            ApiError::invalid("scope", format!("no area has code '{}'", spec.scope))
-        })?;
-        let taken: i64 = campaigns::table
-            .filter(campaigns::code.eq(&spec.code))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
-            return Err(ApiError::Conflict(format!(
-                "a campaign with code '{}' exists",
-                spec.code
-            )));
-        }
-        let id: i64 = diesel::insert_into(campaigns::table)
-            .values((
-                campaigns::code.eq(&spec.code),
-                campaigns::name.eq(&spec.name),
-                campaigns::directive.eq(&spec.directive),
-                campaigns::scope_area_id.eq(scope_id),
-                campaigns::starts_on.eq(spec.starts_on),
-                campaigns::ends_on.eq(spec.ends_on),
-                campaigns::window_start.eq(window.start.naive_utc()),
-                campaigns::window_end.eq(window.end.naive_utc()),
-                campaigns::utc_offset_minutes.eq(offset.local_minus_utc() / 60),
-                campaigns::targets.eq(&targets),
-                campaigns::created_at.eq(now),
-            ))
-            .returning(campaigns::id)
-            .get_result(conn)?;
-        conn.touch(Touched::Campaign(&AreaPath::from_stored(scope_path)))?;
-        Ok(id)
-    })
+    store::create(db, spec, offset).map_err(ApiError::from)
 }
 
 /// Every campaign.
 pub fn all(db: &Db) -> Result<Vec<CampaignRules>, ApiError> {
-    with_conn!(db, |conn| Ok(conn.campaign_rules()?))
+    Ok(store::all(db)?)
 }
 
 /// One campaign.
 pub fn get(db: &Db, id: i64) -> Result<Option<CampaignRules>, ApiError> {
-    Ok(all(db)?.into_iter().find(|c| c.row.id == id))
+    Ok(store::all(db)?.into_iter().find(|c| c.row.id == id))
 }
 
 /// Handles the `GET /api/v1/campaigns` route: campaigns touching the caller's areas.
@@ -273,17 +231,9 @@ pub async fn create_campaign(
     let spec = parse(text)?;
     let db = state.db.clone();
     let scope_code = spec.scope.clone();
-    let scope_path: Option<String> = web::block(move || -> Result<Option<String>, ApiError> {
-        with_conn!(&db, |conn| Ok(areas::table
-            .filter(areas::code.eq(&scope_code))
-            .select(areas::path)
-            .first(conn)
-            .optional()?))
-    })
-    .await??;
+    let scope_path = web::block(move || store::scope_path(&db, &scope_code)).await??;
     // An area outside the admin's own answers like an unknown code.
     let scope_path = scope_path
-        .map(AreaPath::from_stored)
         .filter(|path| principal.scope.covers(path))
         .ok_or_else(|| {
             ApiError::invalid(
@@ -301,9 +251,18 @@ pub async fn create_campaign(
 
 /// The row of a campaign by code (command line).
 pub fn by_code(db: &Db, code: &str) -> Result<Option<CampaignRow>, ApiError> {
-    with_conn!(db, |conn| Ok(campaigns::table
-        .filter(campaigns::code.eq(code))
-        .select(CampaignRow::as_select())
-        .first(conn)
-        .optional()?))
+    Ok(store::by_code(db, code)?)
+}
+
+impl From<store::CreateRefusal> for ApiError {
+    fn from(refusal: store::CreateRefusal) -> ApiError {
+        match refusal {
+            store::CreateRefusal::UnknownScope(_) => {
+                ApiError::invalid("scope", refusal.to_string())
+            }
+            store::CreateRefusal::CodeTaken(_) => ApiError::Conflict(refusal.to_string()),
+            store::CreateRefusal::Targets(_) => ApiError::Internal(refusal.to_string()),
+            store::CreateRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
 }

@@ -55,6 +55,11 @@ impl Scope {
         }
     }
 
+    /// Every area: the scope of one's own submissions, listed wherever they are.
+    pub fn everywhere() -> Scope {
+        Scope::new([AreaPath::from_stored("/".into())])
+    }
+
     /// Whether the area at `path` lies inside the scope.
     pub fn covers(&self, path: &AreaPath) -> bool {
         self.roots.iter().any(|root| root.contains(path))

@@ -13,32 +13,11 @@ use crate::harness::{Client, Response};
 
 /// A login attempt that says it was forwarded for `address`.
 fn login_from(client: &Client, address: &str, username: &str, password: &str) -> Response {
-    let response = ureq::post(&format!("{}/api/v1/auth/login", client.base))
-        .set("X-Forwarded-For", address)
-        .timeout(Duration::from_secs(60))
-        .send_json(json!({"username": username, "password": password}));
-    let response = match response {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(other) => panic!("transport error: {other}"),
-    };
-    let status = response.status();
-    let content_type = response.header("content-type").unwrap_or("").to_string();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .map(|name| {
-            let value = response.header(&name).unwrap_or("").to_string();
-            (name, value)
-        })
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    Response {
-        status,
-        content_type,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-        text,
-    }
+    client.post_json_with(
+        "/api/v1/auth/login",
+        &json!({"username": username, "password": password}),
+        &[("X-Forwarded-For", address)],
+    )
 }
 
 fn assert_rate_limited(response: &Response) {

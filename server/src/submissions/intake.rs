@@ -70,12 +70,8 @@ fn may_see_resend(principal: &Principal, stored: &SubmissionRow) -> Result<(), A
     if stored.submitted_by == principal.user_id.0 {
         return Ok(());
     }
-    authorize(
-        principal,
-        Action::ReadSubmissions,
-        Some(&stored.area_path.clone()),
-    )
-    .map_err(|_| out_of_area())
+    authorize(principal, Action::ReadSubmissions, Some(&stored.area_path))
+        .map_err(|_| out_of_area())
 }
 
 /// The one answer for a household that is missing or lies in another village,

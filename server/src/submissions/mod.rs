@@ -16,7 +16,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use camket_schema::domain::{AreaId, AreaPath, Role};
+use camket_schema::domain::{AreaId, Role};
 use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
 
 use crate::access::{authorize, authorize_found, Action, Principal, Scope};
@@ -232,9 +232,8 @@ pub async fn list(
     } else {
         authorize(&principal, Action::ReadSubmissions, None)?;
     }
-    // One's own submissions are listed wherever they are.
     let mut scope = if mine {
-        Scope::new([AreaPath::from_stored("/".into())])
+        Scope::everywhere()
     } else {
         principal.scope.clone()
     };

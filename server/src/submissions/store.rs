@@ -205,14 +205,14 @@ pub struct Decoded {
 pub fn area_paths(
     db: &Db,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+) -> Result<std::collections::HashMap<i64, AreaPath>, ApiError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     with_conn!(db, |conn| Ok(submissions::table
         .filter(submissions::id.eq_any(ids))
         .select((submissions::id, submissions::area_path))
-        .load::<(i64, String)>(conn)?
+        .load::<(i64, AreaPath)>(conn)?
         .into_iter()
         .collect()))
 }

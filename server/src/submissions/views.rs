@@ -119,16 +119,16 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
 fn visible_flags(
     principal: &Principal,
     row: &SubmissionRow,
-    others: &HashMap<i64, String>,
+    others: &HashMap<i64, AreaPath>,
 ) -> Vec<Flag> {
     let flags: Vec<Flag> = serde_json::from_str(&row.flags).unwrap_or_default();
     flags
         .into_iter()
         .map(|flag| match flag.other_submission {
             Some(other)
-                if !others.get(&other).is_some_and(|path| {
-                    principal.scope.covers(&AreaPath::from_stored(path.clone()))
-                }) =>
+                if !others
+                    .get(&other)
+                    .is_some_and(|path| principal.scope.covers(path)) =>
             {
                 flag.without_other_submission()
             }
@@ -157,14 +157,22 @@ pub fn for_principal(
     let others = store::area_paths(db, &others_named(&rows))?;
     Ok(rows
         .into_iter()
-        .map(|row| {
-            let flags = visible_flags(principal, &row, &others);
-            SubmissionView {
-                flags,
-                ..view(row, None)
-            }
-        })
+        .map(|row| redacted(principal, row, None, &others))
         .collect())
+}
+
+/// The view of `row` with the flags `principal` may see, given the areas of
+/// the submissions its flags name.
+fn redacted(
+    principal: &Principal,
+    row: SubmissionRow,
+    detail: Option<Vec<SubmissionPhotoRow>>,
+    others: &HashMap<i64, AreaPath>,
+) -> SubmissionView {
+    SubmissionView {
+        flags: visible_flags(principal, &row, others),
+        ..view(row, detail)
+    }
 }
 
 /// The view of one submission for `principal`, with its photos when `detail` is given.
@@ -177,9 +185,5 @@ pub async fn one(
     let db = state.db.clone();
     let ids = others_named(std::slice::from_ref(&row));
     let others = actix_web::web::block(move || store::area_paths(&db, &ids)).await??;
-    let flags = visible_flags(principal, &row, &others);
-    Ok(SubmissionView {
-        flags,
-        ..view(row, detail)
-    })
+    Ok(redacted(principal, row, detail, &others))
 }

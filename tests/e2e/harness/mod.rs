@@ -506,6 +506,15 @@ impl Client {
         Client::finish(self.request("POST", path).send_json(body.clone()))
     }
 
+    /// POST JSON with extra request headers.
+    pub fn post_json_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.request("POST", path);
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        Client::finish(request.send_json(body.clone()))
+    }
+
     pub fn put_json(&self, path: &str, body: &Value) -> Response {
         Client::finish(self.request("PUT", path).send_json(body.clone()))
     }

@@ -1,7 +1,6 @@
 //! Domain types shared by every part of camket.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,46 +34,89 @@ id_newtype!(
     UserId
 );
 
-/// The level of an area in the administrative hierarchy, highest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaLevel {
-    Province,
-    District,
-    Commune,
-    Village,
-}
-
-impl AreaLevel {
-    /// All levels, highest first.
-    pub const ALL: [AreaLevel; 4] = [
-        AreaLevel::Province,
-        AreaLevel::District,
-        AreaLevel::Commune,
-        AreaLevel::Village,
-    ];
-
-    /// The name stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AreaLevel::Province => "province",
-            AreaLevel::District => "district",
-            AreaLevel::Commune => "commune",
-            AreaLevel::Village => "village",
+/// Declares an enum stored as text: its variants and their stored names are
+/// written once, and the enum gets `as_str`, `Display`, `FromStr` (an
+/// [`UnknownName`] naming the expected values), serde under the same names, and
+/// diesel's `Text` conversions on both backends, so that rows carry the enum and
+/// no caller compares strings.
+#[macro_export]
+macro_rules! stored_enum {
+    (
+        $(#[$doc:meta])*
+        $vis:vis enum $name:ident ($kind:literal) {
+            $( $(#[$variant_doc:meta])* $variant:ident = $text:literal ),+ $(,)?
         }
-    }
+    ) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::serde::Deserialize,
+            ::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
+        $vis enum $name {
+            $( $(#[$variant_doc])* #[serde(rename = $text)] $variant ),+
+        }
 
-    /// Whether an area of level `child` may sit directly under one of this level.
-    /// Levels may be skipped (province > commune since the 2025 reform) but never reversed.
-    pub fn may_contain(self, child: AreaLevel) -> bool {
-        child > self
-    }
-}
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-impl fmt::Display for AreaLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+            /// The stored and served name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownName;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| $crate::domain::UnknownName {
+                        kind: $kind,
+                        value: text.to_string(),
+                        expected: $crate::stored_enum!(@join $($text),+),
+                    })
+            }
+        }
+
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
+                Ok(String::from_sql(bytes)?.parse::<$name>()?)
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+    };
+    (@join $first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
 }
 
 /// An unknown name for an enum-like domain value.
@@ -86,66 +128,57 @@ pub struct UnknownName {
     pub expected: &'static str,
 }
 
-impl FromStr for AreaLevel {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AreaLevel::ALL
-            .into_iter()
-            .find(|level| level.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                kind: "level",
-                value: s.to_string(),
-                expected: "province, district, commune, village",
-            })
+stored_enum! {
+    /// The level of an area in the administrative hierarchy, highest first.
+    pub enum AreaLevel ("level") {
+        Province = "province",
+        District = "district",
+        Commune = "commune",
+        Village = "village",
     }
 }
 
-/// What a user may do; see DESIGN.md §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Member of a village working group: fills forms for assigned villages.
-    Surveyor,
-    /// Commune police / steering committee: reviews submissions in their area.
-    Officer,
-    /// District and province staff: read-only coverage and reports.
-    Viewer,
-    /// System operator: manages areas, households, users, forms and campaigns.
-    Admin,
-}
-
-impl Role {
-    /// The name stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Surveyor => "surveyor",
-            Role::Officer => "officer",
-            Role::Viewer => "viewer",
-            Role::Admin => "admin",
-        }
+impl AreaLevel {
+    /// Whether an area of level `child` may sit directly under one of this level.
+    /// Levels may be skipped (province > commune since the 2025 reform) but never reversed.
+    pub fn may_contain(self, child: AreaLevel) -> bool {
+        child > self
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+stored_enum! {
+    /// What a user may do.
+    pub enum Role ("role") {
+        /// Member of a village working group: fills forms for assigned villages.
+        Surveyor = "surveyor",
+        /// Commune police / steering committee: reviews submissions in their area.
+        Officer = "officer",
+        /// District and province staff: read-only coverage and reports.
+        Viewer = "viewer",
+        /// System operator: manages areas, households, users, forms and campaigns.
+        Admin = "admin",
     }
 }
 
-impl FromStr for Role {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "surveyor" => Ok(Role::Surveyor),
-            "officer" => Ok(Role::Officer),
-            "viewer" => Ok(Role::Viewer),
-            "admin" => Ok(Role::Admin),
-            _ => Err(UnknownName {
-                kind: "role",
-                value: s.to_string(),
-                expected: "surveyor, officer, viewer, admin",
-            }),
-        }
+stored_enum! {
+    /// Where a submission stands in review.
+    pub enum SubmissionStatus ("status") {
+        Received = "received",
+        Approved = "approved",
+        Rejected = "rejected",
+        HasIssues = "has_issues",
+    }
+}
+
+stored_enum! {
+    /// The lifecycle state of a form (as in ODK Central).
+    pub enum FormState ("form state") {
+        /// Listed to phones and accepting submissions.
+        Open = "open",
+        /// Not listed to phones, still accepting submissions from phones that have it.
+        Closing = "closing",
+        /// Accepting nothing.
+        Closed = "closed",
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::domain::AreaPath;
+use crate::domain::{AreaLevel, AreaPath, Role, SubmissionStatus};
 
 use crate::tables::{
     areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
@@ -17,7 +17,7 @@ pub struct AreaRow {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: AreaLevel,
     pub parent_id: Option<i64>,
     pub path: AreaPath,
     pub depth: i32,
@@ -34,7 +34,7 @@ pub struct AreaRow {
 pub struct NewArea<'a> {
     pub code: &'a str,
     pub name: &'a str,
-    pub level: &'a str,
+    pub level: AreaLevel,
     pub parent_id: Option<i64>,
     pub path: &'a str,
     pub depth: i32,
@@ -90,7 +90,7 @@ pub struct UserRow {
     pub username: String,
     pub full_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -103,7 +103,7 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub full_name: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -188,7 +188,7 @@ pub struct SubmissionRow {
     pub geotag_altitude_m: Option<f64>,
     pub geotag_captured_at: Option<NaiveDateTime>,
     pub answers: String,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub risk: i32,
     pub flags: String,
     pub commitment_kind: Option<String>,
@@ -221,7 +221,7 @@ pub struct NewSubmission {
     pub geotag_altitude_m: Option<f64>,
     pub geotag_captured_at: Option<NaiveDateTime>,
     pub answers: String,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub risk: i32,
     pub flags: String,
     pub commitment_kind: Option<String>,
@@ -254,8 +254,8 @@ pub struct SubmissionEventRow {
     pub at: NaiveDateTime,
     pub actor_id: i64,
     pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<SubmissionStatus>,
+    pub to_status: Option<SubmissionStatus>,
     pub comment: Option<String>,
 }
 

@@ -40,7 +40,7 @@ pub struct UserView {
     pub id: i64,
     pub username: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub area_ids: Vec<i64>,
 }
@@ -143,7 +143,7 @@ pub fn create(
                 username,
                 full_name,
                 password_hash,
-                role: role.as_str(),
+                role,
                 active: true,
                 created_at: now,
                 updated_at: now,
@@ -169,7 +169,7 @@ fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiE
         else {
             return Ok(None);
         };
-        let bound: Vec<(i64, String)> = user_areas::table
+        let bound: Vec<(i64, AreaPath)> = user_areas::table
             .inner_join(areas::table)
             .filter(user_areas::user_id.eq(id))
             .select((areas::id, areas::path))
@@ -185,10 +185,7 @@ fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiE
         };
         Ok(Some((
             view,
-            bound
-                .into_iter()
-                .map(|(_, p)| AreaPath::from_stored(p))
-                .collect(),
+            bound.into_iter().map(|(_, path)| path).collect(),
         )))
     })
 }

@@ -13,6 +13,7 @@ use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::error::ApiError;
 use crate::paging::{parse_limit, Page};
 use crate::state::AppState;
+use camket_schema::domain::AreaLevel;
 
 /// An area in a listing.
 #[derive(Debug, Serialize)]
@@ -20,7 +21,7 @@ pub struct AreaSummary {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: AreaLevel,
     pub parent_id: Option<i64>,
 }
 

@@ -39,7 +39,7 @@ pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>,
                 .limit(filter.limit)
                 .into_boxed();
             if let Some(level) = filter.level {
-                query = query.filter(areas::level.eq(level.as_str()));
+                query = query.filter(areas::level.eq(level));
             }
             if let Some(parent) = filter.parent {
                 query = query.filter(areas::parent_id.eq(parent.0));
@@ -109,7 +109,7 @@ pub fn import(
     write_tx!(db, |conn| {
         let mut known: HashMap<String, Known> = HashMap::new();
         for chunk in codes.chunks(500) {
-            let rows: Vec<(i64, String, String, String, Option<i64>)> = areas::table
+            let rows: Vec<(i64, String, AreaPath, AreaLevel, Option<i64>)> = areas::table
                 .filter(areas::code.eq_any(chunk))
                 .select((
                     areas::id,
@@ -120,14 +120,11 @@ pub fn import(
                 ))
                 .load(conn)?;
             for (id, code, path, level, parent_id) in rows {
-                let level = level
-                    .parse()
-                    .map_err(|e| ApiError::Internal(format!("stored level: {e}")))?;
                 known.insert(
                     code,
                     Known {
                         id,
-                        path: AreaPath::from_stored(path),
+                        path,
                         level,
                         parent_id,
                     },
@@ -205,7 +202,7 @@ pub fn import(
                     .values(&NewArea {
                         code: &record.code,
                         name: &record.name,
-                        level: record.level.as_str(),
+                        level: record.level,
                         parent_id,
                         path: "",
                         depth,

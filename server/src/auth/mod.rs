@@ -8,6 +8,8 @@ pub mod tokens;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use camket_schema::domain::Role;
+
 use crate::access::{AreaScope, Principal};
 use crate::error::ApiError;
 use crate::json_body::JsonBody;
@@ -40,7 +42,7 @@ pub struct TokenResponse {
 fn tokens_for(
     state: &AppState,
     user_id: i64,
-    role: &str,
+    role: Role,
     session_id: &str,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
@@ -105,7 +107,7 @@ pub async fn login(
         ));
     };
     tracing::info!(user_id, "login");
-    let tokens = tokens_for(&state, user_id, &role, &session_id, refresh)?;
+    let tokens = tokens_for(&state, user_id, role, &session_id, refresh)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(tokens))
@@ -127,7 +129,7 @@ pub async fn refresh(
             let tokens = tokens_for(
                 &state,
                 rotated.user_id,
-                &rotated.role,
+                rotated.role,
                 &rotated.session_id,
                 rotated.refresh_token,
             )?;
@@ -173,7 +175,7 @@ pub struct MeResponse {
     pub id: i64,
     pub username: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub areas: Vec<AreaScope>,
 }
 
@@ -184,7 +186,7 @@ pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
         id: principal.user_id.0,
         username: principal.username,
         full_name: principal.full_name,
-        role: principal.role.to_string(),
+        role: principal.role,
         areas: principal.areas,
     }))
 }

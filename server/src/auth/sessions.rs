@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use camket_schema::domain::{AreaId, AreaPath, Role, UserId};
+use camket_schema::domain::{AreaId, AreaLevel, AreaPath, Role, UserId};
 use camket_schema::models::{AuthSessionRow, RefreshTokenRow, UserRow};
 use camket_schema::tables::{areas, auth_sessions, refresh_tokens, user_areas, users};
 use camket_schema::{with_conn, write_tx, Db};
@@ -73,7 +73,7 @@ fn ttl(secs: u64) -> Duration {
 /// What a successful refresh yields.
 pub struct Rotated {
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub session_id: String,
     pub refresh_token: String,
 }
@@ -233,25 +233,20 @@ pub fn load_principal(
         if revoked_at.is_some() || !user.active {
             return Ok(None);
         }
-        let rows: Vec<(i64, String, String, String)> = user_areas::table
+        let rows: Vec<(i64, String, AreaLevel, AreaPath)> = user_areas::table
             .inner_join(areas::table)
             .filter(user_areas::user_id.eq(user_id))
             .select((areas::id, areas::name, areas::level, areas::path))
             .order(areas::path)
             .load(conn)?;
-        let role: Role = user
-            .role
-            .parse()
-            .map_err(|e| ApiError::Internal(format!("stored role: {e}")))?;
+        let role = user.role;
         let mut scopes = Vec::with_capacity(rows.len());
         for (id, name, level, path) in rows {
             scopes.push(AreaScope {
                 id: AreaId(id),
                 name,
-                level: level
-                    .parse()
-                    .map_err(|e| ApiError::Internal(format!("stored level: {e}")))?,
-                path: AreaPath::from_stored(path),
+                level,
+                path,
             });
         }
         Ok(Some(Principal {
@@ -274,7 +269,7 @@ pub fn log_in(
     username: &str,
     password: &str,
     refresh_ttl_secs: u64,
-) -> Result<Option<(i64, String, String, String)>, ApiError> {
+) -> Result<Option<(i64, Role, String, String)>, ApiError> {
     let user = find_user(db, username)?;
     let stored_hash = user
         .as_ref()

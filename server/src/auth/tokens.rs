@@ -6,6 +6,8 @@ use std::path::Path;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+use camket_schema::domain::Role;
 use sha2::{Digest, Sha256};
 
 /// What an access token says.
@@ -16,7 +18,7 @@ pub struct Claims {
     /// The login session the token belongs to.
     pub sid: String,
     /// The role at issue time (authorisation re-reads it from the database).
-    pub role: String,
+    pub role: Role,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -85,12 +87,12 @@ impl JwtKeys {
 
 impl Claims {
     /// Claims for a user's session, valid for `ttl_secs` from now.
-    pub fn new(user_id: i64, session_id: &str, role: &str, ttl_secs: u64) -> Claims {
+    pub fn new(user_id: i64, session_id: &str, role: Role, ttl_secs: u64) -> Claims {
         let now = chrono::Utc::now().timestamp();
         Claims {
             sub: user_id.to_string(),
             sid: session_id.to_string(),
-            role: role.to_string(),
+            role,
             iat: now,
             exp: now + i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2),
             iss: ISSUER.to_string(),
@@ -145,7 +147,7 @@ mod tests {
     fn issued_token_verifies_and_tampering_fails() {
         let keys = JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
         let token = keys
-            .issue(&Claims::new(7, "s1", "officer", 60))
+            .issue(&Claims::new(7, "s1", Role::Officer, 60))
             .expect("sign");
         let claims = keys.verify(&token).expect("verify");
         assert_eq!(claims.user_id(), Some(7));
@@ -160,7 +162,7 @@ mod tests {
     #[test]
     fn expired_token_is_reported_as_expired() {
         let keys = JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
-        let mut claims = Claims::new(7, "s1", "officer", 60);
+        let mut claims = Claims::new(7, "s1", Role::Officer, 60);
         claims.exp = claims.iat - 10;
         let token = keys.issue(&claims).expect("sign");
         assert_eq!(keys.verify(&token).unwrap_err(), TokenError::Expired);

@@ -28,7 +28,7 @@ pub struct CampaignRules {
 
 impl CampaignRules {
     /// Reads a stored campaign; `None` if its targets cannot be read.
-    pub fn from_row(row: CampaignRow, scope_path: String) -> Option<CampaignRules> {
+    pub fn from_row(row: CampaignRow, scope_path: AreaPath) -> Option<CampaignRules> {
         let targets: Vec<Target> = serde_json::from_str(&row.targets).ok()?;
         let offset = FixedOffset::east_opt(row.utc_offset_minutes * 60)?;
         let window = Window {
@@ -36,7 +36,7 @@ impl CampaignRules {
             end: row.window_end.and_utc(),
         };
         Some(CampaignRules {
-            scope_path: AreaPath::from_stored(scope_path),
+            scope_path,
             targets,
             window,
             offset,

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::coverage::rules::{self as coverage, CoveringSubmission, HouseholdFacts, Standing};
-use camket_schema::domain::{AreaPath, HouseholdCategory};
+use camket_schema::domain::{AreaLevel, AreaPath, HouseholdCategory, SubmissionStatus};
 use camket_schema::models::CampaignRow;
 
 use crate::campaigns::CampaignRules;
@@ -20,7 +20,7 @@ pub type Facts = (Vec<HouseholdFacts>, Vec<CoveringSubmission>);
 type SubmissionFact = (
     Option<i64>,
     Option<String>,
-    String,
+    SubmissionStatus,
     NaiveDateTime,
     NaiveDateTime,
     Option<NaiveDateTime>,
@@ -30,11 +30,7 @@ fn to_covering(rows: Vec<SubmissionFact>) -> Vec<CoveringSubmission> {
     rows.into_iter()
         .filter_map(
             |(household_id, covers, status, collected, received, approved)| {
-                let standing = match status.as_str() {
-                    "approved" => Standing::Approved,
-                    "received" | "has_issues" => Standing::Pending,
-                    _ => return None,
-                };
+                let standing = Standing::of(status)?;
                 Some(CoveringSubmission {
                     household_id,
                     covers: covers?,
@@ -113,7 +109,7 @@ macro_rules! impl_recompute {
                         areas::table
                             .filter(areas::path.ge(&lower))
                             .filter(areas::path.lt(&upper))
-                            .filter(areas::level.eq("village"))
+                            .filter(areas::level.eq(AreaLevel::Village))
                             .select(areas::id)
                             .load(self)?
                     }
@@ -122,7 +118,7 @@ macro_rules! impl_recompute {
             }
 
             fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>> {
-                let rows: Vec<(CampaignRow, String)> = campaigns::table
+                let rows: Vec<(CampaignRow, AreaPath)> = campaigns::table
                     .inner_join(areas::table)
                     .select((CampaignRow::as_select(), areas::path))
                     .order(campaigns::id)
@@ -200,13 +196,12 @@ macro_rules! impl_recompute {
                         .execute(self)?;
                 }
                 for village_id in village_ids {
-                    let found: Option<(String, String)> = areas::table
+                    let found: Option<(AreaPath, AreaLevel)> = areas::table
                         .find(village_id)
                         .select((areas::path, areas::level))
                         .first(self)
                         .optional()?;
                     let Some((path, level)) = found else { continue };
-                    let path = AreaPath::from_stored(path);
                     let campaigns: Vec<&CampaignRules> = rules
                         .iter()
                         .filter(|c| c.scope_path.contains(&path))
@@ -215,7 +210,7 @@ macro_rules! impl_recompute {
                         coverage_counts::table.filter(coverage_counts::village_id.eq(village_id)),
                     )
                     .execute(self)?;
-                    if campaigns.is_empty() || level != "village" {
+                    if campaigns.is_empty() || level != AreaLevel::Village {
                         continue;
                     }
                     let (homes, subs) = self.village_facts(*village_id)?;

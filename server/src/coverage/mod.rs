@@ -22,6 +22,7 @@ use crate::campaigns;
 use crate::campaigns::CampaignRules;
 use crate::error::ApiError;
 use crate::state::AppState;
+use camket_schema::domain::AreaLevel;
 use maintain::Recompute;
 
 /// One target's figures in a coverage row.
@@ -42,7 +43,7 @@ pub struct TargetFigures {
 pub struct CoverageRow {
     pub area_id: i64,
     pub name: String,
-    pub level: String,
+    pub level: AreaLevel,
     pub targets: Vec<TargetFigures>,
 }
 
@@ -53,7 +54,7 @@ pub fn subtree_counts(
     path: &AreaPath,
 ) -> Result<Vec<(usize, i64, AreaPath, Count)>, ApiError> {
     let (lower, upper) = path.subtree_range();
-    let rows: Vec<(i32, i64, String, i32, i32, i32)> = with_conn!(db, |conn| {
+    let rows: Vec<(i32, i64, AreaPath, i32, i32, i32)> = with_conn!(db, |conn| {
         coverage_counts::table
             .filter(coverage_counts::campaign_id.eq(campaign_id))
             .filter(coverage_counts::village_path.ge(&lower))
@@ -74,7 +75,7 @@ pub fn subtree_counts(
             (
                 t.max(0) as usize,
                 v,
-                AreaPath::from_stored(p),
+                p,
                 Count {
                     eligible: e.into(),
                     covered: c.into(),
@@ -185,7 +186,7 @@ pub fn rollup(
     let area_row = CoverageRow {
         area_id: area.id,
         name: area.name.clone(),
-        level: area.level.clone(),
+        level: area.level,
         targets: figures(campaign, &totals, as_of),
     };
     let ids: Vec<i64> = groups.keys().copied().collect();
@@ -257,7 +258,7 @@ pub fn villages_in(
     with_conn!(db, |conn| Ok(areas::table
         .filter(areas::path.ge(&lower))
         .filter(areas::path.lt(&upper))
-        .filter(areas::level.eq("village"))
+        .filter(areas::level.eq(AreaLevel::Village))
         .select(AreaRow::as_select())
         .order(areas::id)
         .load(conn)?))

@@ -18,6 +18,7 @@
 //! for a province), summed per target or per child area. `camket coverage
 //! verify` recomputes every village from scratch and compares.
 
+use camket_schema::domain::SubmissionStatus;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use survey_forms::vocabulary::{CommitmentKind, HouseholdCategory};
@@ -109,6 +110,18 @@ pub enum Standing {
     Approved,
     /// Received or has issues: not yet counted.
     Pending,
+}
+
+impl Standing {
+    /// Where a submission of this status stands for coverage: approved counts,
+    /// received or has issues waits, rejected does not cover at all.
+    pub fn of(status: SubmissionStatus) -> Option<Standing> {
+        match status {
+            SubmissionStatus::Approved => Some(Standing::Approved),
+            SubmissionStatus::Received | SubmissionStatus::HasIssues => Some(Standing::Pending),
+            SubmissionStatus::Rejected => None,
+        }
+    }
 }
 
 /// A live (not superseded, not rejected) submission that may cover a target.

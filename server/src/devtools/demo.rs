@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::households::import::HouseholdRecord;
 use crate::households::store as household_store;
 use crate::users;
+use camket_schema::domain::SubmissionStatus;
 
 const SURNAMES: &[&str] = &[
     "Lê", "Nguyễn", "Trần", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô", "Lương", "Mai",
@@ -355,7 +356,7 @@ fn seed_coverage(
                 geotag_altitude_m: None,
                 geotag_captured_at: None,
                 answers: serde_json::json!({"commitment_kind": "household_reporting", "signer_name": "Chủ hộ", "signer_relation": "head", "signed_paper_photo": []}).to_string(),
-                status: "received".into(),
+                status: SubmissionStatus::Received,
                 risk: 0,
                 flags: "[]".into(),
                 commitment_kind: Some("household_reporting".into()),

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use camket_schema::domain::{AreaLevel, HouseholdCategory, Role};
+use camket_schema::domain::{AreaLevel, HouseholdCategory, Role, SubmissionStatus};
 use camket_schema::models::{NewSubmission, PhotoRow};
 use camket_schema::tables::{
     areas, households, photo_hash_bands, photos, submission_photos, submissions,
@@ -299,7 +299,7 @@ pub fn generate(
         .first(conn)?);
     let village_paths: std::collections::HashMap<i64, String> = with_conn!(db, |conn| {
         let rows: Vec<(i64, String)> = areas::table
-            .filter(areas::level.eq("village"))
+            .filter(areas::level.eq(AreaLevel::Village))
             .select((areas::id, areas::path))
             .load(conn)?;
         rows.into_iter().collect()
@@ -341,7 +341,10 @@ pub fn generate(
             }
             let surveyor = surveyors.get(village).copied().unwrap_or(officer_id);
             let path = village_paths.get(village).cloned().unwrap_or_default();
-            let mut push = |form: &str, kind: Option<&str>, status: &str, rng: &mut StdRng| {
+            let mut push = |form: &str,
+                            kind: Option<&str>,
+                            status: SubmissionStatus,
+                            rng: &mut StdRng| {
                 let collected = window_start + Duration::minutes(rng.random_range(0..60 * 24 * 9));
                 let photo = kind.map(|_| photo_shas[rng.random_range(0..photo_shas.len())].clone());
                 let answers = match kind {
@@ -352,7 +355,7 @@ pub fn generate(
                         serde_json::json!({"member_count": 4, "has_relative_abroad": false, "has_relative_detained": false, "has_returnee": false, "broker_signs": false})
                     }
                 };
-                let approved = status == "approved";
+                let approved = status == SubmissionStatus::Approved;
                 rows.push((
                     NewSubmission {
                         instance_id: uuid::Uuid::new_v4().to_string(),
@@ -372,7 +375,7 @@ pub fn generate(
                         geotag_altitude_m: None,
                         geotag_captured_at: None,
                         answers: answers.to_string(),
-                        status: status.into(),
+                        status,
                         risk: if rng.random_bool(0.1) { 30 } else { 0 },
                         flags: "[]".into(),
                         commitment_kind: kind.map(str::to_string),
@@ -385,20 +388,35 @@ pub fn generate(
                     photo,
                 ));
             };
-            push("household-survey", None, "approved", &mut rng);
+            push(
+                "household-survey",
+                None,
+                SubmissionStatus::Approved,
+                &mut rng,
+            );
             // Most households are surveyed again in the closing review of the campaign.
             if rng.random_bool(0.8) {
-                push("household-survey", None, "approved", &mut rng);
+                push(
+                    "household-survey",
+                    None,
+                    SubmissionStatus::Approved,
+                    &mut rng,
+                );
             }
             for kind in kinds {
                 let status = match rng.random_range(0..10) {
-                    0..=6 => "approved",
-                    7 => "rejected",
-                    _ => "received",
+                    0..=6 => SubmissionStatus::Approved,
+                    7 => SubmissionStatus::Rejected,
+                    _ => SubmissionStatus::Received,
                 };
                 push("commitment", Some(kind), status, &mut rng);
-                if status == "rejected" {
-                    push("commitment", Some(kind), "received", &mut rng);
+                if status == SubmissionStatus::Rejected {
+                    push(
+                        "commitment",
+                        Some(kind),
+                        SubmissionStatus::Received,
+                        &mut rng,
+                    );
                 }
             }
         }

@@ -47,40 +47,25 @@ impl Default for EvidenceLimits {
     }
 }
 
-/// The kinds of flag, each with its weight in the risk score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FlagCode {
-    GeotagMissing,
-    LowAccuracy,
-    OutsideVillage,
-    FarFromHousehold,
-    PhotoTimeMismatch,
-    PhotoLocationMismatch,
-    DuplicatePhoto,
-    FutureTime,
-    BeforeCampaign,
-    ImpossibleTravel,
-    /// The photo passed the cheap checks but its pixels cannot be decoded.
-    PhotoUnreadable,
+camket_schema::stored_enum! {
+    /// The kinds of flag, each with its weight in the risk score.
+    pub enum FlagCode ("flag") {
+        GeotagMissing = "geotag_missing",
+        LowAccuracy = "low_accuracy",
+        OutsideVillage = "outside_village",
+        FarFromHousehold = "far_from_household",
+        PhotoTimeMismatch = "photo_time_mismatch",
+        PhotoLocationMismatch = "photo_location_mismatch",
+        DuplicatePhoto = "duplicate_photo",
+        FutureTime = "future_time",
+        BeforeCampaign = "before_campaign",
+        ImpossibleTravel = "impossible_travel",
+        /// The photo passed the cheap checks but its pixels cannot be decoded.
+        PhotoUnreadable = "photo_unreadable",
+    }
 }
 
 impl FlagCode {
-    /// Every flag.
-    pub const ALL: [FlagCode; 11] = [
-        FlagCode::GeotagMissing,
-        FlagCode::LowAccuracy,
-        FlagCode::OutsideVillage,
-        FlagCode::FarFromHousehold,
-        FlagCode::PhotoTimeMismatch,
-        FlagCode::PhotoLocationMismatch,
-        FlagCode::DuplicatePhoto,
-        FlagCode::FutureTime,
-        FlagCode::BeforeCampaign,
-        FlagCode::ImpossibleTravel,
-        FlagCode::PhotoUnreadable,
-    ];
-
     /// How much the flag adds to the risk.
     pub fn weight(self) -> i32 {
         match self {
@@ -96,33 +81,6 @@ impl FlagCode {
             FlagCode::ImpossibleTravel => 40,
             FlagCode::PhotoUnreadable => 50,
         }
-    }
-
-    /// The stored and served name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlagCode::GeotagMissing => "geotag_missing",
-            FlagCode::LowAccuracy => "low_accuracy",
-            FlagCode::OutsideVillage => "outside_village",
-            FlagCode::FarFromHousehold => "far_from_household",
-            FlagCode::PhotoTimeMismatch => "photo_time_mismatch",
-            FlagCode::PhotoLocationMismatch => "photo_location_mismatch",
-            FlagCode::DuplicatePhoto => "duplicate_photo",
-            FlagCode::FutureTime => "future_time",
-            FlagCode::BeforeCampaign => "before_campaign",
-            FlagCode::ImpossibleTravel => "impossible_travel",
-            FlagCode::PhotoUnreadable => "photo_unreadable",
-        }
-    }
-}
-
-impl std::str::FromStr for FlagCode {
-    type Err = String;
-    fn from_str(text: &str) -> Result<FlagCode, String> {
-        FlagCode::ALL
-            .into_iter()
-            .find(|code| code.as_str() == text)
-            .ok_or_else(|| format!("unknown flag '{text}'"))
     }
 }
 

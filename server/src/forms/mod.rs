@@ -15,6 +15,7 @@ use crate::caching::etag_matches;
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
 use crate::state::AppState;
+use camket_schema::domain::UnknownName;
 use versions::FormState;
 
 /// A form in the list phones download.
@@ -252,7 +253,7 @@ pub async fn set_state(
         .into_inner()
         .state
         .parse()
-        .map_err(|e: String| ApiError::invalid("state", e))?;
+        .map_err(|e: UnknownName| ApiError::invalid("state", e.to_string()))?;
     let form_id = form_id.into_inner();
     let db = state.db.clone();
     let id = form_id.clone();

@@ -43,8 +43,11 @@ impl FormRecord {
     }
 }
 
-fn to_record(id: String, state: String, rows: Vec<FormVersionRow>) -> Result<FormRecord, ApiError> {
-    let state = state.parse().map_err(ApiError::Internal)?;
+fn to_record(
+    id: String,
+    state: FormState,
+    rows: Vec<FormVersionRow>,
+) -> Result<FormRecord, ApiError> {
     let versions = rows
         .into_iter()
         .map(|row| {
@@ -65,7 +68,7 @@ fn to_record(id: String, state: String, rows: Vec<FormVersionRow>) -> Result<For
 
 /// Every form with its versions, by id.
 pub fn list(db: &Db) -> Result<Vec<FormRecord>, ApiError> {
-    let (heads, rows): (Vec<(String, String)>, Vec<FormVersionRow>) = with_conn!(db, |conn| {
+    let (heads, rows): (Vec<(String, FormState)>, Vec<FormVersionRow>) = with_conn!(db, |conn| {
         let heads = forms::table
             .select((forms::id, forms::state))
             .order(forms::id)
@@ -87,8 +90,8 @@ pub fn list(db: &Db) -> Result<Vec<FormRecord>, ApiError> {
 
 /// One form with its versions.
 pub fn get(db: &Db, form_id: &str) -> Result<Option<FormRecord>, ApiError> {
-    let found: Option<(String, Vec<FormVersionRow>)> = with_conn!(db, |conn| {
-        let state: Option<String> = forms::table
+    let found: Option<(FormState, Vec<FormVersionRow>)> = with_conn!(db, |conn| {
+        let state: Option<FormState> = forms::table
             .find(form_id)
             .select(forms::state)
             .first(conn)
@@ -140,7 +143,7 @@ pub fn publish(
         published_by: by,
     };
     write_tx!(db, |conn| {
-        let state: Option<String> = forms::table
+        let state: Option<FormState> = forms::table
             .find(&id)
             .select(forms::state)
             .first(conn)
@@ -170,7 +173,7 @@ pub fn publish(
             diesel::insert_into(forms::table)
                 .values((
                     forms::id.eq(&id),
-                    forms::state.eq(FormState::Open.as_str()),
+                    forms::state.eq(FormState::Open),
                     forms::created_at.eq(now),
                     forms::updated_at.eq(now),
                 ))
@@ -192,7 +195,7 @@ pub fn set_state(db: &Db, form_id: &str, state: FormState) -> Result<bool, ApiEr
     let now = Utc::now().naive_utc();
     let changed = write_tx!(db, |conn| {
         diesel::update(forms::table.find(form_id))
-            .set((forms::state.eq(state.as_str()), forms::updated_at.eq(now)))
+            .set((forms::state.eq(state), forms::updated_at.eq(now)))
             .execute(conn)
             .map_err(ApiError::from)
     })?;

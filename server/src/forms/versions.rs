@@ -1,53 +1,9 @@
 //! The form-version rules, in one place: what publishing may do, and which
 //! versions a submission may be made against. Pure: no database.
 
-use std::fmt;
-use std::str::FromStr;
-
 use survey_forms::FormVersion;
 
-/// The lifecycle state of a form (as in ODK Central).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormState {
-    /// Listed to phones and accepting submissions.
-    Open,
-    /// Not listed to phones, still accepting submissions from phones that have it.
-    Closing,
-    /// Accepting nothing.
-    Closed,
-}
-
-impl FormState {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FormState::Open => "open",
-            FormState::Closing => "closing",
-            FormState::Closed => "closed",
-        }
-    }
-}
-
-impl fmt::Display for FormState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FormState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "open" => Ok(FormState::Open),
-            "closing" => Ok(FormState::Closing),
-            "closed" => Ok(FormState::Closed),
-            other => Err(format!(
-                "unknown form state '{other}'; expected open, closing or closed"
-            )),
-        }
-    }
-}
+pub use camket_schema::domain::FormState;
 
 /// What is known of one published version.
 #[derive(Debug, Clone, PartialEq, Eq)]

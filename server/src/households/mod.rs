@@ -14,6 +14,7 @@ use crate::areas;
 use crate::error::ApiError;
 use crate::paging::parse_limit;
 use crate::state::AppState;
+use camket_schema::domain::AreaLevel;
 use store::SyncCursor;
 
 /// A household as phones and officers see it.
@@ -114,7 +115,7 @@ pub async fn sync(
         .ok_or_else(missing)?;
     let path = village.path.clone();
     authorize_found(&principal, Action::ReadHouseholds, &path, missing)?;
-    if village.level != "village" {
+    if village.level != AreaLevel::Village {
         return Err(ApiError::NotFound(format!(
             "area {village_id} is a {}, not a village",
             village.level
@@ -198,7 +199,7 @@ pub async fn move_household(
     // A village outside the admin's areas answers like a missing one.
     let village = web::block(move || areas::store::get(&db, AreaId(target)))
         .await??
-        .filter(|v| v.level == "village")
+        .filter(|v| v.level == AreaLevel::Village)
         .filter(|v| principal.scope.covers(&v.path.clone()))
         .ok_or_else(|| {
             ApiError::invalid(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use diesel::prelude::*;
 
-use camket_schema::domain::{AreaPath, HouseholdId};
+use camket_schema::domain::{AreaLevel, AreaPath, HouseholdId};
 use camket_schema::models::{HouseholdRow, NewHousehold};
 use camket_schema::tables::{areas, household_departures, households, sync_counters};
 use camket_schema::{with_conn, write_tx, Db};
@@ -122,13 +122,13 @@ pub fn changes_since(
 /// One household with the path of its village.
 pub fn get(db: &Db, id: HouseholdId) -> Result<Option<(HouseholdRow, AreaPath)>, ApiError> {
     with_conn!(db, |conn| {
-        let found: Option<(HouseholdRow, String)> = households::table
+        let found: Option<(HouseholdRow, AreaPath)> = households::table
             .inner_join(areas::table)
             .filter(households::id.eq(id.0))
             .select((HouseholdRow::as_select(), areas::path))
             .first(conn)
             .optional()?;
-        Ok(found.map(|(row, path)| (row, AreaPath::from_stored(path))))
+        Ok(found)
     })
 }
 
@@ -150,9 +150,9 @@ pub fn import(
     village_codes.dedup();
     let now = Utc::now().naive_utc();
     write_tx!(db, |conn| {
-        let mut villages: HashMap<String, (i64, String, String)> = HashMap::new();
+        let mut villages: HashMap<String, (i64, AreaLevel, AreaPath)> = HashMap::new();
         for chunk in village_codes.chunks(500) {
-            let rows: Vec<(i64, String, String, String)> = areas::table
+            let rows: Vec<(i64, String, AreaLevel, AreaPath)> = areas::table
                 .filter(areas::code.eq_any(chunk))
                 .select((areas::id, areas::code, areas::level, areas::path))
                 .load(conn)?;
@@ -168,14 +168,15 @@ pub fn import(
                     "village_code",
                     format!("no area has code '{}'", record.village_code),
                 )),
-                Some((_, level, _)) if level != "village" => errors.push(FieldError::at_line(
-                    record.line,
-                    "village_code",
-                    format!("'{}' is a {level}, not a village", record.village_code),
-                )),
+                Some((_, level, _)) if *level != AreaLevel::Village => {
+                    errors.push(FieldError::at_line(
+                        record.line,
+                        "village_code",
+                        format!("'{}' is a {level}, not a village", record.village_code),
+                    ))
+                }
                 Some((_, _, path)) => {
-                    let path = AreaPath::from_stored(path.clone());
-                    if let Some(Err(why)) = scope.map(|s| s.admits_import_under(&path)) {
+                    if let Some(Err(why)) = scope.map(|s| s.admits_import_under(path)) {
                         errors.push(FieldError::at_line(record.line, "village_code", why));
                     }
                 }

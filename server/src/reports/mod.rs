@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::rules::{self as coverage, Count, TargetKind};
-use camket_schema::domain::{CommitmentKind, HouseholdCategory};
+use camket_schema::domain::{CommitmentKind, HouseholdCategory, SubmissionStatus};
 use camket_schema::models::AreaRow;
 use camket_schema::tables::submissions;
 use camket_schema::{with_conn, Db};
@@ -161,7 +161,7 @@ pub fn build(
             .filter(submissions::area_path.ge(&lower))
             .filter(submissions::area_path.lt(&upper))
             .filter(submissions::form_id.eq("household-survey"))
-            .filter(submissions::status.eq("approved"))
+            .filter(submissions::status.eq(SubmissionStatus::Approved))
             .filter(submissions::approved_at.le(as_of_naive))
             .filter(submissions::superseded_by.is_null())
             .order((submissions::collected_at, submissions::id))

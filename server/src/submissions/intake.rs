@@ -22,6 +22,7 @@ use crate::error::{ApiError, FieldError};
 use crate::evidence::photo::{self, ExaminedPhoto};
 use crate::evidence::{self, PhotoEvidence, PhotoReuse, VillagePlace};
 use crate::state::AppState;
+use camket_schema::domain::AreaLevel;
 
 /// A received submission: its document (as sent, and parsed) and its staged photos.
 pub struct ParsedSubmission {
@@ -394,7 +395,7 @@ pub fn intake(
     let village = village
         .filter(|v| principal.scope.covers(&v.path.clone()))
         .ok_or_else(out_of_area)?;
-    if village.level != "village" {
+    if village.level != AreaLevel::Village {
         return Err(ApiError::invalid(
             "village_id",
             format!("area {} is a {}, not a village", village.id, village.level),
@@ -512,7 +513,7 @@ pub fn intake(
                 .and_then(|g| g.captured_at)
                 .map(|t| t.naive_utc()),
             answers: serde_json::to_string(&document.answers).unwrap_or_else(|_| "{}".into()),
-            status: SubmissionStatus::Received.as_str().into(),
+            status: SubmissionStatus::Received,
             risk,
             flags: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
             commitment_kind: commitment,

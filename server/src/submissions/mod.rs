@@ -174,7 +174,7 @@ impl ListQuery {
             .as_deref()
             .map(|s| {
                 s.parse::<SubmissionStatus>()
-                    .map_err(|e| ApiError::bad_param("status", e))
+                    .map_err(|e| ApiError::bad_param("status", e.to_string()))
             })
             .transpose()?;
         let flag = self
@@ -458,8 +458,8 @@ pub struct HistoryView {
     pub actor_id: i64,
     pub actor: String,
     pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<SubmissionStatus>,
+    pub to_status: Option<SubmissionStatus>,
     pub comment: Option<String>,
 }
 

@@ -3,53 +3,9 @@
 //! reviews their own submission, and a corrected submission is reviewed through
 //! its newest revision. Pure.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
-/// Where a submission stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SubmissionStatus {
-    Received,
-    Approved,
-    Rejected,
-    HasIssues,
-}
-
-impl SubmissionStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionStatus::Received => "received",
-            SubmissionStatus::Approved => "approved",
-            SubmissionStatus::Rejected => "rejected",
-            SubmissionStatus::HasIssues => "has_issues",
-        }
-    }
-}
-
-impl fmt::Display for SubmissionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SubmissionStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "received" => Ok(SubmissionStatus::Received),
-            "approved" => Ok(SubmissionStatus::Approved),
-            "rejected" => Ok(SubmissionStatus::Rejected),
-            "has_issues" => Ok(SubmissionStatus::HasIssues),
-            other => Err(format!(
-                "unknown status '{other}'; expected received, approved, rejected or has_issues"
-            )),
-        }
-    }
-}
+pub use camket_schema::domain::SubmissionStatus;
 
 /// An officer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

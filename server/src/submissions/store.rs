@@ -333,7 +333,7 @@ fn record_flag_codes<C>(conn: &mut C, id: i64, flags: &[crate::evidence::Flag]) 
 where
     C: FlagIndex,
 {
-    let mut codes: Vec<&'static str> = flags.iter().map(|f| f.code.as_str()).collect();
+    let mut codes: Vec<FlagCode> = flags.iter().map(|f| f.code).collect();
     codes.sort_unstable();
     codes.dedup();
     for code in codes {
@@ -344,13 +344,13 @@ where
 
 /// Writes one (submission, flag code) row once, on either backend.
 trait FlagIndex {
-    fn index_flag(&mut self, id: i64, code: &str) -> QueryResult<()>;
+    fn index_flag(&mut self, id: i64, code: FlagCode) -> QueryResult<()>;
 }
 
 macro_rules! impl_flag_index {
     ($conn:ty) => {
         impl FlagIndex for $conn {
-            fn index_flag(&mut self, id: i64, code: &str) -> QueryResult<()> {
+            fn index_flag(&mut self, id: i64, code: FlagCode) -> QueryResult<()> {
                 diesel::insert_into(submission_flags::table)
                     .values((
                         submission_flags::submission_id.eq(id),
@@ -396,7 +396,7 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 .execute(conn)?;
         }
         if let Some(original) = record.corrects {
-            let (status, superseded_by): (String, Option<i64>) = submissions::table
+            let (status, superseded_by): (SubmissionStatus, Option<i64>) = submissions::table
                 .find(original)
                 .select((submissions::status, submissions::superseded_by))
                 .first(conn)
@@ -404,7 +404,6 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 .ok_or_else(|| {
                     ApiError::invalid("corrects", format!("no submission {original}"))
                 })?;
-            let status: SubmissionStatus = status.parse().map_err(ApiError::Internal)?;
             review::correctable(status, superseded_by).map_err(|why| {
                 ApiError::Conflict(format!("submission {original} cannot be corrected: {why}"))
             })?;
@@ -436,8 +435,8 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 submission_events::at.eq(now),
                 submission_events::actor_id.eq(actor),
                 submission_events::action.eq(action),
-                submission_events::from_status.eq(None::<String>),
-                submission_events::to_status.eq(Some(SubmissionStatus::Received.as_str())),
+                submission_events::from_status.eq(None::<SubmissionStatus>),
+                submission_events::to_status.eq(Some(SubmissionStatus::Received)),
                 submission_events::comment.eq(record
                     .corrects
                     .map(|o| format!("correction of submission {o}"))),
@@ -456,8 +455,8 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                     submission_events::at.eq(now),
                     submission_events::actor_id.eq(actor),
                     submission_events::action.eq("superseded"),
-                    submission_events::from_status.eq(None::<String>),
-                    submission_events::to_status.eq(None::<String>),
+                    submission_events::from_status.eq(None::<SubmissionStatus>),
+                    submission_events::to_status.eq(None::<SubmissionStatus>),
                     submission_events::comment.eq(Some(format!("corrected by submission {id}"))),
                 ))
                 .execute(conn)?;
@@ -525,13 +524,13 @@ pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiErro
                 query = query.filter(submissions::form_id.eq(form));
             }
             if let Some(status) = filter.status {
-                query = query.filter(submissions::status.eq(status.as_str()));
+                query = query.filter(submissions::status.eq(status));
             }
             if let Some(flag) = filter.flag {
                 query = query.filter(
                     submissions::id.eq_any(
                         submission_flags::table
-                            .filter(submission_flags::code.eq(flag.as_str()))
+                            .filter(submission_flags::code.eq(flag))
                             .select(submission_flags::submission_id),
                     ),
                 );
@@ -596,7 +595,7 @@ pub fn review(
             .first(conn)
             .optional()?
             .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
-        let current: SubmissionStatus = row.status.parse().map_err(ApiError::Internal)?;
+        let current = row.status;
         let target = review::decide(
             current,
             row.superseded_by,
@@ -622,7 +621,7 @@ pub fn review(
         let approved_at = (target == SubmissionStatus::Approved).then_some(now);
         diesel::update(submissions::table.find(id))
             .set((
-                submissions::status.eq(target.as_str()),
+                submissions::status.eq(target),
                 submissions::updated_at.eq(now),
                 submissions::approved_at.eq(approved_at),
             ))
@@ -633,8 +632,8 @@ pub fn review(
                 submission_events::at.eq(now),
                 submission_events::actor_id.eq(reviewer),
                 submission_events::action.eq("reviewed"),
-                submission_events::from_status.eq(Some(current.as_str())),
-                submission_events::to_status.eq(Some(target.as_str())),
+                submission_events::from_status.eq(Some(current)),
+                submission_events::to_status.eq(Some(target)),
                 submission_events::comment.eq(comment.map(str::trim).filter(|c| !c.is_empty())),
             ))
             .execute(conn)?;
@@ -645,7 +644,7 @@ pub fn review(
             let latest: Option<(String, i32)> = submissions::table
                 .filter(submissions::household_id.eq(household))
                 .filter(submissions::form_id.eq(&row.form_id))
-                .filter(submissions::status.eq(SubmissionStatus::Approved.as_str()))
+                .filter(submissions::status.eq(SubmissionStatus::Approved))
                 .order((submissions::collected_at.desc(), submissions::id.desc()))
                 .select((submissions::answers, submissions::form_version))
                 .first(conn)

@@ -16,6 +16,7 @@ use crate::access::Principal;
 use crate::error::ApiError;
 use crate::evidence::{Flag, Geotag};
 use crate::state::AppState;
+use camket_schema::domain::SubmissionStatus;
 
 /// A submission as clients see it.
 #[derive(Debug, Serialize)]
@@ -31,7 +32,7 @@ pub struct SubmissionView {
     pub collected_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub geotag: Option<Geotag>,
-    pub status: String,
+    pub status: SubmissionStatus,
     pub risk: i32,
     pub flags: Vec<Flag>,
     /// `pending` while the photos are still being decoded and compared with

@@ -43,6 +43,19 @@ pub enum DbError {
     Migration(String),
 }
 
+/// Lets a store's error type take diesel's errors with `?` inside `with_conn!`
+/// and `write_tx!`: the type needs a `From<DbError>` (its storage variant).
+#[macro_export]
+macro_rules! storage_errors_into {
+    ($error:ty) => {
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> $error {
+                <$error>::from($crate::DbError::from(error))
+            }
+        }
+    };
+}
+
 /// Which backend a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

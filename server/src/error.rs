@@ -45,6 +45,27 @@ impl FieldError {
     }
 }
 
+/// Why an import stored nothing: every problem found in the file, or storage.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} problem(s) in the file; nothing was imported", .0.len())]
+    Rejected(Vec<FieldError>),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(ImportError);
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> ApiError {
+        let detail = error.to_string();
+        match error {
+            ImportError::Rejected(errors) => ApiError::invalid_many(detail, errors),
+            ImportError::Storage(storage) => ApiError::from(storage),
+        }
+    }
+}
+
 /// Everything an API request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

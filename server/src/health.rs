@@ -16,7 +16,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let db = state.db.clone();
     let backlog = web::block(move || -> Result<i64, ApiError> {
         db.ping()?;
-        crate::submissions::store::evidence_backlog_size(&db)
+        Ok(crate::submissions::store::evidence_backlog_size(&db)?)
     })
     .await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use camket::config::{ServerConfig, StorageConfig};
 use camket::devtools::demo;
-use camket::error::{ApiError, FieldError};
+use camket::error::{ApiError, FieldError, ImportError};
 use camket::{app, areas, auth, campaigns, coverage, forms, households, reports, users};
 use camket_schema::Db;
 
@@ -401,7 +401,7 @@ fn run_import(what: ImportWhat) -> Result<(), String> {
                 bar.set_length(records.len() as u64);
                 areas::store::import(&db, &records, None, &progress)
             }
-            Err(errors) => Err(ApiError::invalid_many("file has problems", errors)),
+            Err(errors) => Err(ImportError::Rejected(errors)),
         }
     } else {
         let (records, problems) = households::import::read_csv(&bytes);
@@ -421,7 +421,7 @@ fn run_import(what: ImportWhat) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(ApiError::Validation { errors, .. }) => {
+        Err(ImportError::Rejected(errors)) => {
             eprintln!(
                 "{}: {} problem(s); nothing was imported:",
                 file.display(),
@@ -473,7 +473,7 @@ fn run_forms(command: FormsCommand) -> Result<(), String> {
             for form in &forms {
                 match forms::store::publish(&db, form, None) {
                     Ok(outcome) => println!("{} version {}: {outcome:?}", form.id, form.version),
-                    Err(ApiError::Conflict(why)) => {
+                    Err(forms::store::PublishRefusal::Refused(why)) => {
                         refused += 1;
                         eprintln!("{} version {}: refused: {why}", form.id, form.version);
                     }
@@ -560,7 +560,7 @@ fn run_report(
         None => rules.row.scope_area_id,
     };
     let area_row = areas::store::get(&db, camket_schema::domain::AreaId(area_id))
-        .map_err(describe)?
+        .map_err(|e| e.to_string())?
         .ok_or("no such area")?;
     let date = match date {
         Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
@@ -711,13 +711,15 @@ fn run_users(command: UsersCommand) -> Result<(), String> {
     let db = open_database(&storage)?;
     let area_ids = users::area_ids_for_codes(&db, &areas).map_err(|e| e.to_string())?;
     let hash = auth::password::hash_password(&input.password)?;
-    let id = users::create(
+    let id = users::store::create(
         &db,
-        &input.username,
-        input.full_name.trim(),
-        &hash,
-        role,
-        &area_ids,
+        &users::store::NewAccount {
+            username: &input.username,
+            full_name: input.full_name.trim(),
+            password_hash: &hash,
+            role,
+            area_ids: &area_ids,
+        },
     )
     .map_err(|e| e.to_string())?;
     println!("created user {} (id {id}, {role})", input.username);

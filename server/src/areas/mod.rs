@@ -10,7 +10,7 @@ use camket_schema::models::AreaRow;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
-use crate::error::ApiError;
+use crate::error::{ApiError, ImportError};
 use crate::paging::{parse_limit, Page};
 use crate::state::AppState;
 use camket_schema::domain::AreaLevel;
@@ -167,15 +167,7 @@ pub async fn import_file(
         } else {
             import::parse_csv(&body)
         }
-        .map_err(|errors| {
-            ApiError::invalid_many(
-                format!(
-                    "{} problem(s) in the file; nothing was imported",
-                    errors.len()
-                ),
-                errors,
-            )
-        })?;
+        .map_err(ImportError::Rejected)?;
         store::import(&db, &records, Some(&principal.scope), &|_| {})
     })
     .await??;

@@ -8,12 +8,12 @@ use diesel::prelude::*;
 use camket_schema::domain::{AreaId, AreaLevel, AreaPath};
 use camket_schema::models::{AreaRow, NewArea};
 use camket_schema::tables::areas;
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::{with_conn, write_tx, Db, DbError};
 
 use super::import::AreaRecord;
 use crate::access::Scope;
 use crate::coverage::maintain::{Recompute, Touched};
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, ImportError};
 
 /// Filters of `GET /areas`.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +26,7 @@ pub struct AreaFilter {
 }
 
 /// Areas inside `scope` matching `filter`, by id.
-pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>, ApiError> {
+pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>, DbError> {
     let mut found: Vec<AreaRow> = Vec::new();
     // One range scan per area of the scope: they are few (usually one) and disjoint.
     for (lower, upper) in scope.path_ranges() {
@@ -58,7 +58,7 @@ pub fn list(db: &Db, scope: &Scope, filter: &AreaFilter) -> Result<Vec<AreaRow>,
 }
 
 /// The paths of the top-level areas (those without a parent: the provinces).
-pub fn top_level_paths(db: &Db) -> Result<Vec<AreaPath>, ApiError> {
+pub fn top_level_paths(db: &Db) -> Result<Vec<AreaPath>, DbError> {
     Ok(with_conn!(db, |conn| {
         areas::table
             .filter(areas::parent_id.is_null())
@@ -68,7 +68,7 @@ pub fn top_level_paths(db: &Db) -> Result<Vec<AreaPath>, ApiError> {
 }
 
 /// One area by id.
-pub fn get(db: &Db, id: AreaId) -> Result<Option<AreaRow>, ApiError> {
+pub fn get(db: &Db, id: AreaId) -> Result<Option<AreaRow>, DbError> {
     with_conn!(db, |conn| {
         Ok(areas::table
             .find(id.0)
@@ -100,7 +100,7 @@ pub fn import(
     records: &[AreaRecord],
     scope: Option<&Scope>,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<ImportSummary, ApiError> {
+) -> Result<ImportSummary, ImportError> {
     let codes: Vec<String> = records
         .iter()
         .flat_map(|r| std::iter::once(r.code.clone()).chain(r.parent_code.clone()))
@@ -244,13 +244,7 @@ pub fn import(
             conn.touch(Touched::Villages(&created_villages))?;
             Ok(summary)
         } else {
-            Err(ApiError::invalid_many(
-                format!(
-                    "{} problem(s) in the file; nothing was imported",
-                    errors.len()
-                ),
-                errors,
-            ))
+            Err(ImportError::Rejected(errors))
         }
     })
 }

@@ -26,11 +26,7 @@ pub enum CreateRefusal {
     Storage(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for CreateRefusal {
-    fn from(error: diesel::result::Error) -> CreateRefusal {
-        CreateRefusal::Storage(DbError::from(error))
-    }
-}
+camket_schema::storage_errors_into!(CreateRefusal);
 
 /// Stores a campaign and counts its coverage for every village in scope, in one
 /// transaction.

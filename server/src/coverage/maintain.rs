@@ -3,6 +3,8 @@
 //! that alone decides which villages to recount (see `crate::coverage::rules`
 //! for the design).
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
@@ -83,6 +85,9 @@ pub trait Recompute {
     fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>>;
     /// The households of a village and the live submissions that may cover its targets.
     fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts>;
+    /// The same facts for every village at or below `path`, by village id, in a
+    /// few queries (a report's whole area at once).
+    fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>>;
     /// Recomputes the stored counts of these villages for every campaign that covers them.
     fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
 }
@@ -174,6 +179,70 @@ macro_rules! impl_recompute {
                     homes.into_iter().map(to_household).collect(),
                     to_covering(rows),
                 ))
+            }
+
+            fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>> {
+                let (lower, upper) = path.subtree_range();
+                let homes: Vec<(i64, (i64, String, String, String, bool))> = households::table
+                    .inner_join(areas::table)
+                    .filter(areas::path.ge(&lower))
+                    .filter(areas::path.lt(&upper))
+                    .select((
+                        households::village_id,
+                        (
+                            households::id,
+                            households::code,
+                            households::head_name,
+                            households::categories,
+                            households::active,
+                        ),
+                    ))
+                    .order(households::id)
+                    .load(self)?;
+                let mut village_of: HashMap<i64, i64> = HashMap::new();
+                let mut facts: HashMap<i64, Facts> = HashMap::new();
+                for (village, home) in homes {
+                    village_of.insert(home.0, village);
+                    facts.entry(village).or_default().0.push(to_household(home));
+                }
+                let columns = (
+                    submissions::household_id,
+                    submissions::commitment_kind,
+                    submissions::status,
+                    submissions::collected_at,
+                    submissions::received_at,
+                    submissions::approved_at,
+                );
+                let mut rows: HashMap<i64, Vec<SubmissionFact>> = HashMap::new();
+                let ids: Vec<i64> = village_of.keys().copied().collect();
+                for chunk in ids.chunks(500) {
+                    for fact in submissions::table
+                        .filter(submissions::household_id.eq_any(chunk))
+                        .filter(submissions::commitment_kind.is_not_null())
+                        .filter(submissions::superseded_by.is_null())
+                        .select(columns)
+                        .load::<SubmissionFact>(self)?
+                    {
+                        if let Some(village) = fact.0.and_then(|h| village_of.get(&h)) {
+                            rows.entry(*village).or_default().push(fact);
+                        }
+                    }
+                }
+                let village_level: Vec<(i64, SubmissionFact)> = submissions::table
+                    .filter(submissions::area_path.ge(&lower))
+                    .filter(submissions::area_path.lt(&upper))
+                    .filter(submissions::household_id.is_null())
+                    .filter(submissions::commitment_kind.is_not_null())
+                    .filter(submissions::superseded_by.is_null())
+                    .select((submissions::village_id, columns))
+                    .load(self)?;
+                for (village, fact) in village_level {
+                    rows.entry(village).or_default().push(fact);
+                }
+                for (village, facts_rows) in rows {
+                    facts.entry(village).or_default().1 = to_covering(facts_rows);
+                }
+                Ok(facts)
             }
 
             fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()> {

@@ -3,18 +3,17 @@
 
 pub mod maintain;
 pub mod rules;
+pub mod store;
 
 use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use camket_schema::domain::{AreaId, AreaPath};
+use camket_schema::domain::{AreaId, AreaLevel, AreaPath};
 use camket_schema::models::AreaRow;
-use camket_schema::tables::{areas, coverage_counts};
-use camket_schema::{with_conn, Db};
+use camket_schema::Db;
 use rules::{self as coverage, Count, Gap};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
@@ -22,8 +21,6 @@ use crate::campaigns;
 use crate::campaigns::CampaignRules;
 use crate::error::ApiError;
 use crate::state::AppState;
-use camket_schema::domain::AreaLevel;
-use maintain::Recompute;
 
 /// One target's figures in a coverage row.
 #[derive(Debug, Clone, Serialize)]
@@ -47,45 +44,6 @@ pub struct CoverageRow {
     pub targets: Vec<TargetFigures>,
 }
 
-/// Stored counts of a subtree: (target index, village id, village path, count).
-pub fn subtree_counts(
-    db: &Db,
-    campaign_id: i64,
-    path: &AreaPath,
-) -> Result<Vec<(usize, i64, AreaPath, Count)>, ApiError> {
-    let (lower, upper) = path.subtree_range();
-    let rows: Vec<(i32, i64, AreaPath, i32, i32, i32)> = with_conn!(db, |conn| {
-        coverage_counts::table
-            .filter(coverage_counts::campaign_id.eq(campaign_id))
-            .filter(coverage_counts::village_path.ge(&lower))
-            .filter(coverage_counts::village_path.lt(&upper))
-            .select((
-                coverage_counts::target_index,
-                coverage_counts::village_id,
-                coverage_counts::village_path,
-                coverage_counts::eligible,
-                coverage_counts::covered,
-                coverage_counts::pending,
-            ))
-            .load(conn)?
-    });
-    Ok(rows
-        .into_iter()
-        .map(|(t, v, p, e, c, pe)| {
-            (
-                t.max(0) as usize,
-                v,
-                p,
-                Count {
-                    eligible: e.into(),
-                    covered: c.into(),
-                    pending: pe.into(),
-                },
-            )
-        })
-        .collect())
-}
-
 /// Figures for totals per target.
 pub fn figures(
     campaign: &CampaignRules,
@@ -107,14 +65,6 @@ pub fn figures(
             threshold_percent: target.threshold_percent,
         })
         .collect()
-}
-
-fn load_areas(db: &Db, ids: &[i64]) -> Result<Vec<AreaRow>, ApiError> {
-    with_conn!(db, |conn| Ok(areas::table
-        .filter(areas::id.eq_any(ids))
-        .select(AreaRow::as_select())
-        .order(areas::id)
-        .load(conn)?))
 }
 
 /// The area a coverage request is about: the one asked for (which the caller
@@ -162,7 +112,7 @@ pub fn rollup(
     as_of: DateTime<Utc>,
 ) -> Result<(CoverageRow, Vec<CoverageRow>), ApiError> {
     let path = area.path.clone();
-    let rows = subtree_counts(db, campaign.row.id, &path)?;
+    let rows = store::subtree_counts(db, campaign.row.id, &path)?;
     let n = campaign.targets.len();
     let mut totals = vec![Count::default(); n];
     let mut groups: BTreeMap<i64, Vec<Count>> = BTreeMap::new();
@@ -190,7 +140,7 @@ pub fn rollup(
         targets: figures(campaign, &totals, as_of),
     };
     let ids: Vec<i64> = groups.keys().copied().collect();
-    let names = load_areas(db, &ids)?;
+    let names = store::areas_by_id(db, &ids)?;
     let children = names
         .into_iter()
         .map(|a| CoverageRow {
@@ -254,14 +204,7 @@ pub fn villages_in(
     } else {
         campaign.scope_path.clone()
     };
-    let (lower, upper) = inner.subtree_range();
-    with_conn!(db, |conn| Ok(areas::table
-        .filter(areas::path.ge(&lower))
-        .filter(areas::path.lt(&upper))
-        .filter(areas::level.eq(AreaLevel::Village))
-        .select(AreaRow::as_select())
-        .order(areas::id)
-        .load(conn)?))
+    Ok(store::villages_under(db, &inner)?)
 }
 
 /// The gaps of every village of a subtree (up to `limit`).
@@ -275,7 +218,7 @@ pub fn gaps(
     let villages = villages_in(db, campaign, &area.path.clone())?;
     let mut out = Vec::new();
     for village in villages {
-        let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
+        let (homes, subs) = store::village_facts(db, village.id)?;
         for gap in coverage::village_gaps(
             &campaign.targets,
             &homes,
@@ -332,14 +275,14 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
     let mut mismatches = Vec::new();
     for campaign in &all {
         let stored: BTreeMap<(i64, usize), Count> =
-            subtree_counts(db, campaign.row.id, &campaign.scope_path)?
+            store::subtree_counts(db, campaign.row.id, &campaign.scope_path)?
                 .into_iter()
                 .map(|(t, v, _, c)| ((v, t), c))
                 .collect();
         let mut expected_rows = 0;
         for village in villages_in(db, campaign, &campaign.scope_path)? {
             checked += 1;
-            let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
+            let (homes, subs) = store::village_facts(db, village.id)?;
             let counts =
                 coverage::village_counts(&campaign.targets, &homes, &subs, &campaign.window, now);
             for (index, count) in counts.into_iter().enumerate() {

@@ -267,7 +267,16 @@ pub fn build(
     let hash = password::hash_password(demo_password).map_err(ApiError::Internal)?;
     for (username, full_name, role, area_code) in DEMO_USERS {
         let area_ids = users::area_ids_for_codes(db, &[area_code.to_string()])?;
-        users::create(db, username, full_name, &hash, *role, &area_ids)?;
+        users::store::create(
+            db,
+            &users::store::NewAccount {
+                username,
+                full_name,
+                password_hash: &hash,
+                role: *role,
+                area_ids: &area_ids,
+            },
+        )?;
     }
     progress("campaigns");
     let offset = chrono::FixedOffset::east_opt(7 * 3600)

@@ -13,6 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use camket_schema::domain::{AreaLevel, HouseholdCategory, Role, SubmissionStatus};
+
+use crate::users::store::{create as create_user, NewAccount};
 use camket_schema::models::{NewSubmission, PhotoRow};
 use camket_schema::tables::{
     areas, households, photo_hash_bands, photos, submission_photos, submissions,
@@ -181,7 +183,16 @@ pub fn generate(
         .find(|a| a.1 == "P")
         .map(|a| a.0)
         .unwrap_or_default();
-    crate::users::create(db, "admin", "Quản trị", &hash, Role::Admin, &[province_id])?;
+    create_user(
+        db,
+        &NewAccount {
+            username: "admin",
+            full_name: "Quản trị",
+            password_hash: &hash,
+            role: Role::Admin,
+            area_ids: &[province_id],
+        },
+    )?;
     summary.users += 1;
     for (id, code, level) in &area_rows {
         let (role, name) = match level.as_str() {
@@ -189,7 +200,16 @@ pub fn generate(
             "village" => (Role::Surveyor, format!("surveyor-{}", code.to_lowercase())),
             _ => continue,
         };
-        crate::users::create(db, &name, &name, &hash, role, &[*id])?;
+        create_user(
+            db,
+            &NewAccount {
+                username: &name,
+                full_name: &name,
+                password_hash: &hash,
+                role,
+                area_ids: &[*id],
+            },
+        )?;
         summary.users += 1;
     }
     summary.seconds_users = started.elapsed().as_secs_f64();

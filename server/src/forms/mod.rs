@@ -323,3 +323,26 @@ pub async fn check(
         "household_categories": survey_forms::derived_categories(&definition, &answers),
     })))
 }
+
+impl From<store::PublishRefusal> for ApiError {
+    fn from(refusal: store::PublishRefusal) -> ApiError {
+        match refusal {
+            store::PublishRefusal::VersionTooLarge(_) => {
+                ApiError::invalid("version", refusal.to_string())
+            }
+            store::PublishRefusal::Refused(why) => ApiError::Conflict(why),
+            store::PublishRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
+}
+
+impl From<store::VersionRefusal> for ApiError {
+    fn from(refusal: store::VersionRefusal) -> ApiError {
+        match refusal {
+            store::VersionRefusal::UnknownForm(_) => ApiError::NotFound(refusal.to_string()),
+            store::VersionRefusal::NotAccepted(why) => ApiError::Conflict(why),
+            store::VersionRefusal::Unreadable(_) => ApiError::Internal(refusal.to_string()),
+            store::VersionRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
+}

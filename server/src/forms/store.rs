@@ -5,11 +5,10 @@ use diesel::prelude::*;
 
 use camket_schema::models::FormVersionRow;
 use camket_schema::tables::{form_versions, forms};
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::{with_conn, write_tx, Db, DbError};
 use survey_forms::{FormDefinition, FormVersion};
 
 use super::versions::{self, FormState, PublishDecision, PublishedVersion};
-use crate::error::ApiError;
 
 /// A form with what is known of its versions.
 #[derive(Debug, Clone)]
@@ -43,11 +42,7 @@ impl FormRecord {
     }
 }
 
-fn to_record(
-    id: String,
-    state: FormState,
-    rows: Vec<FormVersionRow>,
-) -> Result<FormRecord, ApiError> {
+fn to_record(id: String, state: FormState, rows: Vec<FormVersionRow>) -> FormRecord {
     let versions = rows
         .into_iter()
         .map(|row| {
@@ -59,15 +54,15 @@ fn to_record(
             (published, row)
         })
         .collect();
-    Ok(FormRecord {
+    FormRecord {
         id,
         state,
         versions,
-    })
+    }
 }
 
 /// Every form with its versions, by id.
-pub fn list(db: &Db) -> Result<Vec<FormRecord>, ApiError> {
+pub fn list(db: &Db) -> Result<Vec<FormRecord>, DbError> {
     let (heads, rows): (Vec<(String, FormState)>, Vec<FormVersionRow>) = with_conn!(db, |conn| {
         let heads = forms::table
             .select((forms::id, forms::state))
@@ -79,17 +74,17 @@ pub fn list(db: &Db) -> Result<Vec<FormRecord>, ApiError> {
             .load(conn)?;
         (heads, rows)
     });
-    heads
+    Ok(heads
         .into_iter()
         .map(|(id, state)| {
             let mine = rows.iter().filter(|r| r.form_id == id).cloned().collect();
             to_record(id, state, mine)
         })
-        .collect()
+        .collect())
 }
 
 /// One form with its versions.
-pub fn get(db: &Db, form_id: &str) -> Result<Option<FormRecord>, ApiError> {
+pub fn get(db: &Db, form_id: &str) -> Result<Option<FormRecord>, DbError> {
     let found: Option<(FormState, Vec<FormVersionRow>)> = with_conn!(db, |conn| {
         let state: Option<FormState> = forms::table
             .find(form_id)
@@ -108,9 +103,7 @@ pub fn get(db: &Db, form_id: &str) -> Result<Option<FormRecord>, ApiError> {
             None => None,
         }
     });
-    found
-        .map(|(state, rows)| to_record(form_id.to_string(), state, rows))
-        .transpose()
+    Ok(found.map(|(state, rows)| to_record(form_id.to_string(), state, rows)))
 }
 
 /// What publishing did.
@@ -121,19 +114,49 @@ pub enum PublishOutcome {
     Unchanged,
 }
 
+/// Why a definition was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishRefusal {
+    #[error("version {0} is too large")]
+    VersionTooLarge(FormVersion),
+    /// The version rules refuse it (`versions::decide_publish` says why).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(PublishRefusal);
+
+/// Why a submission may not be made against a form version.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionRefusal {
+    #[error("no form '{0}'")]
+    UnknownForm(String),
+    /// The version rules refuse it (`versions::accepts` says why).
+    #[error("{0}")]
+    NotAccepted(String),
+    #[error("the stored definition cannot be read: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(VersionRefusal);
+
 /// Publishes a checked definition under the version rules.
 pub fn publish(
     db: &Db,
     definition: &FormDefinition,
     by: Option<i64>,
-) -> Result<PublishOutcome, ApiError> {
+) -> Result<PublishOutcome, PublishRefusal> {
     let id = definition.id.0.clone();
     let hash = definition.content_hash();
     let now = Utc::now().naive_utc();
     let row = FormVersionRow {
         form_id: id.clone(),
         version: i32::try_from(definition.version.0)
-            .map_err(|_| ApiError::invalid("version", "is too large"))?,
+            .map_err(|_| PublishRefusal::VersionTooLarge(definition.version))?,
         content_hash: hash.clone(),
         definition: definition.canonical_json(),
         title_vi: definition.title.vi.clone(),
@@ -166,7 +189,7 @@ pub fn publish(
             .collect();
         match versions::decide_publish(&existing, definition.version, &hash) {
             PublishDecision::Unchanged => return Ok(PublishOutcome::Unchanged),
-            PublishDecision::Refuse(why) => return Err(ApiError::Conflict(why)),
+            PublishDecision::Refuse(why) => return Err(PublishRefusal::Refused(why)),
             PublishDecision::Create => {}
         }
         if state.is_none() {
@@ -191,19 +214,19 @@ pub fn publish(
 }
 
 /// Sets a form's lifecycle state.
-pub fn set_state(db: &Db, form_id: &str, state: FormState) -> Result<bool, ApiError> {
+pub fn set_state(db: &Db, form_id: &str, state: FormState) -> Result<bool, DbError> {
     let now = Utc::now().naive_utc();
     let changed = write_tx!(db, |conn| {
         diesel::update(forms::table.find(form_id))
             .set((forms::state.eq(state), forms::updated_at.eq(now)))
             .execute(conn)
-            .map_err(ApiError::from)
+            .map_err(DbError::from)
     })?;
     Ok(changed == 1)
 }
 
 /// Retires one version: it is still served, but no longer accepted.
-pub fn retire(db: &Db, form_id: &str, version: FormVersion) -> Result<bool, ApiError> {
+pub fn retire(db: &Db, form_id: &str, version: FormVersion) -> Result<bool, DbError> {
     let version = i32::try_from(version.0).unwrap_or(i32::MAX);
     let changed = write_tx!(db, |conn| {
         diesel::update(
@@ -213,7 +236,7 @@ pub fn retire(db: &Db, form_id: &str, version: FormVersion) -> Result<bool, ApiE
         )
         .set(form_versions::retired.eq(true))
         .execute(conn)
-        .map_err(ApiError::from)
+        .map_err(DbError::from)
     })?;
     Ok(changed == 1)
 }
@@ -223,14 +246,12 @@ pub fn accepting_version(
     db: &Db,
     form_id: &str,
     version: FormVersion,
-) -> Result<FormDefinition, ApiError> {
-    let record =
-        get(db, form_id)?.ok_or_else(|| ApiError::NotFound(format!("no form '{form_id}'")))?;
+) -> Result<FormDefinition, VersionRefusal> {
+    let record = get(db, form_id)?.ok_or_else(|| VersionRefusal::UnknownForm(form_id.into()))?;
     versions::accepts(form_id, record.state, &record.published(), version)
-        .map_err(ApiError::Conflict)?;
+        .map_err(VersionRefusal::NotAccepted)?;
     let row = record
         .version_row(version)
-        .ok_or_else(|| ApiError::Internal("accepted version vanished".into()))?;
-    serde_json::from_str(&row.definition)
-        .map_err(|e| ApiError::Internal(format!("stored definition: {e}")))
+        .ok_or_else(|| VersionRefusal::Unreadable("the accepted version has no row".into()))?;
+    serde_json::from_str(&row.definition).map_err(|e| VersionRefusal::Unreadable(e.to_string()))
 }

@@ -200,7 +200,7 @@ pub async fn move_household(
     let village = web::block(move || areas::store::get(&db, AreaId(target)))
         .await??
         .filter(|v| v.level == AreaLevel::Village)
-        .filter(|v| principal.scope.covers(&v.path.clone()))
+        .filter(|v| principal.scope.covers(&v.path))
         .ok_or_else(|| {
             ApiError::invalid(
                 "village_id",
@@ -211,4 +211,16 @@ pub async fn move_household(
     let db = state.db.clone();
     let moved = web::block(move || store::move_to(&db, HouseholdId(row.id), target)).await??;
     Ok(HttpResponse::Ok().json(HouseholdView::from(moved)))
+}
+
+impl From<store::MoveRefusal> for ApiError {
+    fn from(refusal: store::MoveRefusal) -> ApiError {
+        match refusal {
+            store::MoveRefusal::UnknownHousehold(_) => ApiError::NotFound(refusal.to_string()),
+            store::MoveRefusal::AlreadyThere | store::MoveRefusal::CodeTaken(_) => {
+                ApiError::Conflict(refusal.to_string())
+            }
+            store::MoveRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
 }

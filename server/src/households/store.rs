@@ -13,13 +13,13 @@ use diesel::prelude::*;
 use camket_schema::domain::{AreaLevel, AreaPath, HouseholdId};
 use camket_schema::models::{HouseholdRow, NewHousehold};
 use camket_schema::tables::{areas, household_departures, households, sync_counters};
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::{with_conn, write_tx, Db, DbError};
 
 use super::import::HouseholdRecord;
 use crate::access::Scope;
 use crate::areas::store::ImportSummary;
 use crate::coverage::maintain::{Recompute, Touched};
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, ImportError};
 
 /// A position in a village's change stream: (sync stamp, household id).
 pub type SyncCursor = crate::paging::Cursor;
@@ -57,7 +57,7 @@ pub fn changes_since(
     village_id: i64,
     since: SyncCursor,
     limit: i64,
-) -> Result<Vec<RosterChange>, ApiError> {
+) -> Result<Vec<RosterChange>, DbError> {
     let (present, departed) = with_conn!(db, |conn| {
         // Stamps are taken under the counter's row lock, so every stamp up to
         // the counter's value is committed: both reads stop there, and a change
@@ -120,7 +120,7 @@ pub fn changes_since(
 }
 
 /// One household with the path of its village.
-pub fn get(db: &Db, id: HouseholdId) -> Result<Option<(HouseholdRow, AreaPath)>, ApiError> {
+pub fn get(db: &Db, id: HouseholdId) -> Result<Option<(HouseholdRow, AreaPath)>, DbError> {
     with_conn!(db, |conn| {
         let found: Option<(HouseholdRow, AreaPath)> = households::table
             .inner_join(areas::table)
@@ -144,7 +144,7 @@ pub fn import(
     earlier_problems: Vec<FieldError>,
     scope: Option<&Scope>,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<ImportSummary, ApiError> {
+) -> Result<ImportSummary, ImportError> {
     let mut village_codes: Vec<&str> = records.iter().map(|r| r.village_code.as_str()).collect();
     village_codes.sort_unstable();
     village_codes.dedup();
@@ -184,13 +184,7 @@ pub fn import(
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
-            return Err(ApiError::invalid_many(
-                format!(
-                    "{} problem(s) in the file; nothing was imported",
-                    errors.len()
-                ),
-                errors,
-            ));
+            return Err(ImportError::Rejected(errors));
         }
         let village_ids: Vec<i64> = villages.values().map(|(id, _, _)| *id).collect();
         let mut existing: HashMap<(i64, String), i64> = HashMap::new();
@@ -266,9 +260,24 @@ pub fn import(
     })
 }
 
+/// Why a household was not moved.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveRefusal {
+    #[error("no household {0}")]
+    UnknownHousehold(HouseholdId),
+    #[error("the household is already in that village")]
+    AlreadyThere,
+    #[error("the target village already has a household with code '{0}'")]
+    CodeTaken(String),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(MoveRefusal);
+
 /// Moves a household to another village (a move, or a village split); both
 /// villages' phones see the change and both villages' coverage is recomputed.
-pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow, ApiError> {
+pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow, MoveRefusal> {
     let now = Utc::now().naive_utc();
     write_tx!(db, |conn| {
         let row = households::table
@@ -276,11 +285,9 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
             .select(HouseholdRow::as_select())
             .first(conn)
             .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no household {id}")))?;
+            .ok_or(MoveRefusal::UnknownHousehold(id))?;
         if row.village_id == village_id {
-            return Err(ApiError::Conflict(
-                "the household is already in that village".into(),
-            ));
+            return Err(MoveRefusal::AlreadyThere);
         }
         let taken: i64 = households::table
             .filter(households::village_id.eq(village_id))
@@ -288,10 +295,7 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
             .count()
             .get_result(conn)?;
         if taken > 0 {
-            return Err(ApiError::Conflict(format!(
-                "the target village already has a household with code '{}'",
-                row.code
-            )));
+            return Err(MoveRefusal::CodeTaken(row.code));
         }
         let seq: i64 = diesel::update(sync_counters::table.find("households"))
             .set(sync_counters::value.eq(sync_counters::value + 1))

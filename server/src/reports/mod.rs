@@ -3,24 +3,24 @@
 //! Excel opens it right) or XLSX, with Vietnamese headers.
 //! `GET /campaigns/{id}/reports/{kind}?area=&date=&format=` and `camket report`.
 
-use std::collections::BTreeMap;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::rules::{self as coverage, Count, TargetKind};
-use camket_schema::domain::{CommitmentKind, HouseholdCategory, SubmissionStatus};
+use crate::coverage;
+use crate::coverage::rules::{self, Count, TargetKind};
+use camket_schema::domain::{AreaPath, CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
-use camket_schema::tables::submissions;
-use camket_schema::{with_conn, Db};
+use camket_schema::Db;
 
 use crate::access::Principal;
 use crate::campaigns;
 use crate::campaigns::CampaignRules;
-use crate::coverage::maintain::Recompute;
 use crate::coverage::{figures, resolve_area, villages_in, TargetFigures};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -52,10 +52,10 @@ impl std::str::FromStr for ReportKind {
 pub fn as_of(kind: ReportKind, campaign: &CampaignRules, date: NaiveDate) -> DateTime<Utc> {
     let offset = campaign.offset;
     match kind {
-        ReportKind::Daily => coverage::start_of(date, offset) + Duration::hours(14),
+        ReportKind::Daily => rules::start_of(date, offset) + Duration::hours(14),
         ReportKind::Monthly => {
             let fifteenth = NaiveDate::from_ymd_opt(date.year(), date.month(), 15).unwrap_or(date);
-            coverage::start_of(fifteenth, offset)
+            rules::start_of(fifteenth, offset)
         }
         ReportKind::Final => campaign.window.end,
     }
@@ -111,7 +111,9 @@ pub struct Report {
     pub flagged_unreviewed: i64,
 }
 
-/// Builds a report from live data (coverage as of `as_of`: approvals after it do not count).
+/// Builds a report from live data (coverage as of `as_of`: approvals after it do
+/// not count). A report of now or later reads the maintained per-village counts;
+/// one of an earlier time recounts each village as of then with the same rules.
 pub fn build(
     db: &Db,
     campaign: &CampaignRules,
@@ -119,7 +121,19 @@ pub fn build(
     kind: ReportKind,
     as_of: DateTime<Utc>,
 ) -> Result<Report, ApiError> {
-    let villages = villages_in(db, campaign, &area.path.clone())?;
+    // The campaign's scope when the report's area holds all of it.
+    let counted = if area.path.contains(&campaign.scope_path) {
+        &campaign.scope_path
+    } else {
+        &area.path
+    };
+    let villages = villages_in(db, campaign, counted)?;
+    let mut facts = coverage::store::subtree_facts(db, counted)?;
+    let maintained = if as_of >= Utc::now() {
+        Some(maintained_counts(db, campaign, counted)?)
+    } else {
+        None
+    };
     let n = campaign.targets.len();
     let mut totals = vec![Count::default(); n];
     let mut rows = Vec::new();
@@ -127,9 +141,16 @@ pub fn build(
     let mut villages_with_meeting = 0;
     let mut meetings_held = 0;
     for village in &villages {
-        let (homes, subs) = with_conn!(db, |conn| conn.village_facts(village.id)?);
-        let counts =
-            coverage::village_counts(&campaign.targets, &homes, &subs, &campaign.window, as_of);
+        let (homes, subs) = facts.remove(&village.id).unwrap_or_default();
+        let counts = match &maintained {
+            Some(stored) => stored
+                .get(&village.id)
+                .cloned()
+                .unwrap_or_else(|| vec![Count::default(); n]),
+            None => {
+                rules::village_counts(&campaign.targets, &homes, &subs, &campaign.window, as_of)
+            }
+        };
         for (total, count) in totals.iter_mut().zip(&counts) {
             *total += *count;
         }
@@ -138,7 +159,7 @@ pub fn build(
                 *category_counts.entry(*category).or_default() += 1;
             }
         }
-        let held = coverage::meetings_held(&subs, &campaign.window, as_of);
+        let held = rules::meetings_held(&subs, &campaign.window, as_of);
         meetings_held += held;
         villages_with_meeting += i64::from(held > 0);
         rows.push(ReportRow {
@@ -147,36 +168,8 @@ pub fn build(
             targets: figures(campaign, &counts, as_of),
         });
     }
-    // The same area as the village rows: the campaign's scope when the report's
-    // area holds all of it.
-    let counted = if area.path.contains(&campaign.scope_path) {
-        &campaign.scope_path
-    } else {
-        &area.path
-    };
-    let (lower, upper) = counted.subtree_range();
-    let as_of_naive = as_of.naive_utc();
-    let (surveys, flagged): (Vec<(Option<i64>, String)>, i64) = with_conn!(db, |conn| {
-        let surveys = submissions::table
-            .filter(submissions::area_path.ge(&lower))
-            .filter(submissions::area_path.lt(&upper))
-            .filter(submissions::form_id.eq("household-survey"))
-            .filter(submissions::status.eq(SubmissionStatus::Approved))
-            .filter(submissions::approved_at.le(as_of_naive))
-            .filter(submissions::superseded_by.is_null())
-            .order((submissions::collected_at, submissions::id))
-            .select((submissions::household_id, submissions::answers))
-            .load(conn)?;
-        let flagged: i64 = submissions::table
-            .filter(submissions::area_path.ge(&lower))
-            .filter(submissions::area_path.lt(&upper))
-            .filter(submissions::status.eq("received"))
-            .filter(submissions::risk.gt(0))
-            .filter(submissions::received_at.le(as_of_naive))
-            .count()
-            .get_result(conn)?;
-        (surveys, flagged)
-    });
+    let surveys = store::approved_surveys(db, counted, as_of)?;
+    let flagged = store::flagged_unreviewed(db, counted, as_of)?;
     // The latest approved survey of each household speaks for it.
     let mut latest: BTreeMap<i64, serde_json::Value> = BTreeMap::new();
     for (household, answers) in surveys {
@@ -222,6 +215,26 @@ pub fn build(
         meetings_held,
         flagged_unreviewed: flagged,
     })
+}
+
+/// The maintained counts of every village at or below `path`, per target.
+fn maintained_counts(
+    db: &Db,
+    campaign: &CampaignRules,
+    path: &AreaPath,
+) -> Result<HashMap<i64, Vec<Count>>, ApiError> {
+    let n = campaign.targets.len();
+    let mut by_village: HashMap<i64, Vec<Count>> = HashMap::new();
+    for (target, village, _, count) in coverage::store::subtree_counts(db, campaign.row.id, path)? {
+        if let Some(slot) = by_village
+            .entry(village)
+            .or_insert_with(|| vec![Count::default(); n])
+            .get_mut(target)
+        {
+            *slot = count;
+        }
+    }
+    Ok(by_village)
 }
 
 /// Neutralises a cell a spreadsheet would read as a formula.

@@ -544,7 +544,7 @@ pub fn intake(
         // A concurrent identical send may have won the race: answer as for a resend.
         Err(error) => match store::find_by_instance(db, &document.instance_id)? {
             Some(stored) => resend(principal, stored, &hash),
-            None => Err(error),
+            None => Err(error.into()),
         },
     }
 }

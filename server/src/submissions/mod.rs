@@ -27,7 +27,7 @@ use crate::json_body::{parse_json, JsonBody};
 use crate::paging::{parse_limit, Cursor, Page};
 use crate::photo_store::Variant;
 use crate::state::AppState;
-use review::{Decision, SubmissionStatus};
+use review::{Decision, ReviewRefusal, SubmissionStatus};
 pub use views::{PhotoView, SubmissionView};
 
 /// The queue's position: (risk, id), riskiest first.
@@ -488,4 +488,38 @@ pub async fn history(
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+impl From<store::InsertRefusal> for ApiError {
+    fn from(refusal: store::InsertRefusal) -> ApiError {
+        match refusal {
+            store::InsertRefusal::UnknownOriginal(_) => {
+                ApiError::invalid("corrects", refusal.to_string())
+            }
+            store::InsertRefusal::NotCorrectable { .. } => ApiError::Conflict(refusal.to_string()),
+            store::InsertRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
+}
+
+impl From<store::ReviewError> for ApiError {
+    fn from(error: store::ReviewError) -> ApiError {
+        match error {
+            store::ReviewError::Unknown(_) => ApiError::NotFound(error.to_string()),
+            store::ReviewError::Refused(ReviewRefusal::OwnSubmission) => {
+                ApiError::Forbidden("nobody reviews their own submission".into())
+            }
+            store::ReviewError::Refused(ReviewRefusal::ReasonRequired) => ApiError::invalid(
+                "comment",
+                "give the reason for rejecting, so the surveyor can correct it",
+            ),
+            store::ReviewError::Refused(ReviewRefusal::Superseded(newer)) => ApiError::Conflict(
+                format!("this submission was corrected; review submission {newer} instead"),
+            ),
+            store::ReviewError::Refused(ReviewRefusal::AlreadyThere(status)) => {
+                ApiError::Conflict(format!("the submission is already {status}"))
+            }
+            store::ReviewError::Storage(error) => ApiError::from(error),
+        }
+    }
 }

@@ -13,17 +13,16 @@ use camket_schema::tables::{
     areas, form_versions, households, photo_hash_bands, photos, submission_events,
     submission_flags, submission_photos, submissions, sync_counters, users,
 };
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::{with_conn, write_tx, Db, DbError};
 
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
 use crate::access::Scope;
 use crate::coverage::maintain::{Recompute, Touched};
-use crate::error::ApiError;
 use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
 
 /// The submission with this phone-made id, if any.
-pub fn find_by_instance(db: &Db, instance_id: &str) -> Result<Option<SubmissionRow>, ApiError> {
+pub fn find_by_instance(db: &Db, instance_id: &str) -> Result<Option<SubmissionRow>, DbError> {
     with_conn!(db, |conn| {
         Ok(submissions::table
             .filter(submissions::instance_id.eq(instance_id))
@@ -34,7 +33,7 @@ pub fn find_by_instance(db: &Db, instance_id: &str) -> Result<Option<SubmissionR
 }
 
 /// One submission with its photos.
-pub fn get(db: &Db, id: i64) -> Result<Option<(SubmissionRow, Vec<SubmissionPhotoRow>)>, ApiError> {
+pub fn get(db: &Db, id: i64) -> Result<Option<(SubmissionRow, Vec<SubmissionPhotoRow>)>, DbError> {
     with_conn!(db, |conn| {
         let Some(row) = submissions::table
             .find(id)
@@ -58,7 +57,7 @@ pub fn place(
     db: &Db,
     village_id: i64,
     household_id: Option<i64>,
-) -> Result<(Option<AreaRow>, Option<HouseholdRow>), ApiError> {
+) -> Result<(Option<AreaRow>, Option<HouseholdRow>), DbError> {
     with_conn!(db, |conn| {
         let village = areas::table
             .find(village_id)
@@ -82,7 +81,7 @@ pub fn neighbours(
     db: &Db,
     user_id: i64,
     at: NaiveDateTime,
-) -> Result<Vec<NeighbourVisit>, ApiError> {
+) -> Result<Vec<NeighbourVisit>, DbError> {
     type Visit = (i64, NaiveDateTime, Option<f64>, Option<f64>);
     let (before, after): (Option<Visit>, Option<Visit>) = with_conn!(db, |conn| {
         let columns = (
@@ -126,7 +125,7 @@ pub fn neighbours(
 pub type PhotoUse = (String, i64, String, Option<String>);
 
 /// Uses of these photos by submissions about another subject.
-pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<PhotoUse>, ApiError> {
+pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<PhotoUse>, DbError> {
     if shas.is_empty() {
         return Ok(Vec::new());
     }
@@ -162,7 +161,7 @@ pub fn band_candidates(
     phash: u64,
     exclude: &str,
     limit: i64,
-) -> Result<Vec<(String, i64)>, ApiError> {
+) -> Result<Vec<(String, i64)>, DbError> {
     let bands = hash_bands(phash);
     with_conn!(db, |conn| {
         let mut query = photo_hash_bands::table
@@ -205,7 +204,7 @@ pub struct Decoded {
 pub fn area_paths(
     db: &Db,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, AreaPath>, ApiError> {
+) -> Result<std::collections::HashMap<i64, AreaPath>, DbError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -218,7 +217,7 @@ pub fn area_paths(
 }
 
 /// The stored rows of those of these photos that were sent before.
-pub fn photos(db: &Db, shas: &[String]) -> Result<Vec<PhotoRow>, ApiError> {
+pub fn photos(db: &Db, shas: &[String]) -> Result<Vec<PhotoRow>, DbError> {
     with_conn!(db, |conn| Ok(photos::table
         .filter(photos::sha256.eq_any(shas))
         .select(PhotoRow::as_select())
@@ -226,7 +225,7 @@ pub fn photos(db: &Db, shas: &[String]) -> Result<Vec<PhotoRow>, ApiError> {
 }
 
 /// One stored photo's row.
-pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, ApiError> {
+pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, DbError> {
     with_conn!(db, |conn| Ok(photos::table
         .find(sha)
         .select(PhotoRow::as_select())
@@ -236,11 +235,7 @@ pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, ApiError> {
 
 /// Records the background decoding of a photo (once: a second call does
 /// nothing): its hash, its hash bands and its oriented size, or why it failed.
-pub fn mark_verified(
-    db: &Db,
-    sha: &str,
-    outcome: &Result<Decoded, String>,
-) -> Result<(), ApiError> {
+pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> Result<(), DbError> {
     let now = Utc::now().naive_utc();
     write_tx!(db, |conn| {
         let pending = photos::table
@@ -283,7 +278,7 @@ pub fn mark_verified(
 }
 
 /// Submissions waiting for the background checks, oldest first.
-pub fn evidence_backlog(db: &Db, limit: i64) -> Result<Vec<i64>, ApiError> {
+pub fn evidence_backlog(db: &Db, limit: i64) -> Result<Vec<i64>, DbError> {
     with_conn!(db, |conn| Ok(submissions::table
         .filter(submissions::evidence_pending.eq(true))
         .order(submissions::id)
@@ -293,7 +288,7 @@ pub fn evidence_backlog(db: &Db, limit: i64) -> Result<Vec<i64>, ApiError> {
 }
 
 /// How many submissions wait for the background checks.
-pub fn evidence_backlog_size(db: &Db) -> Result<i64, ApiError> {
+pub fn evidence_backlog_size(db: &Db) -> Result<i64, DbError> {
     with_conn!(db, |conn| Ok(submissions::table
         .filter(submissions::evidence_pending.eq(true))
         .count()
@@ -301,7 +296,7 @@ pub fn evidence_backlog_size(db: &Db) -> Result<i64, ApiError> {
 }
 
 /// Adds what the background checks found to a submission (once).
-pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Result<(), ApiError> {
+pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Result<(), DbError> {
     write_tx!(db, |conn| {
         let current: Option<(String, bool)> = submissions::table
             .find(id)
@@ -314,8 +309,8 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
         let mut flags: Vec<crate::evidence::Flag> =
             serde_json::from_str(&flags).unwrap_or_default();
         flags.extend(found.iter().cloned());
-        let stored =
-            serde_json::to_string(&flags).map_err(|e| ApiError::Internal(format!("flags: {e}")))?;
+        let stored = serde_json::to_string(&flags)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
         diesel::update(submissions::table.find(id))
             .set((
                 submissions::flags.eq(stored),
@@ -379,10 +374,37 @@ pub struct NewRecord {
     pub flags: Vec<crate::evidence::Flag>,
 }
 
+/// Why a submission was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertRefusal {
+    #[error("no submission {0}")]
+    UnknownOriginal(i64),
+    #[error("submission {original} cannot be corrected: {why}")]
+    NotCorrectable { original: i64, why: String },
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(InsertRefusal);
+
+/// Why a review was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("no submission {0}")]
+    Unknown(i64),
+    /// The review rules refuse it (`review::decide`).
+    #[error("the review rules refuse it: {0:?}")]
+    Refused(ReviewRefusal),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+camket_schema::storage_errors_into!(ReviewError);
+
 /// Stores a submission, its photos' rows and its first audit entry, atomically.
 /// A concurrent insert of the same `instance_id` fails here with a conflict;
 /// the caller then answers from the stored one.
-pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
+pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
     let now = Utc::now().naive_utc();
     let actor = record.submission.submitted_by;
     write_tx!(db, |conn| {
@@ -401,12 +423,9 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, ApiError> {
                 .select((submissions::status, submissions::superseded_by))
                 .first(conn)
                 .optional()?
-                .ok_or_else(|| {
-                    ApiError::invalid("corrects", format!("no submission {original}"))
-                })?;
-            review::correctable(status, superseded_by).map_err(|why| {
-                ApiError::Conflict(format!("submission {original} cannot be corrected: {why}"))
-            })?;
+                .ok_or(InsertRefusal::UnknownOriginal(original))?;
+            review::correctable(status, superseded_by)
+                .map_err(|why| InsertRefusal::NotCorrectable { original, why })?;
         }
         let id: i64 = diesel::insert_into(submissions::table)
             .values(&record.submission)
@@ -497,7 +516,7 @@ pub struct QueueFilter {
 }
 
 /// The queue, riskiest first.
-pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, ApiError> {
+pub fn list(db: &Db, filter: &QueueFilter) -> Result<Vec<SubmissionRow>, DbError> {
     let mut found = Vec::new();
     for (lower, upper) in filter.scope.path_ranges() {
         // A province or district holds most submissions: walking the risk index and
@@ -586,7 +605,7 @@ pub fn review(
     reviewer: i64,
     decision: Decision,
     comment: Option<&str>,
-) -> Result<SubmissionRow, ApiError> {
+) -> Result<SubmissionRow, ReviewError> {
     let now = Utc::now().naive_utc();
     write_tx!(db, |conn| {
         let row = submissions::table
@@ -594,7 +613,7 @@ pub fn review(
             .select(SubmissionRow::as_select())
             .first(conn)
             .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
+            .ok_or(ReviewError::Unknown(id))?;
         let current = row.status;
         let target = review::decide(
             current,
@@ -603,21 +622,7 @@ pub fn review(
             comment,
             row.submitted_by == reviewer,
         )
-        .map_err(|refusal| match refusal {
-            ReviewRefusal::OwnSubmission => {
-                ApiError::Forbidden("nobody reviews their own submission".into())
-            }
-            ReviewRefusal::ReasonRequired => ApiError::invalid(
-                "comment",
-                "give the reason for rejecting, so the surveyor can correct it",
-            ),
-            ReviewRefusal::Superseded(newer) => ApiError::Conflict(format!(
-                "this submission was corrected; review submission {newer} instead"
-            )),
-            ReviewRefusal::AlreadyThere(status) => {
-                ApiError::Conflict(format!("the submission is already {status}"))
-            }
-        })?;
+        .map_err(ReviewError::Refused)?;
         let approved_at = (target == SubmissionStatus::Approved).then_some(now);
         diesel::update(submissions::table.find(id))
             .set((
@@ -685,7 +690,7 @@ pub fn review(
 pub type HistoryEntry = (SubmissionEventRow, String);
 
 /// The audit trail of a submission and every revision linked to it, oldest first.
-pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, ApiError> {
+pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
     with_conn!(db, |conn| {
         // Walk the revision chain both ways.
         let mut chain = vec![id];

@@ -189,7 +189,7 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
             found.push(evidence::reuse_flag(&reuse));
         }
     }
-    store::settle_evidence(&state.db, id, &found)
+    Ok(store::settle_evidence(&state.db, id, &found)?)
 }
 
 /// The photo's row once decoded: decodes it now unless done before.

@@ -1,15 +1,13 @@
 //! User accounts (admin only): `POST /users`, `GET /users`,
 //! `PUT /users/{id}/areas`, `POST /users/{id}/deactivate`, `POST /users/{id}/activate`.
 
+pub mod store;
+
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use camket_schema::domain::{AreaPath, Role};
-use camket_schema::models::{NewUser, UserRow};
-use camket_schema::tables::{areas, auth_sessions, user_areas, users};
-use camket_schema::{with_conn, write_tx, Db};
+use camket_schema::Db;
 
 use crate::access::{authorize, Action, Principal, Scope};
 use crate::auth::password;
@@ -97,12 +95,7 @@ pub fn validate_new_user(input: &CreateUser) -> Result<Role, ApiError> {
 /// scope (answered alike, so area ids cannot be probed), is a validation error
 /// on `area_ids`.
 pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, ApiError> {
-    let mut rows: Vec<(i64, AreaPath)> = with_conn!(db, |conn| {
-        areas::table
-            .filter(areas::id.eq_any(ids))
-            .select((areas::id, areas::path))
-            .load(conn)?
-    });
+    let mut rows = store::area_paths(db, ids)?;
     rows.retain(|(_, path)| scope.covers(path));
     let missing: Vec<String> = ids
         .iter()
@@ -118,63 +111,9 @@ pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, 
     Ok(rows.into_iter().map(|(_, path)| path).collect())
 }
 
-/// Creates an account bound to areas; a taken username is a conflict.
-pub fn create(
-    db: &Db,
-    username: &str,
-    full_name: &str,
-    password_hash: &str,
-    role: Role,
-    area_ids: &[i64],
-) -> Result<i64, ApiError> {
-    let now = Utc::now().naive_utc();
-    write_tx!(db, |conn| {
-        let taken: i64 = users::table
-            .filter(users::username.eq(username))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
-            return Err(ApiError::Conflict(format!(
-                "the username '{username}' is taken"
-            )));
-        }
-        let id: i64 = diesel::insert_into(users::table)
-            .values(&NewUser {
-                username,
-                full_name,
-                password_hash,
-                role,
-                active: true,
-                created_at: now,
-                updated_at: now,
-            })
-            .returning(users::id)
-            .get_result(conn)?;
-        for area_id in area_ids {
-            diesel::insert_into(user_areas::table)
-                .values((user_areas::user_id.eq(id), user_areas::area_id.eq(area_id)))
-                .execute(conn)?;
-        }
-        Ok(id)
-    })
-}
-
+/// An account as admins see it, with the paths of its areas.
 fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiError> {
-    with_conn!(db, |conn| {
-        let Some(user) = users::table
-            .find(id)
-            .select(UserRow::as_select())
-            .first(conn)
-            .optional()?
-        else {
-            return Ok(None);
-        };
-        let bound: Vec<(i64, AreaPath)> = user_areas::table
-            .inner_join(areas::table)
-            .filter(user_areas::user_id.eq(id))
-            .select((areas::id, areas::path))
-            .order(areas::id)
-            .load(conn)?;
+    Ok(store::get(db, id)?.map(|(user, bound)| {
         let view = UserView {
             id: user.id,
             username: user.username,
@@ -183,41 +122,19 @@ fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiE
             active: user.active,
             area_ids: bound.iter().map(|(id, _)| *id).collect(),
         };
-        Ok(Some((
-            view,
-            bound.into_iter().map(|(_, path)| path).collect(),
-        )))
-    })
+        (view, bound.into_iter().map(|(_, path)| path).collect())
+    }))
 }
 
-/// Users bound to at least one area inside `scopes`, by id.
+/// Users bound to at least one area inside `scope`, by id.
 fn list_in_scope(
     db: &Db,
     scope: &Scope,
     after: i64,
     limit: i64,
 ) -> Result<Vec<UserView>, ApiError> {
-    let mut ids: Vec<i64> = Vec::new();
-    for (lower, upper) in scope.path_ranges() {
-        let found: Vec<i64> = with_conn!(db, |conn| {
-            user_areas::table
-                .inner_join(areas::table)
-                .filter(areas::path.ge(&lower))
-                .filter(areas::path.lt(&upper))
-                .filter(user_areas::user_id.gt(after))
-                .select(user_areas::user_id)
-                .distinct()
-                .order(user_areas::user_id)
-                .limit(limit)
-                .load(conn)?
-        });
-        ids.extend(found);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    ids.truncate(usize::try_from(limit).unwrap_or(0));
-    let mut views = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut views = Vec::new();
+    for id in store::ids_in_scope(db, scope, after, limit)? {
         if let Some((view, _)) = load_view(db, id)? {
             views.push(view);
         }
@@ -252,13 +169,15 @@ pub async fn create_user(
             authorize(&principal, Action::ManageUsers, Some(&path))?;
         }
         let hash = password::hash_password(&input.password).map_err(ApiError::Internal)?;
-        let id = create(
+        let id = store::create(
             &db,
-            &input.username,
-            input.full_name.trim(),
-            &hash,
-            role,
-            &input.area_ids,
+            &store::NewAccount {
+                username: &input.username,
+                full_name: input.full_name.trim(),
+                password_hash: &hash,
+                role,
+                area_ids: &input.area_ids,
+            },
         )?;
         load_view(&db, id)?
             .map(|(view, _)| view)
@@ -320,38 +239,11 @@ pub async fn set_areas(
         for path in area_paths(&db, &principal.scope, &area_ids)? {
             authorize(&principal, Action::ManageUsers, Some(&path))?;
         }
-        write_tx!(&db, |conn| {
-            diesel::delete(user_areas::table.filter(user_areas::user_id.eq(id))).execute(conn)?;
-            for area_id in &area_ids {
-                diesel::insert_into(user_areas::table)
-                    .values((user_areas::user_id.eq(id), user_areas::area_id.eq(area_id)))
-                    .execute(conn)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
+        store::set_areas(&db, id, &area_ids)?;
         managed_user(&db, &principal, id)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
-}
-
-fn set_active(db: &Db, id: i64, active: bool) -> Result<(), ApiError> {
-    let now = Utc::now().naive_utc();
-    write_tx!(db, |conn| {
-        diesel::update(users::table.find(id))
-            .set((users::active.eq(active), users::updated_at.eq(now)))
-            .execute(conn)?;
-        if !active {
-            diesel::update(auth_sessions::table.filter(auth_sessions::user_id.eq(id)))
-                .filter(auth_sessions::revoked_at.is_null())
-                .set((
-                    auth_sessions::revoked_at.eq(Some(now)),
-                    auth_sessions::revoked_reason.eq(Some("account deactivated")),
-                ))
-                .execute(conn)?;
-        }
-        Ok::<_, ApiError>(())
-    })
 }
 
 async fn change_active(
@@ -369,7 +261,7 @@ async fn change_active(
     let db = state.db.clone();
     let view = web::block(move || -> Result<UserView, ApiError> {
         managed_user(&db, &principal, id)?;
-        set_active(&db, id, active)?;
+        store::set_active(&db, id, active)?;
         managed_user(&db, &principal, id)
     })
     .await??;
@@ -398,12 +290,7 @@ pub async fn activate(
 
 /// Area ids for area codes (for the command line); unknown codes are an error.
 pub fn area_ids_for_codes(db: &Db, codes: &[String]) -> Result<Vec<i64>, ApiError> {
-    let rows: Vec<(i64, String)> = with_conn!(db, |conn| {
-        areas::table
-            .filter(areas::code.eq_any(codes))
-            .select((areas::id, areas::code))
-            .load(conn)?
-    });
+    let rows = store::area_ids_by_code(db, codes)?;
     codes
         .iter()
         .map(|code| {
@@ -413,6 +300,15 @@ pub fn area_ids_for_codes(db: &Db, codes: &[String]) -> Result<Vec<i64>, ApiErro
                 .ok_or_else(|| ApiError::invalid("area", format!("no area has code '{code}'")))
         })
         .collect()
+}
+
+impl From<store::CreateRefusal> for ApiError {
+    fn from(refusal: store::CreateRefusal) -> ApiError {
+        match refusal {
+            store::CreateRefusal::UsernameTaken(_) => ApiError::Conflict(refusal.to_string()),
+            store::CreateRefusal::Storage(error) => ApiError::from(error),
+        }
+    }
 }
 
 #[cfg(test)]

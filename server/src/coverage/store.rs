@@ -1,0 +1,83 @@
+//! Coverage reads: the maintained per-village counts, the villages of a
+//! subtree and one village's facts. Plain queries in storage terms (`DbError`);
+//! which area a caller may read is decided by the handlers. Writes go through
+//! [`super::maintain::Recompute::touch`].
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use camket_schema::domain::{AreaLevel, AreaPath};
+use camket_schema::models::AreaRow;
+use camket_schema::tables::{areas, coverage_counts};
+use camket_schema::{with_conn, Db, DbError};
+
+use super::maintain::{Facts, Recompute};
+use super::rules::Count;
+
+/// The maintained counts of a campaign in a subtree: (target index, village id,
+/// village path, count).
+pub fn subtree_counts(
+    db: &Db,
+    campaign_id: i64,
+    path: &AreaPath,
+) -> Result<Vec<(usize, i64, AreaPath, Count)>, DbError> {
+    let (lower, upper) = path.subtree_range();
+    let rows: Vec<(i32, i64, AreaPath, i32, i32, i32)> = with_conn!(db, |conn| {
+        coverage_counts::table
+            .filter(coverage_counts::campaign_id.eq(campaign_id))
+            .filter(coverage_counts::village_path.ge(&lower))
+            .filter(coverage_counts::village_path.lt(&upper))
+            .select((
+                coverage_counts::target_index,
+                coverage_counts::village_id,
+                coverage_counts::village_path,
+                coverage_counts::eligible,
+                coverage_counts::covered,
+                coverage_counts::pending,
+            ))
+            .load(conn)?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(target, village, path, eligible, covered, pending)| {
+            let count = Count {
+                eligible: eligible.into(),
+                covered: covered.into(),
+                pending: pending.into(),
+            };
+            (usize::try_from(target).unwrap_or(0), village, path, count)
+        })
+        .collect())
+}
+
+/// Areas by id, in id order.
+pub fn areas_by_id(db: &Db, ids: &[i64]) -> Result<Vec<AreaRow>, DbError> {
+    Ok(with_conn!(db, |conn| areas::table
+        .filter(areas::id.eq_any(ids))
+        .select(AreaRow::as_select())
+        .order(areas::id)
+        .load(conn)?))
+}
+
+/// The villages at or below `path`, by id.
+pub fn villages_under(db: &Db, path: &AreaPath) -> Result<Vec<AreaRow>, DbError> {
+    let (lower, upper) = path.subtree_range();
+    Ok(with_conn!(db, |conn| areas::table
+        .filter(areas::path.ge(&lower))
+        .filter(areas::path.lt(&upper))
+        .filter(areas::level.eq(AreaLevel::Village))
+        .select(AreaRow::as_select())
+        .order(areas::id)
+        .load(conn)?))
+}
+
+/// [`village_facts`] for every village at or below `path`, by village id.
+pub fn subtree_facts(db: &Db, path: &AreaPath) -> Result<HashMap<i64, Facts>, DbError> {
+    Ok(with_conn!(db, |conn| conn.subtree_facts(path)?))
+}
+
+/// The households of a village and the live submissions that may cover its targets.
+pub fn village_facts(db: &Db, village_id: i64) -> Result<Facts, DbError> {
+    Ok(with_conn!(db, |conn| conn.village_facts(village_id)?))
+}

@@ -24,6 +24,24 @@ pub fn parse_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, Ap
     }
 }
 
+/// Reads a `cursor` parameter with `decode`: absent is `None`, and anything this
+/// endpoint did not hand out is a 400 naming `cursor`.
+pub fn cursor_param<T>(
+    text: Option<&str>,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    text.map(|text| {
+        decode(text)
+            .ok_or_else(|| ApiError::bad_param("cursor", "not a cursor returned by this endpoint"))
+    })
+    .transpose()
+}
+
+/// The text of an id cursor (listings ordered by id), or `None`.
+pub fn decode_id(text: &str) -> Option<i64> {
+    text.parse().ok().filter(|id: &i64| *id >= 0)
+}
+
 /// A position in a listing ordered by two numbers (a sync stamp and an id, a
 /// risk and an id), handed to clients as the text `"A.B"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::error::{ApiError, ImportError};
-use crate::paging::{parse_limit, Page};
+use crate::paging::{cursor_param, decode_id, parse_limit, Page};
 use crate::state::AppState;
 use camket_schema::domain::AreaLevel;
 
@@ -76,15 +76,7 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                ApiError::bad_param("cursor", "not a cursor returned by this endpoint")
-            })
-        })
-        .transpose()?;
+    let after = cursor_param(query.cursor.as_deref(), decode_id)?;
     let limit = parse_limit(query.limit, 100, 1000)?;
     let filter = store::AreaFilter {
         level,

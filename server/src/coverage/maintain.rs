@@ -28,6 +28,38 @@ type SubmissionFact = (
     Option<NaiveDateTime>,
 );
 
+/// The columns of a [`SubmissionFact`].
+const FACT_COLUMNS: (
+    submissions::household_id,
+    submissions::commitment_kind,
+    submissions::status,
+    submissions::collected_at,
+    submissions::received_at,
+    submissions::approved_at,
+) = (
+    submissions::household_id,
+    submissions::commitment_kind,
+    submissions::status,
+    submissions::collected_at,
+    submissions::received_at,
+    submissions::approved_at,
+);
+
+/// The columns [`to_household`] reads.
+const HOME_COLUMNS: (
+    households::id,
+    households::code,
+    households::head_name,
+    households::categories,
+    households::active,
+) = (
+    households::id,
+    households::code,
+    households::head_name,
+    households::categories,
+    households::active,
+);
+
 fn to_covering(rows: Vec<SubmissionFact>) -> Vec<CoveringSubmission> {
     rows.into_iter()
         .filter_map(
@@ -137,24 +169,10 @@ macro_rules! impl_recompute {
             fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts> {
                 let homes: Vec<(i64, String, String, String, bool)> = households::table
                     .filter(households::village_id.eq(village_id))
-                    .select((
-                        households::id,
-                        households::code,
-                        households::head_name,
-                        households::categories,
-                        households::active,
-                    ))
+                    .select(HOME_COLUMNS)
                     .order(households::id)
                     .load(self)?;
                 let ids: Vec<i64> = homes.iter().map(|h| h.0).collect();
-                let columns = (
-                    submissions::household_id,
-                    submissions::commitment_kind,
-                    submissions::status,
-                    submissions::collected_at,
-                    submissions::received_at,
-                    submissions::approved_at,
-                );
                 let mut rows: Vec<SubmissionFact> = Vec::new();
                 for chunk in ids.chunks(500) {
                     rows.extend(
@@ -162,7 +180,7 @@ macro_rules! impl_recompute {
                             .filter(submissions::household_id.eq_any(chunk))
                             .filter(submissions::commitment_kind.is_not_null())
                             .filter(submissions::superseded_by.is_null())
-                            .select(columns)
+                            .select(FACT_COLUMNS)
                             .load::<SubmissionFact>(self)?,
                     );
                 }
@@ -172,7 +190,7 @@ macro_rules! impl_recompute {
                         .filter(submissions::household_id.is_null())
                         .filter(submissions::commitment_kind.is_not_null())
                         .filter(submissions::superseded_by.is_null())
-                        .select(columns)
+                        .select(FACT_COLUMNS)
                         .load::<SubmissionFact>(self)?,
                 );
                 Ok((
@@ -187,16 +205,7 @@ macro_rules! impl_recompute {
                     .inner_join(areas::table)
                     .filter(areas::path.ge(&lower))
                     .filter(areas::path.lt(&upper))
-                    .select((
-                        households::village_id,
-                        (
-                            households::id,
-                            households::code,
-                            households::head_name,
-                            households::categories,
-                            households::active,
-                        ),
-                    ))
+                    .select((households::village_id, HOME_COLUMNS))
                     .order(households::id)
                     .load(self)?;
                 let mut village_of: HashMap<i64, i64> = HashMap::new();
@@ -205,14 +214,6 @@ macro_rules! impl_recompute {
                     village_of.insert(home.0, village);
                     facts.entry(village).or_default().0.push(to_household(home));
                 }
-                let columns = (
-                    submissions::household_id,
-                    submissions::commitment_kind,
-                    submissions::status,
-                    submissions::collected_at,
-                    submissions::received_at,
-                    submissions::approved_at,
-                );
                 let mut rows: HashMap<i64, Vec<SubmissionFact>> = HashMap::new();
                 let ids: Vec<i64> = village_of.keys().copied().collect();
                 for chunk in ids.chunks(500) {
@@ -220,7 +221,7 @@ macro_rules! impl_recompute {
                         .filter(submissions::household_id.eq_any(chunk))
                         .filter(submissions::commitment_kind.is_not_null())
                         .filter(submissions::superseded_by.is_null())
-                        .select(columns)
+                        .select(FACT_COLUMNS)
                         .load::<SubmissionFact>(self)?
                     {
                         if let Some(village) = fact.0.and_then(|h| village_of.get(&h)) {
@@ -234,7 +235,7 @@ macro_rules! impl_recompute {
                     .filter(submissions::household_id.is_null())
                     .filter(submissions::commitment_kind.is_not_null())
                     .filter(submissions::superseded_by.is_null())
-                    .select((submissions::village_id, columns))
+                    .select((submissions::village_id, FACT_COLUMNS))
                     .load(self)?;
                 for (village, fact) in village_level {
                     rows.entry(village).or_default().push(fact);

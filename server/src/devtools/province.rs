@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use camket_schema::domain::{AreaLevel, HouseholdCategory, Role, SubmissionStatus};
+use camket_schema::domain::{AreaLevel, AreaPath, HouseholdCategory, Role, SubmissionStatus};
 
 use crate::users::store::{create as create_user, NewAccount};
 use camket_schema::models::{NewSubmission, PhotoRow};
@@ -175,7 +175,7 @@ pub fn generate(
     progress("users");
     let started = Instant::now();
     let hash = crate::auth::password::hash_password(PASSWORD).map_err(ApiError::Internal)?;
-    let area_rows: Vec<(i64, String, String)> = with_conn!(db, |conn| areas::table
+    let area_rows: Vec<(i64, String, AreaLevel)> = with_conn!(db, |conn| areas::table
         .select((areas::id, areas::code, areas::level))
         .load(conn)?);
     let province_id = area_rows
@@ -195,9 +195,9 @@ pub fn generate(
     )?;
     summary.users += 1;
     for (id, code, level) in &area_rows {
-        let (role, name) = match level.as_str() {
-            "commune" => (Role::Officer, format!("officer-{}", code.to_lowercase())),
-            "village" => (Role::Surveyor, format!("surveyor-{}", code.to_lowercase())),
+        let (role, name) = match level {
+            AreaLevel::Commune => (Role::Officer, format!("officer-{}", code.to_lowercase())),
+            AreaLevel::Village => (Role::Surveyor, format!("surveyor-{}", code.to_lowercase())),
             _ => continue,
         };
         create_user(
@@ -308,17 +308,17 @@ pub fn generate(
     let surveyors: std::collections::HashMap<i64, i64> = with_conn!(db, |conn| {
         let rows: Vec<(i64, i64)> = camket_schema::tables::user_areas::table
             .inner_join(user_table::table)
-            .filter(user_table::role.eq("surveyor"))
+            .filter(user_table::role.eq(Role::Surveyor))
             .select((camket_schema::tables::user_areas::area_id, user_table::id))
             .load(conn)?;
         rows.into_iter().collect()
     });
     let officer_id: i64 = with_conn!(db, |conn| user_table::table
-        .filter(user_table::role.eq("officer"))
+        .filter(user_table::role.eq(Role::Officer))
         .select(user_table::id)
         .first(conn)?);
-    let village_paths: std::collections::HashMap<i64, String> = with_conn!(db, |conn| {
-        let rows: Vec<(i64, String)> = areas::table
+    let village_paths: std::collections::HashMap<i64, AreaPath> = with_conn!(db, |conn| {
+        let rows: Vec<(i64, AreaPath)> = areas::table
             .filter(areas::level.eq(AreaLevel::Village))
             .select((areas::id, areas::path))
             .load(conn)?;
@@ -360,7 +360,9 @@ pub fn generate(
                 kinds.push("business_compliance");
             }
             let surveyor = surveyors.get(village).copied().unwrap_or(officer_id);
-            let path = village_paths.get(village).cloned().unwrap_or_default();
+            let Some(path) = village_paths.get(village).cloned() else {
+                continue;
+            };
             let mut push = |form: &str,
                             kind: Option<&str>,
                             status: SubmissionStatus,
@@ -383,7 +385,7 @@ pub fn generate(
                         form_id: form.into(),
                         form_version: 1,
                         village_id: *village,
-                        area_path: camket_schema::domain::AreaPath::from_stored(path.clone()),
+                        area_path: path.clone(),
                         household_id: Some(*household),
                         submitted_by: surveyor,
                         device_id: Some("gen-province".into()),

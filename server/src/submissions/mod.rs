@@ -185,15 +185,7 @@ impl ListQuery {
                     .map_err(|_| ApiError::bad_param("flag", format!("unknown flag '{flag}'")))
             })
             .transpose()?;
-        let after = self
-            .cursor
-            .as_deref()
-            .map(|text| {
-                QueueCursor::decode(text).ok_or_else(|| {
-                    ApiError::bad_param("cursor", "not a cursor returned by this endpoint")
-                })
-            })
-            .transpose()?;
+        let after = crate::paging::cursor_param(self.cursor.as_deref(), QueueCursor::decode)?;
         Ok(store::QueueFilter {
             scope,
             form_id: self.form.clone(),

@@ -13,7 +13,7 @@ use crate::access::{authorize, Action, Principal, Scope};
 use crate::auth::password;
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
-use crate::paging::{parse_limit, Page};
+use crate::paging::{cursor_param, decode_id, parse_limit, Page};
 use crate::state::AppState;
 
 /// Body of `POST /users`.
@@ -203,12 +203,7 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Action::ManageUsers, None)?;
     let limit = parse_limit(query.limit, 100, 1000)?;
-    let after = match query.cursor.as_deref() {
-        None => 0,
-        Some(c) => c
-            .parse()
-            .map_err(|_| ApiError::bad_param("cursor", "not a cursor returned by this endpoint"))?,
-    };
+    let after = cursor_param(query.cursor.as_deref(), decode_id)?.unwrap_or(0);
     let db = state.db.clone();
     let items = web::block(move || list_in_scope(&db, &principal.scope, after, limit)).await??;
     let next_cursor = (items.len() as i64 == limit)

@@ -198,6 +198,8 @@ pub struct SubmissionRow {
     pub approved_at: Option<NaiveDateTime>,
     /// The background photo checks have not run yet; flags may still be added.
     pub evidence_pending: bool,
+    /// The reviewer's comment on the latest decision (the reason of a rejection).
+    pub review_comment: Option<String>,
 }
 
 /// A new submission.

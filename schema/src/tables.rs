@@ -160,6 +160,7 @@ diesel::table! {
         updated_at -> Timestamp,
         approved_at -> Nullable<Timestamp>,
         evidence_pending -> Bool,
+        review_comment -> Nullable<Text>,
     }
 }
 

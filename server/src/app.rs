@@ -178,7 +178,15 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
-    let server = server.bind(&config.bind)?;
+    let server = server.bind(&config.bind).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot listen on {} (set by --bind or CAMKET_BIND): {e}",
+                config.bind
+            ),
+        )
+    })?;
     for addr in server.addrs() {
         // Tests and scripts read this line to learn the port.
         println!("camket listening on http://{addr}");

@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod forms;
 pub mod health;
 pub mod households;
+pub mod imports;
 pub mod json_body;
 pub mod paging;
 pub mod photo_store;

@@ -245,8 +245,10 @@ enum UsersCommand {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAMKET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only on a terminal: a log file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -257,6 +259,11 @@ fn init_logging(json: bool) {
 
 /// Opens the database (creating the data dir, 0700) and applies migrations.
 fn open_database(storage: &StorageConfig) -> Result<Db, String> {
+    open_and_migrate(storage).map(|(db, _)| db)
+}
+
+/// [`open_database`], also saying how many migrations it applied.
+fn open_and_migrate(storage: &StorageConfig) -> Result<(Db, usize), String> {
     camket::photo_store::create_private_dir(&storage.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", storage.data_dir.display()))?;
     warn_if_readable_by_others(&storage.data_dir);
@@ -266,7 +273,7 @@ fn open_database(storage: &StorageConfig) -> Result<Db, String> {
     if ran > 0 {
         tracing::info!(migrations = ran, "database migrated");
     }
-    Ok(db)
+    Ok((db, ran))
 }
 
 /// A data dir made before files were created private may still be open to
@@ -338,8 +345,17 @@ fn spinner(message: &str) -> ProgressBar {
 
 fn run_demo(server: ServerConfig, given_password: Option<String>) -> Result<(), String> {
     let db = open_database(&server.storage)?;
+    let built = demo::is_built(&db).map_err(|e| e.to_string())?;
+    if let (true, Some(given)) = (built, given_password.as_deref()) {
+        if let Some(problem) = auth::password::password_problem(given) {
+            return Err(format!("--demo-password {problem}"));
+        }
+        // The users first: the password is printed and kept only once it works.
+        let changed = demo::set_password(&db, given).map_err(|e| e.to_string())?;
+        println!("camket demo: the password of the {changed} demo users is now the one given");
+    }
     let password = demo_password(&server.storage.data_dir, given_password)?;
-    if !demo::is_built(&db).map_err(|e| e.to_string())? {
+    if !built {
         let bar = spinner("building the demo province");
         let started = Instant::now();
         demo::build(&db, &password, &|step| {
@@ -745,9 +761,10 @@ fn main() -> ExitCode {
             server,
             demo_password,
         } => run_demo(server, demo_password),
-        Command::Migrate(storage) => {
-            open_database(&storage).map(|_| println!("database is up to date"))
-        }
+        Command::Migrate(storage) => open_and_migrate(&storage).map(|(_, ran)| match ran {
+            0 => println!("the database was already up to date"),
+            n => println!("applied {n} migration(s); the database is up to date"),
+        }),
         Command::Import { what } => run_import(what),
         Command::Forms { what } => run_forms(what),
         Command::Campaigns { what } => run_campaigns(what),

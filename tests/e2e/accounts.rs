@@ -309,3 +309,46 @@ per_backend! {
         );
     }
 }
+
+per_backend! {
+    fn a_demo_restarted_with_a_new_password_prints_the_one_that_works(backend) {
+        let env = crate::harness::TestEnv::new(backend);
+        let logs_in = |server: &crate::harness::Server, password: &str| {
+            server
+                .anonymous()
+                .post_json(
+                    "/api/v1/auth/login",
+                    &json!({"username": "officer", "password": password}),
+                )
+                .status
+        };
+        let mut first = env.start_demo(&["--demo-password", "first-pass-1"]);
+        assert!(
+            first.banner.contains("password for every demo user: first-pass-1"),
+            "{}",
+            first.banner
+        );
+        assert_eq!(logs_in(&first, "first-pass-1"), 200);
+        first.terminate();
+
+        // The demo is already built: the new password is given to its users.
+        let mut second = env.start_demo(&["--demo-password", "second-pass-2"]);
+        assert!(
+            second.banner.contains("password for every demo user: second-pass-2"),
+            "{}",
+            second.banner
+        );
+        assert_eq!(logs_in(&second, "second-pass-2"), 200);
+        assert_eq!(logs_in(&second, "first-pass-1"), 401);
+        second.terminate();
+
+        // Without the flag, the password in force is the one printed.
+        let third = env.start_demo(&[]);
+        assert!(
+            third.banner.contains("password for every demo user: second-pass-2"),
+            "{}",
+            third.banner
+        );
+        assert_eq!(logs_in(&third, "second-pass-2"), 200);
+    }
+}

@@ -102,3 +102,41 @@ per_backend! {
         }
     }
 }
+
+per_backend! {
+    fn an_operator_reads_plain_logs_and_messages_that_name_the_setting(backend) {
+        // A fresh database: migrate says what it applied, then that nothing was left.
+        let env = crate::harness::TestEnv::unmigrated(backend);
+        let first = env.camket(&["migrate"]);
+        let said = String::from_utf8_lossy(&first.stdout).to_string();
+        assert!(first.status.success(), "{said}");
+        assert!(said.starts_with("applied ") && said.contains("migration(s)"), "{said}");
+        let again = env.camket(&["migrate"]);
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout).trim(),
+            "the database was already up to date"
+        );
+
+        // The log goes to a file here: no terminal colour codes in it.
+        let server = env.start_with(&[("CAMKET_LOG", "info")]);
+        server.anonymous().post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "nobody", "password": "not-a-password"}),
+        );
+        crate::harness::wait_until("the refused login is logged", std::time::Duration::from_secs(10), || {
+            server.log().contains("login refused")
+        });
+        let log = server.log();
+        assert!(!log.contains('\u{1b}'), "colour codes in a log file: {log:?}");
+
+        // A second server on the same address names the setting to change.
+        let taken = server.base.trim_start_matches("http://").to_string();
+        let refused = env.camket(&["serve", "--bind", &taken]);
+        let message = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(!refused.status.success());
+        assert!(
+            message.contains(&taken) && message.contains("--bind") && message.contains("CAMKET_BIND"),
+            "{message}"
+        );
+    }
+}

@@ -157,6 +157,30 @@ per_backend! {
         // V5 was valid but nothing may be half-imported.
         assert!(!codes(&admin.get("/api/v1/areas").body).contains(&"V5".to_string()));
 
+        // The same file saved by Excel (a byte-order mark, CRLF endings) names
+        // the same lines, and so does a household file.
+        let excel = format!("\u{feff}{}", file.replace('\n', "\r\n"));
+        let body = admin
+            .post_raw("/api/v1/areas/import", "text/csv", excel.as_bytes())
+            .assert_problem(422)
+            .clone();
+        let lines: Vec<u64> = body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["line"].as_u64().unwrap_or(0))
+            .collect();
+        assert_eq!(lines, vec![3, 4], "{body}");
+        let households = "village_code,code,head_name,address,member_count\r\n\
+                          V1,H90,Lê Văn Một,Xóm 1,4\r\n\
+                          V1,H91,Lê Văn Hai,Xóm 1,bốn\r\n";
+        let body = admin
+            .post_raw("/api/v1/households/import", "text/csv", households.as_bytes())
+            .assert_problem(422)
+            .clone();
+        assert_eq!(body["errors"][0]["line"], 3, "{body}");
+        assert_eq!(body["errors"][0]["field"], "member_count", "{body}");
+
         let good = admin.post_raw(
             "/api/v1/areas/import",
             "text/csv",

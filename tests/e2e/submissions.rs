@@ -575,8 +575,19 @@ per_backend! {
         );
         assert_eq!(rejected.status, 200, "{}", rejected.text);
         assert_eq!(rejected.body["status"], "rejected");
+        assert_eq!(
+            rejected.body["review_comment"], "Ảnh bản cam kết bị mờ, chụp lại",
+            "the reason is shown with the submission"
+        );
+        // The surveyor sees the reason in their own list and in the submission.
         let mine = surveyor.get("/api/v1/submissions?mine=true&status=rejected");
         assert_eq!(mine.body["items"][0]["id"], id);
+        assert_eq!(
+            mine.body["items"][0]["review_comment"],
+            "Ảnh bản cam kết bị mờ, chụp lại"
+        );
+        let seen = surveyor.get(&format!("/api/v1/submissions/{id}"));
+        assert_eq!(seen.body["review_comment"], "Ảnh bản cam kết bị mờ, chụp lại");
 
         let mut correction = Visit::commitment(
             &fx,

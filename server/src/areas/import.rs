@@ -8,6 +8,7 @@ use camket_schema::domain::AreaLevel;
 use geo::Centroid;
 
 use crate::error::FieldError;
+use crate::imports::CsvFile;
 
 /// One area to create or update.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +117,8 @@ fn optional_number(
 /// `code,name,level,parent_code[,centroid_lat,centroid_lon][,boundary]`
 /// (`boundary` a GeoJSON Polygon or MultiPolygon).
 pub fn parse_csv(input: &[u8]) -> Result<Vec<AreaRecord>, Vec<FieldError>> {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let file = CsvFile::new(input);
+    let mut reader = file.reader(false);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(vec![FieldError::at_line(1, "header", e.to_string())]),
@@ -154,16 +155,11 @@ pub fn parse_csv(input: &[u8]) -> Result<Vec<AreaRecord>, Vec<FieldError>> {
         let row = match row {
             Ok(row) => row,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(FieldError::at_line(
-                    line,
-                    "row",
-                    format!("unreadable row: {e}"),
-                ));
+                errors.push(file.unreadable(&e));
                 continue;
             }
         };
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        let line = file.line_of(row.position());
         let get = |i: usize| row.get(i).unwrap_or("").trim();
         let level = match get(level_i).parse::<AreaLevel>() {
             Ok(level) => level,

@@ -245,6 +245,13 @@ pub fn is_built(db: &Db) -> Result<bool, ApiError> {
     Ok(count > 0)
 }
 
+/// Gives every demo user a new password (the demo was built with another).
+pub fn set_password(db: &Db, demo_password: &str) -> Result<usize, ApiError> {
+    let hash = password::hash_password(demo_password).map_err(ApiError::Internal)?;
+    let usernames: Vec<&str> = DEMO_USERS.iter().map(|(name, ..)| *name).collect();
+    Ok(users::store::set_password_hash(db, &usernames, &hash)?)
+}
+
 /// Builds the demo into an empty database.
 pub fn build(
     db: &Db,

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use camket_schema::domain::HouseholdCategory;
 
 use crate::error::FieldError;
+use crate::imports::CsvFile;
 
 /// One household to create or update, keyed by (village code, household code).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +37,8 @@ pub fn parse_csv(input: &[u8]) -> Result<Vec<HouseholdRecord>, Vec<FieldError>> 
 /// others (so that the places of the sound rows can be checked too, and a clerk
 /// hears of every mistake in the file at once).
 pub fn read_csv(input: &[u8]) -> (Vec<HouseholdRecord>, Vec<FieldError>) {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let mut reader = csv::ReaderBuilder::new().from_reader(input);
+    let file = CsvFile::new(input);
+    let mut reader = file.reader(false);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -79,16 +80,11 @@ pub fn read_csv(input: &[u8]) -> (Vec<HouseholdRecord>, Vec<FieldError>) {
         let row = match row {
             Ok(row) => row,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(FieldError::at_line(
-                    line,
-                    "row",
-                    format!("unreadable row: {e}"),
-                ));
+                errors.push(file.unreadable(&e));
                 continue;
             }
         };
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        let line = file.line_of(row.position());
         let get = |i: usize| row.get(i).unwrap_or("").trim();
         let before = errors.len();
         let mut require = |field: &str, value: &str, max: usize| {

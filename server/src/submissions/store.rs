@@ -624,9 +624,11 @@ pub fn review(
         )
         .map_err(ReviewError::Refused)?;
         let approved_at = (target == SubmissionStatus::Approved).then_some(now);
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         diesel::update(submissions::table.find(id))
             .set((
                 submissions::status.eq(target),
+                submissions::review_comment.eq(comment),
                 submissions::updated_at.eq(now),
                 submissions::approved_at.eq(approved_at),
             ))
@@ -639,7 +641,7 @@ pub fn review(
                 submission_events::action.eq("reviewed"),
                 submission_events::from_status.eq(Some(current)),
                 submission_events::to_status.eq(Some(target)),
-                submission_events::comment.eq(comment.map(str::trim).filter(|c| !c.is_empty())),
+                submission_events::comment.eq(comment),
             ))
             .execute(conn)?;
         let touches_approval =

@@ -33,6 +33,10 @@ pub struct SubmissionView {
     pub received_at: DateTime<Utc>,
     pub geotag: Option<Geotag>,
     pub status: SubmissionStatus,
+    /// The reviewer's comment on the latest decision: for a rejection, the
+    /// reason, so that the surveyor knows what to correct.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_comment: Option<String>,
     pub risk: i32,
     pub flags: Vec<Flag>,
     /// `pending` while the photos are still being decoded and compared with
@@ -102,6 +106,7 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
         received_at: row.received_at.and_utc(),
         geotag,
         status: row.status,
+        review_comment: row.review_comment,
         risk: row.risk,
         flags: Vec::new(),
         evidence: if row.evidence_pending {

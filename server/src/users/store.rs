@@ -132,6 +132,17 @@ pub fn ids_in_scope(db: &Db, scope: &Scope, after: i64, limit: i64) -> Result<Ve
     Ok(ids)
 }
 
+/// Sets the password of these accounts; returns how many exist.
+pub fn set_password_hash(db: &Db, usernames: &[&str], hash: &str) -> Result<usize, DbError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| {
+        diesel::update(users::table.filter(users::username.eq_any(usernames)))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(conn)
+            .map_err(DbError::from)
+    })
+}
+
 /// Binds an account to exactly these areas.
 pub fn set_areas(db: &Db, id: i64, area_ids: &[i64]) -> Result<(), DbError> {
     write_tx!(db, |conn| {

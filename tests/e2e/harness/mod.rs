@@ -272,8 +272,20 @@ impl TestEnv {
 
     /// Starts `camket serve` on a free port with extra environment settings.
     pub fn start_with(&self, vars: &[(&str, &str)]) -> Server {
+        self.spawn(&["serve", "--bind", "127.0.0.1:0", "--workers", "2"], vars)
+    }
+
+    /// Starts `camket demo` on a free port with these extra arguments; what it
+    /// printed before listening is in [`Server::banner`].
+    pub fn start_demo(&self, args: &[&str]) -> Server {
+        let mut all = vec!["demo", "--bind", "127.0.0.1:0", "--workers", "2"];
+        all.extend_from_slice(args);
+        self.spawn(&all, &[])
+    }
+
+    fn spawn(&self, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut command = self.command();
-        command.args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"]);
+        command.args(args);
         for (k, v) in vars {
             command.env(k, v);
         }
@@ -289,15 +301,18 @@ impl TestEnv {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             let mut line = String::new();
+            let mut banner = String::new();
             while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 if let Some(url) = line.trim().strip_prefix("camket listening on ") {
-                    let _ = tx.send(url.to_string());
+                    let _ = tx.send((url.to_string(), std::mem::take(&mut banner)));
+                } else {
+                    banner.push_str(&line);
                 }
                 line.clear();
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
+        let (base, banner) = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(started) => started,
             Err(_) => {
                 let _ = child.kill();
                 let mut text = String::new();
@@ -310,6 +325,7 @@ impl TestEnv {
             child,
             base,
             log_path,
+            banner,
         }
     }
 
@@ -324,6 +340,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub log_path: PathBuf,
+    /// What the server printed on stdout before it listened.
+    pub banner: String,
 }
 
 impl Drop for Server {

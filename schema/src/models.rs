@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::domain::{AreaLevel, AreaPath, Role, SubmissionStatus};
+use crate::domain::{AreaId, AreaLevel, AreaPath, HouseholdId, Role, SubmissionStatus, UserId};
 
 use crate::tables::{
     areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
@@ -14,11 +14,11 @@ use crate::tables::{
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = areas)]
 pub struct AreaRow {
-    pub id: i64,
+    pub id: AreaId,
     pub code: String,
     pub name: String,
     pub level: AreaLevel,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AreaId>,
     pub path: AreaPath,
     pub depth: i32,
     pub boundary: Option<String>,
@@ -49,8 +49,8 @@ pub struct NewArea<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = households)]
 pub struct HouseholdRow {
-    pub id: i64,
-    pub village_id: i64,
+    pub id: HouseholdId,
+    pub village_id: AreaId,
     pub code: String,
     pub head_name: String,
     pub address: String,
@@ -86,7 +86,7 @@ pub struct NewHousehold {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub full_name: String,
     pub password_hash: String,

@@ -18,11 +18,11 @@ use camket_schema::domain::AreaLevel;
 /// An area in a listing.
 #[derive(Debug, Serialize)]
 pub struct AreaSummary {
-    pub id: i64,
+    pub id: AreaId,
     pub code: String,
     pub name: String,
     pub level: AreaLevel,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<AreaId>,
 }
 
 impl From<AreaRow> for AreaSummary {
@@ -122,7 +122,7 @@ pub async fn get(
             .ids()
             .into_iter()
             .map(|a| a.0)
-            .filter(|a| *a != row.id)
+            .filter(|a| *a != row.id.0)
             .collect(),
         summary: AreaSummary::from(row),
         boundary,

@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use camket_schema::domain::{AreaId, AreaLevel, AreaPath, Role, UserId};
+use camket_schema::domain::{AreaId, AreaLevel, AreaPath, Role};
 use camket_schema::models::{AuthSessionRow, RefreshTokenRow, UserRow};
 use camket_schema::tables::{areas, auth_sessions, refresh_tokens, user_areas, users};
 use camket_schema::{with_conn, write_tx, Db};
@@ -158,7 +158,7 @@ pub fn rotate(
             })
             .execute(conn)?;
         Ok(Ok(Rotated {
-            user_id: user.id,
+            user_id: user.id.0,
             role: user.role,
             session_id: session.id,
             refresh_token: next.clone(),
@@ -250,7 +250,7 @@ pub fn load_principal(
             });
         }
         Ok(Some(Principal {
-            user_id: UserId(user.id),
+            user_id: user.id,
             username: user.username,
             full_name: user.full_name,
             role,
@@ -277,8 +277,8 @@ pub fn log_in(
     let matches = super::password::verify_password(password, stored_hash);
     match user {
         Some(user) if matches && user.active => {
-            let (session_id, refresh) = start_session(db, user.id, refresh_ttl_secs)?;
-            Ok(Some((user.id, user.role, session_id, refresh)))
+            let (session_id, refresh) = start_session(db, user.id.0, refresh_ttl_secs)?;
+            Ok(Some((user.id.0, user.role, session_id, refresh)))
         }
         _ => Ok(None),
     }

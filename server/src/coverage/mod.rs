@@ -38,7 +38,7 @@ pub struct TargetFigures {
 /// Coverage of one area.
 #[derive(Debug, Clone, Serialize)]
 pub struct CoverageRow {
-    pub area_id: i64,
+    pub area_id: AreaId,
     pub name: String,
     pub level: AreaLevel,
     pub targets: Vec<TargetFigures>,
@@ -146,7 +146,7 @@ pub fn rollup(
         .map(|a| CoverageRow {
             targets: figures(
                 campaign,
-                groups.get(&a.id).map(Vec::as_slice).unwrap_or(&[]),
+                groups.get(&a.id.0).map(Vec::as_slice).unwrap_or(&[]),
                 as_of,
             ),
             area_id: a.id,
@@ -187,7 +187,7 @@ pub async fn coverage_route(
 /// One gap with its village.
 #[derive(Debug, Clone, Serialize)]
 pub struct GapView {
-    pub village_id: i64,
+    pub village_id: AreaId,
     pub village: String,
     #[serde(flatten)]
     pub gap: Gap,
@@ -218,7 +218,7 @@ pub fn gaps(
     let villages = villages_in(db, campaign, &area.path.clone())?;
     let mut out = Vec::new();
     for village in villages {
-        let (homes, subs) = store::village_facts(db, village.id)?;
+        let (homes, subs) = store::village_facts(db, village.id.0)?;
         for gap in coverage::village_gaps(
             &campaign.targets,
             &homes,
@@ -260,7 +260,7 @@ pub async fn gaps_route(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
     pub campaign_id: i64,
-    pub village_id: i64,
+    pub village_id: AreaId,
     pub target_index: usize,
     pub stored: Option<Count>,
     pub recomputed: Count,
@@ -282,12 +282,12 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
         let mut expected_rows = 0;
         for village in villages_in(db, campaign, &campaign.scope_path)? {
             checked += 1;
-            let (homes, subs) = store::village_facts(db, village.id)?;
+            let (homes, subs) = store::village_facts(db, village.id.0)?;
             let counts =
                 coverage::village_counts(&campaign.targets, &homes, &subs, &campaign.window, now);
             for (index, count) in counts.into_iter().enumerate() {
                 expected_rows += 1;
-                let found = stored.get(&(village.id, index)).copied();
+                let found = stored.get(&(village.id.0, index)).copied();
                 if found != Some(count) {
                     mismatches.push(Mismatch {
                         campaign_id: campaign.row.id,
@@ -302,7 +302,7 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
         if stored.len() != expected_rows {
             mismatches.push(Mismatch {
                 campaign_id: campaign.row.id,
-                village_id: 0,
+                village_id: AreaId(0),
                 target_index: 0,
                 stored: None,
                 recomputed: Count {

@@ -20,8 +20,8 @@ use store::SyncCursor;
 /// A household as phones and officers see it.
 #[derive(Debug, Serialize)]
 pub struct HouseholdView {
-    pub id: i64,
-    pub village_id: i64,
+    pub id: HouseholdId,
+    pub village_id: AreaId,
     pub code: String,
     pub head_name: String,
     pub address: String,
@@ -209,7 +209,7 @@ pub async fn move_household(
         })?;
     authorize(&principal, Action::ManagePlaces, Some(&village.path))?;
     let db = state.db.clone();
-    let moved = web::block(move || store::move_to(&db, HouseholdId(row.id), target)).await??;
+    let moved = web::block(move || store::move_to(&db, row.id, target)).await??;
     Ok(HttpResponse::Ok().json(HouseholdView::from(moved)))
 }
 

@@ -39,7 +39,7 @@ impl RosterChange {
         match self {
             RosterChange::Present(row) => SyncCursor {
                 major: row.sync_seq,
-                minor: row.id,
+                minor: row.id.0,
             },
             RosterChange::Departed { household_id, seq } => SyncCursor {
                 major: *seq,
@@ -286,7 +286,7 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
             .first(conn)
             .optional()?
             .ok_or(MoveRefusal::UnknownHousehold(id))?;
-        if row.village_id == village_id {
+        if row.village_id.0 == village_id {
             return Err(MoveRefusal::AlreadyThere);
         }
         let taken: i64 = households::table
@@ -315,7 +315,7 @@ pub fn move_to(db: &Db, id: HouseholdId, village_id: i64) -> Result<HouseholdRow
                 household_departures::sync_seq.eq(seq),
             ))
             .execute(conn)?;
-        conn.touch(Touched::Villages(&[row.village_id, village_id]))?;
+        conn.touch(Touched::Villages(&[row.village_id.0, village_id]))?;
         Ok(households::table
             .find(id.0)
             .select(HouseholdRow::as_select())

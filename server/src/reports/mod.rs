@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage;
 use crate::coverage::rules::{self, Count, TargetKind};
-use camket_schema::domain::{AreaPath, CommitmentKind, HouseholdCategory};
+use camket_schema::domain::{AreaId, AreaPath, CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
 use camket_schema::Db;
 
@@ -83,7 +83,7 @@ pub fn kind_label(kind: TargetKind) -> &'static str {
 /// One village's line.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportRow {
-    pub village_id: i64,
+    pub village_id: AreaId,
     pub village: String,
     pub targets: Vec<TargetFigures>,
 }
@@ -95,7 +95,7 @@ pub struct Report {
     pub campaign_id: i64,
     pub campaign: String,
     pub directive: String,
-    pub area_id: i64,
+    pub area_id: AreaId,
     pub area: String,
     pub as_of: DateTime<Utc>,
     pub rows: Vec<ReportRow>,
@@ -141,10 +141,10 @@ pub fn build(
     let mut villages_with_meeting = 0;
     let mut meetings_held = 0;
     for village in &villages {
-        let (homes, subs) = facts.remove(&village.id).unwrap_or_default();
+        let (homes, subs) = facts.remove(&village.id.0).unwrap_or_default();
         let counts = match &maintained {
             Some(stored) => stored
-                .get(&village.id)
+                .get(&village.id.0)
                 .cloned()
                 .unwrap_or_else(|| vec![Count::default(); n]),
             None => {

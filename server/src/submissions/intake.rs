@@ -431,7 +431,7 @@ pub fn intake(
     let problems = validate(
         &document,
         &definition,
-        household.as_ref().map(|h| h.village_id),
+        household.as_ref().map(|h| h.village_id.0),
         &upload.parts,
     );
     if !problems.is_empty() {

@@ -6,7 +6,7 @@ pub mod store;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use camket_schema::domain::{AreaPath, Role};
+use camket_schema::domain::{AreaPath, Role, UserId};
 use camket_schema::Db;
 
 use crate::access::{authorize, Action, Principal, Scope};
@@ -35,7 +35,7 @@ pub struct SetAreas {
 /// A user as admins see it (never the password hash).
 #[derive(Debug, Serialize)]
 pub struct UserView {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub full_name: String,
     pub role: Role,
@@ -184,7 +184,7 @@ pub async fn create_user(
             .ok_or_else(|| ApiError::Internal("created user vanished".into()))
     })
     .await??;
-    tracing::info!(user_id = view.id, role = %view.role, "user created");
+    tracing::info!(user_id = view.id.0, role = %view.role, "user created");
     Ok(HttpResponse::Created().json(view))
 }
 

@@ -578,19 +578,15 @@ fn run_report(
     let area_row = areas::store::get(&db, camket_schema::domain::AreaId(area_id))
         .map_err(|e| e.to_string())?
         .ok_or("no such area")?;
-    let date = match date {
-        Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .map_err(|_| "--date must be YYYY-MM-DD".to_string())?,
-        None => chrono::Utc::now().with_timezone(&rules.offset).date_naive(),
-    };
-    let report = reports::build(
-        &db,
-        &rules,
-        &area_row,
-        kind,
-        reports::as_of(kind, &rules, date),
-    )
-    .map_err(describe)?;
+    let date = date
+        .map(|text| {
+            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|_| "--date must be YYYY-MM-DD".to_string())
+        })
+        .transpose()?;
+    let today = chrono::Utc::now().with_timezone(&rules.offset).date_naive();
+    let period = reports::Period::of(kind, &rules.window, rules.offset, date, today);
+    let report = reports::build(&db, &rules, &area_row, kind, period).map_err(describe)?;
     let bytes = match format.as_str() {
         "csv" => reports::to_csv(&report, &rules).map_err(describe)?,
         "xlsx" => reports::to_xlsx(&report, &rules).map_err(describe)?,

@@ -309,6 +309,32 @@ per_backend! {
             "{}",
             gaps.text
         );
+        // The province's list comes a page at a time, with the total, and the
+        // pages together are the whole list.
+        let viewer = fx.login("viewer");
+        let whole = viewer.get(&format!("/api/v1/campaigns/{campaign}/gaps?limit=1000"));
+        let total = whole.body["total"].as_u64().expect("total") as usize;
+        assert_eq!(whole.body["items"].as_array().map(Vec::len), Some(total));
+        assert!(total >= 3, "{}", whole.text);
+        assert_eq!(whole.body["next_cursor"], serde_json::Value::Null);
+        let mut paged = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = viewer.get(&format!(
+                "/api/v1/campaigns/{campaign}/gaps?limit=2{cursor}"
+            ));
+            assert_eq!(page.status, 200, "{}", page.text);
+            assert_eq!(page.body["total"].as_u64(), Some(total as u64));
+            paged.extend(page.body["items"].as_array().cloned().unwrap_or_default());
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(serde_json::Value::Array(paged), whole.body["items"]);
+        viewer
+            .get(&format!("/api/v1/campaigns/{campaign}/gaps?cursor=7"))
+            .assert_problem(400);
         fx.login("surveyor3")
             .get(&format!(
                 "/api/v1/campaigns/{campaign}/gaps?area={}",
@@ -505,6 +531,24 @@ per_backend! {
             earlier.body["as_of"]
         );
 
+        // Without a date, the monthly report is the one due next: its period
+        // ends on a coming 15th, so today's approvals are in it, and it says
+        // its period and when its figures were taken in local time.
+        let monthly = viewer.get(&format!(
+            "/api/v1/campaigns/{campaign}/reports/monthly?area={}",
+            fx.area("C1")
+        ));
+        assert_eq!(monthly.status, 200, "{}", monthly.text);
+        assert_eq!(monthly.body["totals"][2]["covered"], 1, "{}", monthly.text);
+        let period = monthly.body["period_local"].as_str().unwrap_or("");
+        assert!(period.ends_with(" 00:00"), "{period}");
+        assert!(period.split(" – ").all(|end| end.starts_with("15/")), "{period}");
+        let taken = monthly.body["figures_taken_local"].as_str().unwrap_or("");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(taken, "%d/%m/%Y %H:%M").is_ok(),
+            "{taken}"
+        );
+
         // CSV: a BOM, Vietnamese headers, the same numbers.
         let csv_bytes = viewer.get_bytes(&url("final", today, "csv"));
         assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
@@ -518,11 +562,13 @@ per_backend! {
             .map(|r| r.expect("record").iter().map(str::to_string).collect())
             .collect();
         assert_eq!(lines[0][0], "Thôn/Tổ dân phố");
-        assert_eq!(lines[0][9], "Hộ cam kết phát hiện, tố giác - Phải ký");
-        assert_eq!(lines[1][0], "Thôn Một");
-        assert_eq!(&lines[1][9..13], &["3", "1", "1", "33.3"]);
+        assert_eq!(lines[0][14], "Hộ cam kết phát hiện, tố giác - Phải ký");
+        // Every row names its commune and district: six "Thôn 1" of a
+        // province can be told apart.
+        assert_eq!(&lines[1][..6], &["Thôn Một", "V1", "Xã Một", "C1", "Huyện Một", "D1"]);
+        assert_eq!(&lines[1][14..18], &["3", "1", "1", "33.3"]);
         assert_eq!(lines[3][0], "Tổng cộng");
-        assert_eq!(&lines[3][9..13], &["5", "1", "1", "20.0"]);
+        assert_eq!(&lines[3][14..18], &["5", "1", "1", "20.0"]);
         let summary: HashMap<String, String> = lines
             .iter()
             .filter(|l| l.len() == 2)
@@ -542,10 +588,16 @@ per_backend! {
             Some(&Data::String("Thôn/Tổ dân phố".into()))
         );
         assert_eq!(sheet.get((1, 0)), Some(&Data::String("Thôn Một".into())));
-        assert_eq!(sheet.get((1, 9)), Some(&Data::Float(3.0)));
-        assert_eq!(sheet.get((1, 10)), Some(&Data::Float(1.0)));
-        assert_eq!(sheet.get((3, 0)), Some(&Data::String("Tổng cộng".into())));
-        assert_eq!(sheet.get((3, 12)), Some(&Data::Float(20.0)));
+        assert_eq!(sheet.get((1, 2)), Some(&Data::String("Xã Một".into())));
+        assert_eq!(sheet.get((1, 14)), Some(&Data::Float(3.0)));
+        assert_eq!(sheet.get((1, 15)), Some(&Data::Float(1.0)));
+        // The commune's and the district's subtotals close their groups.
+        assert_eq!(sheet.get((3, 0)), Some(&Data::String("Cộng Xã Một".into())));
+        assert_eq!(sheet.get((3, 14)), Some(&Data::Float(5.0)));
+        assert_eq!(sheet.get((4, 0)), Some(&Data::String("Cộng Huyện Một".into())));
+        assert_eq!(sheet.get((4, 15)), Some(&Data::Float(1.0)));
+        assert_eq!(sheet.get((5, 0)), Some(&Data::String("Tổng cộng".into())));
+        assert_eq!(sheet.get((5, 17)), Some(&Data::Float(20.0)));
         let totals = workbook.worksheet_range("Tong hop").expect("summary sheet");
         let relatives = totals
             .rows()

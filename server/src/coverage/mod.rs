@@ -20,6 +20,7 @@ use crate::access::{authorize, authorize_found, Action, Principal};
 use crate::campaigns;
 use crate::campaigns::CampaignRules;
 use crate::error::ApiError;
+use crate::paging::Cursor;
 use crate::state::AppState;
 
 /// One target's figures in a coverage row.
@@ -163,6 +164,7 @@ pub struct AreaQuery {
     pub area: Option<i64>,
     pub depth: Option<usize>,
     pub limit: Option<i64>,
+    pub cursor: Option<String>,
 }
 
 /// Handles the `GET /api/v1/campaigns/{id}/coverage` route.
@@ -193,55 +195,91 @@ pub struct GapView {
     pub gap: Gap,
 }
 
+/// The part of an area a campaign counts: the area itself when it lies in the
+/// campaign's scope, else the whole scope (the area holds it).
+pub fn counted_path(campaign: &CampaignRules, path: &AreaPath) -> AreaPath {
+    if campaign.scope_path.contains(path) {
+        path.clone()
+    } else {
+        campaign.scope_path.clone()
+    }
+}
+
 /// The villages of a subtree inside a campaign's scope, by id.
 pub fn villages_in(
     db: &Db,
     campaign: &CampaignRules,
     path: &AreaPath,
 ) -> Result<Vec<AreaRow>, ApiError> {
-    let inner = if campaign.scope_path.contains(path) {
-        path.clone()
-    } else {
-        campaign.scope_path.clone()
-    };
-    Ok(store::villages_under(db, &inner)?)
+    Ok(store::villages_under(db, &counted_path(campaign, path))?)
 }
 
-/// The gaps of every village of a subtree (up to `limit`).
+/// One page of an area's gap list, with the number of gaps in the whole area.
+#[derive(Debug, Serialize)]
+pub struct GapPage {
+    pub items: Vec<GapView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    pub total: usize,
+}
+
+/// The gaps of every village of a subtree, by village and then in the rules'
+/// order, from just after `after` (a village id and the gap's place in it), at
+/// most `limit` of them.
 pub fn gaps(
     db: &Db,
     campaign: &CampaignRules,
     area: &AreaRow,
     as_of: DateTime<Utc>,
+    after: Option<Cursor>,
     limit: usize,
-) -> Result<Vec<GapView>, ApiError> {
-    let villages = villages_in(db, campaign, &area.path.clone())?;
-    let mut out = Vec::new();
+) -> Result<GapPage, ApiError> {
+    let counted = counted_path(campaign, &area.path);
+    let villages = store::villages_under(db, &counted)?;
+    let mut facts = store::subtree_facts(db, &counted)?;
+    let mut page = GapPage {
+        items: Vec::new(),
+        next_cursor: None,
+        total: 0,
+    };
+    let mut last = None;
     for village in villages {
-        let (homes, subs) = store::village_facts(db, village.id.0)?;
-        for gap in coverage::village_gaps(
+        let (homes, subs) = facts.remove(&village.id.0).unwrap_or_default();
+        let found = coverage::village_gaps(
             &campaign.targets,
             &homes,
             &subs,
             &campaign.window,
             campaign.row.starts_on,
             as_of,
-        ) {
-            out.push(GapView {
-                village_id: village.id,
-                village: village.name.clone(),
-                gap,
-            });
-        }
-        if out.len() >= limit {
-            break;
+        );
+        for (place, gap) in found.into_iter().enumerate() {
+            page.total += 1;
+            let here = Cursor {
+                major: village.id.0,
+                minor: place as i64,
+            };
+            if after.is_some_and(|a| (here.major, here.minor) <= (a.major, a.minor)) {
+                continue;
+            }
+            if page.items.len() < limit {
+                last = Some(here);
+                page.items.push(GapView {
+                    village_id: village.id,
+                    village: village.name.clone(),
+                    gap,
+                });
+            } else if page.next_cursor.is_none() {
+                page.next_cursor = last.map(|c| c.encode());
+            }
         }
     }
-    Ok(out)
+    Ok(page)
 }
 
 /// Handles the `GET /api/v1/campaigns/{id}/gaps` route: every household (or
-/// village) still lacking a required commitment — the working group's to-do list.
+/// village) still lacking a required commitment — the working group's to-do
+/// list — paged like every list, with the total.
 pub async fn gaps_route(
     state: web::Data<AppState>,
     principal: Principal,
@@ -250,10 +288,11 @@ pub async fn gaps_route(
 ) -> Result<HttpResponse, ApiError> {
     let campaign = campaigns::load(&state, &principal, id.into_inner()).await?;
     let area = resolve_area(&state, &principal, &campaign, query.area).await?;
-    let limit = crate::paging::parse_limit(query.limit, 5000, 50_000)? as usize;
+    let limit = crate::paging::parse_limit(query.limit, 100, 1000)? as usize;
+    let after = crate::paging::cursor_param(query.cursor.as_deref(), Cursor::decode)?;
     let db = state.db.clone();
-    let items = web::block(move || gaps(&db, &campaign, &area, Utc::now(), limit)).await??;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let page = web::block(move || gaps(&db, &campaign, &area, Utc::now(), after, limit)).await??;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// A difference between the maintained counts and a recomputation.

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::coverage;
-use crate::coverage::rules::{self, Count, TargetKind};
-use camket_schema::domain::{AreaId, AreaPath, CommitmentKind, HouseholdCategory};
+use crate::coverage::rules::{self, Count, TargetKind, Window};
+use camket_schema::domain::{AreaId, AreaLevel, AreaPath, CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
 use camket_schema::Db;
 
@@ -48,17 +48,61 @@ impl std::str::FromStr for ReportKind {
     }
 }
 
-/// The moment a report describes.
-pub fn as_of(kind: ReportKind, campaign: &CampaignRules, date: NaiveDate) -> DateTime<Utc> {
-    let offset = campaign.offset;
-    match kind {
-        ReportKind::Daily => rules::start_of(date, offset) + Duration::hours(14),
-        ReportKind::Monthly => {
-            let fifteenth = NaiveDate::from_ymd_opt(date.year(), date.month(), 15).unwrap_or(date);
-            rules::start_of(fifteenth, offset)
+/// The period a report covers. Its figures are the campaign's coverage as of
+/// the end (`to`): approvals after it do not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    /// The period of a report of `kind` filed for `date`, or, without a date,
+    /// the one a clerk files next on `today`: the daily report at 14:00, the
+    /// monthly on the 15th (the coming one, from the previous 15th), the final
+    /// at the end of the campaign.
+    pub fn of(
+        kind: ReportKind,
+        window: &Window,
+        offset: FixedOffset,
+        date: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Period {
+        let fifteenth =
+            |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), d.month(), 15).unwrap_or(d);
+        match kind {
+            ReportKind::Daily => {
+                let to = rules::start_of(date.unwrap_or(today), offset) + Duration::hours(14);
+                Period {
+                    from: to - Duration::days(1),
+                    to,
+                }
+            }
+            ReportKind::Monthly => {
+                let due = match date {
+                    Some(date) => fifteenth(date),
+                    None if today.day() <= 15 => fifteenth(today),
+                    None => fifteenth(today + Duration::days(20)),
+                };
+                let previous = fifteenth(due - Duration::days(20));
+                Period {
+                    from: rules::start_of(previous, offset),
+                    to: rules::start_of(due, offset),
+                }
+            }
+            ReportKind::Final => Period {
+                from: window.start,
+                to: window.end,
+            },
         }
-        ReportKind::Final => campaign.window.end,
     }
+}
+
+/// A moment as a clerk reads it: `dd/mm/yyyy HH:mm` in the campaign's time zone.
+pub fn local_time(at: DateTime<Utc>, offset: FixedOffset) -> String {
+    at.with_timezone(&offset)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 /// The Vietnamese name of what a target counts.
@@ -80,11 +124,22 @@ pub fn kind_label(kind: TargetKind) -> &'static str {
     }
 }
 
-/// One village's line.
+/// An area a report row lies in, by code and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PlaceName {
+    pub code: String,
+    pub name: String,
+}
+
+/// One village's line, with the commune and district it lies in (either may
+/// be skipped by the hierarchy: province > commune since the 2025 reform).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportRow {
     pub village_id: AreaId,
+    pub village_code: String,
     pub village: String,
+    pub commune: Option<PlaceName>,
+    pub district: Option<PlaceName>,
     pub targets: Vec<TargetFigures>,
 }
 
@@ -97,7 +152,15 @@ pub struct Report {
     pub directive: String,
     pub area_id: AreaId,
     pub area: String,
+    /// The start of the period the report covers.
+    pub period_from: DateTime<Utc>,
+    /// The end of the period: the figures are as of this moment.
     pub as_of: DateTime<Utc>,
+    /// The period in the campaign's local time, `dd/mm/yyyy HH:mm – dd/mm/yyyy HH:mm`.
+    pub period_local: String,
+    /// When the figures were taken, in local time: the end of the period, or
+    /// the moment of writing for a period that has not ended yet.
+    pub figures_taken_local: String,
     pub rows: Vec<ReportRow>,
     pub totals: Vec<TargetFigures>,
     pub households_with_relative_abroad: i64,
@@ -119,16 +182,14 @@ pub fn build(
     campaign: &CampaignRules,
     area: &AreaRow,
     kind: ReportKind,
-    as_of: DateTime<Utc>,
+    period: Period,
 ) -> Result<Report, ApiError> {
-    // The campaign's scope when the report's area holds all of it.
-    let counted = if area.path.contains(&campaign.scope_path) {
-        &campaign.scope_path
-    } else {
-        &area.path
-    };
+    let as_of = period.to;
+    let taken = as_of.min(Utc::now());
+    let counted = &coverage::counted_path(campaign, &area.path);
     let villages = villages_in(db, campaign, counted)?;
     let mut facts = coverage::store::subtree_facts(db, counted)?;
+    let ancestors = Ancestors::of(db, &villages)?;
     let maintained = if as_of >= Utc::now() {
         Some(maintained_counts(db, campaign, counted)?)
     } else {
@@ -164,10 +225,15 @@ pub fn build(
         villages_with_meeting += i64::from(held > 0);
         rows.push(ReportRow {
             village_id: village.id,
+            village_code: village.code.clone(),
             village: village.name.clone(),
+            commune: ancestors.named(village, AreaLevel::Commune),
+            district: ancestors.named(village, AreaLevel::District),
             targets: figures(campaign, &counts, as_of),
         });
     }
+    // Grouped by district and commune, as the subtotals of the table are.
+    rows.sort_by(|a, b| (&a.district, &a.commune).cmp(&(&b.district, &b.commune)));
     let surveys = store::approved_surveys(db, counted, as_of)?;
     let flagged = store::flagged_unreviewed(db, counted, as_of)?;
     // The latest approved survey of each household speaks for it.
@@ -202,7 +268,14 @@ pub fn build(
         directive: campaign.row.directive.clone(),
         area_id: area.id,
         area: area.name.clone(),
+        period_from: period.from,
         as_of,
+        period_local: format!(
+            "{} – {}",
+            local_time(period.from, campaign.offset),
+            local_time(period.to, campaign.offset)
+        ),
+        figures_taken_local: local_time(taken, campaign.offset),
         totals: figures(campaign, &totals, as_of),
         rows,
         households_with_relative_abroad: count(HouseholdCategory::RelativeAbroad),
@@ -215,6 +288,56 @@ pub fn build(
         meetings_held,
         flagged_unreviewed: flagged,
     })
+}
+
+/// The areas above a report's villages.
+struct Ancestors(HashMap<AreaId, AreaRow>);
+
+impl Ancestors {
+    fn of(db: &Db, villages: &[AreaRow]) -> Result<Ancestors, ApiError> {
+        let mut ids: Vec<i64> = villages
+            .iter()
+            .flat_map(|v| v.path.ids())
+            .map(|id| id.0)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = coverage::store::areas_by_id(db, &ids)?;
+        Ok(Ancestors(rows.into_iter().map(|a| (a.id, a)).collect()))
+    }
+
+    /// The area of `level` above `village`, if the hierarchy has one.
+    fn named(&self, village: &AreaRow, level: AreaLevel) -> Option<PlaceName> {
+        village
+            .path
+            .ids()
+            .iter()
+            .filter_map(|id| self.0.get(id))
+            .find(|area| area.level == level)
+            .map(|area| PlaceName {
+                code: area.code.clone(),
+                name: area.name.clone(),
+            })
+    }
+}
+
+/// The sum of some rows' figures, as a subtotal line.
+fn subtotal(
+    campaign: &CampaignRules,
+    rows: &[ReportRow],
+    as_of: DateTime<Utc>,
+) -> Vec<TargetFigures> {
+    let mut counts = vec![Count::default(); campaign.targets.len()];
+    for row in rows {
+        for (count, figures) in counts.iter_mut().zip(&row.targets) {
+            *count += Count {
+                eligible: figures.eligible,
+                covered: figures.covered,
+                pending: figures.pending,
+            };
+        }
+    }
+    figures(campaign, &counts, as_of)
 }
 
 /// The maintained counts of every village at or below `path`, per target.
@@ -247,7 +370,14 @@ pub fn safe_cell(text: &str) -> String {
 }
 
 fn headers(report: &Report, campaign: &CampaignRules) -> Vec<String> {
-    let mut out = vec!["Thôn/Tổ dân phố".to_string()];
+    let mut out = vec![
+        "Thôn/Tổ dân phố".to_string(),
+        "Mã thôn".to_string(),
+        "Xã/Phường".to_string(),
+        "Mã xã".to_string(),
+        "Huyện/Thị xã".to_string(),
+        "Mã huyện".to_string(),
+    ];
     for target in &campaign.targets {
         let label = kind_label(target.kind);
         out.push(format!("{label} - Phải ký"));
@@ -273,7 +403,11 @@ fn summary_lines(report: &Report) -> Vec<(String, String)> {
         ("Đợt cao điểm".into(), report.campaign.clone()),
         ("Kế hoạch".into(), report.directive.clone()),
         ("Địa bàn".into(), report.area.clone()),
-        ("Số liệu tính đến".into(), report.as_of.to_rfc3339()),
+        ("Kỳ báo cáo".into(), report.period_local.clone()),
+        (
+            "Số liệu tính đến".into(),
+            report.figures_taken_local.clone(),
+        ),
         (
             "Hộ có người thân ở nước ngoài".into(),
             report.households_with_relative_abroad.to_string(),
@@ -321,6 +455,27 @@ fn summary_lines(report: &Report) -> Vec<(String, String)> {
     lines
 }
 
+/// How many columns name a row's place (village, commune, district, with codes).
+const PLACE_COLUMNS: usize = 6;
+
+fn place_cells(row: &ReportRow) -> [String; PLACE_COLUMNS] {
+    let part = |place: &Option<PlaceName>| {
+        place.as_ref().map_or((String::new(), String::new()), |p| {
+            (p.name.clone(), p.code.clone())
+        })
+    };
+    let (commune, commune_code) = part(&row.commune);
+    let (district, district_code) = part(&row.district);
+    [
+        row.village.clone(),
+        row.village_code.clone(),
+        commune,
+        commune_code,
+        district,
+        district_code,
+    ]
+}
+
 fn figures_cells(targets: &[TargetFigures]) -> Vec<String> {
     targets
         .iter()
@@ -348,11 +503,12 @@ pub fn to_csv(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, ApiE
             .write_record(headers(report, campaign))
             .map_err(fail)?;
         for row in &report.rows {
-            let mut cells = vec![safe_cell(&row.village)];
+            let mut cells: Vec<String> = place_cells(row).iter().map(|c| safe_cell(c)).collect();
             cells.extend(figures_cells(&row.targets));
             writer.write_record(cells).map_err(fail)?;
         }
         let mut total = vec!["Tổng cộng".to_string()];
+        total.extend(std::iter::repeat_n(String::new(), PLACE_COLUMNS - 1));
         total.extend(figures_cells(&report.totals));
         writer.write_record(total).map_err(fail)?;
         writer.write_record([""]).map_err(fail)?;
@@ -381,10 +537,20 @@ pub fn to_xlsx(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, Api
             .write_string_with_format(0, col as u16, title, &bold)
             .map_err(fail)?;
     }
-    let mut write_row = |row: u32, name: &str, targets: &[TargetFigures]| -> Result<(), ApiError> {
-        sheet.write_string(row, 0, name).map_err(fail)?;
+    let mut write_row = |row: u32,
+                         places: &[String],
+                         targets: &[TargetFigures],
+                         format: Option<&Format>|
+     -> Result<(), ApiError> {
+        for (col, text) in places.iter().enumerate() {
+            match format {
+                Some(format) => sheet.write_string_with_format(row, col as u16, text, format),
+                None => sheet.write_string(row, col as u16, text),
+            }
+            .map_err(fail)?;
+        }
         for (i, t) in targets.iter().enumerate() {
-            let col = 1 + 4 * i as u16;
+            let col = PLACE_COLUMNS as u16 + 4 * i as u16;
             sheet
                 .write_number(row, col, t.eligible as f64)
                 .map_err(fail)?;
@@ -398,10 +564,43 @@ pub fn to_xlsx(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, Api
         }
         Ok(())
     };
-    for (i, row) in report.rows.iter().enumerate() {
-        write_row(i as u32 + 1, &row.village, &row.targets)?;
+    // Villages grouped by commune and district (the rows come sorted so), each
+    // group closed by its subtotal, then the total.
+    let mut line = 1;
+    for district_rows in report.rows.chunk_by(|a, b| a.district == b.district) {
+        for commune_rows in district_rows.chunk_by(|a, b| a.commune == b.commune) {
+            for row in commune_rows {
+                write_row(line, &place_cells(row), &row.targets, None)?;
+                line += 1;
+            }
+            if let Some(commune) = &commune_rows[0].commune {
+                let figures = subtotal(campaign, commune_rows, report.as_of);
+                write_row(
+                    line,
+                    &[format!("Cộng {}", commune.name)],
+                    &figures,
+                    Some(&bold),
+                )?;
+                line += 1;
+            }
+        }
+        if let Some(district) = &district_rows[0].district {
+            let figures = subtotal(campaign, district_rows, report.as_of);
+            write_row(
+                line,
+                &[format!("Cộng {}", district.name)],
+                &figures,
+                Some(&bold),
+            )?;
+            line += 1;
+        }
     }
-    write_row(report.rows.len() as u32 + 1, "Tổng cộng", &report.totals)?;
+    write_row(
+        line,
+        &["Tổng cộng".to_string()],
+        &report.totals,
+        Some(&bold),
+    )?;
     let summary = workbook.add_worksheet();
     summary.set_name("Tong hop").map_err(fail)?;
     for (i, (label, value)) in summary_lines(report).iter().enumerate() {
@@ -418,7 +617,8 @@ pub fn to_xlsx(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, Api
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
     pub area: Option<i64>,
-    /// `YYYY-MM-DD` (default: today, in the campaign's time zone).
+    /// `YYYY-MM-DD`: the day of a daily report, a day of the month of a monthly
+    /// one (filed on the 15th). Default: the report a clerk files next.
     pub date: Option<String>,
     /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
@@ -435,25 +635,31 @@ pub async fn report_route(
     let kind: ReportKind = kind.parse().map_err(|e: String| ApiError::NotFound(e))?;
     let campaign = campaigns::load(&state, &principal, id).await?;
     let area = resolve_area(&state, &principal, &campaign, query.area).await?;
-    let date = match query.date.as_deref() {
-        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_param("date", "use YYYY-MM-DD"))?,
-        None => Utc::now().with_timezone(&campaign.offset).date_naive(),
-    };
+    let date = query
+        .date
+        .as_deref()
+        .map(|text| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_param("date", "use YYYY-MM-DD"))
+        })
+        .transpose()?;
+    let today = Utc::now().with_timezone(&campaign.offset).date_naive();
     let format = query.format.clone().unwrap_or_else(|| "json".into());
     if !["json", "csv", "xlsx"].contains(&format.as_str()) {
         return Err(ApiError::bad_param("format", "use json, csv or xlsx"));
     }
-    let moment = as_of(kind, &campaign, date);
+    let period = Period::of(kind, &campaign.window, campaign.offset, date, today);
+    // Named by the day the report is due (its period's end), not by today.
+    let due = period.to.with_timezone(&campaign.offset).date_naive();
     let db = state.db.clone();
     let (report, campaign) =
-        web::block(move || build(&db, &campaign, &area, kind, moment).map(|r| (r, campaign)))
+        web::block(move || build(&db, &campaign, &area, kind, period).map(|r| (r, campaign)))
             .await??;
     let file = format!(
         "bao-cao-{}-{}-{}",
         report.campaign_id,
         format!("{kind:?}").to_lowercase(),
-        date
+        due
     );
     match format.as_str() {
         "csv" => Ok(HttpResponse::Ok()
@@ -477,6 +683,51 @@ pub async fn report_route(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn each_report_covers_the_period_a_clerk_files() {
+        let vietnam = FixedOffset::east_opt(7 * 3600).expect("offset");
+        let window = Window::from_dates(day(2026, 11, 10), day(2026, 12, 31), vietnam);
+        let of = |kind, date, today| Period::of(kind, &window, vietnam, date, today);
+        let local = |p: Period| (local_time(p.from, vietnam), local_time(p.to, vietnam));
+        // Without a date: the monthly report due next (15 December, from 15 November).
+        let monthly = of(ReportKind::Monthly, None, day(2026, 11, 27));
+        assert_eq!(
+            local(monthly),
+            ("15/11/2026 00:00".into(), "15/12/2026 00:00".into())
+        );
+        // On the 15th itself it is that day's report; in January, December's.
+        let due_today = of(ReportKind::Monthly, None, day(2026, 11, 15));
+        assert_eq!(local(due_today).1, "15/11/2026 00:00");
+        let january = of(ReportKind::Monthly, None, day(2027, 1, 3));
+        assert_eq!(
+            local(january),
+            ("15/12/2026 00:00".into(), "15/01/2027 00:00".into())
+        );
+        // A date chooses the month.
+        let chosen = of(
+            ReportKind::Monthly,
+            Some(day(2026, 12, 2)),
+            day(2026, 11, 27),
+        );
+        assert_eq!(local(chosen).1, "15/12/2026 00:00");
+        // The daily report: the day up to 14:00.
+        let daily = of(ReportKind::Daily, None, day(2026, 11, 27));
+        assert_eq!(
+            local(daily),
+            ("26/11/2026 14:00".into(), "27/11/2026 14:00".into())
+        );
+        // The final report: the whole campaign.
+        let last = of(ReportKind::Final, Some(day(2026, 11, 1)), day(2026, 11, 27));
+        assert_eq!(
+            local(last),
+            ("10/11/2026 00:00".into(), "01/01/2027 00:00".into())
+        );
+    }
 
     #[test]
     fn formulas_are_neutralised() {

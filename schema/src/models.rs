@@ -164,6 +164,10 @@ pub struct PhotoRow {
     pub verified_at: Option<NaiveDateTime>,
     /// Why the photo could not be decoded, when it could not.
     pub verify_error: Option<String>,
+    /// The camera EXIF names (make and model).
+    pub exif_camera: Option<String>,
+    /// Why EXIF present in the photo could not be read, when it could not.
+    pub exif_error: Option<String>,
 }
 
 /// One submission (a revision: a correction is a new row linked by `supersedes`).

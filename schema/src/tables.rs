@@ -120,6 +120,8 @@ diesel::table! {
         created_at -> Timestamp,
         verified_at -> Nullable<Timestamp>,
         verify_error -> Nullable<Text>,
+        exif_camera -> Nullable<Text>,
+        exif_error -> Nullable<Text>,
     }
 }
 

@@ -747,3 +747,54 @@ per_backend! {
         );
     }
 }
+
+per_backend! {
+    fn an_officer_reads_each_photo_s_exif_and_is_told_when_it_cannot_be_read(backend) {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let officer = fx.login("officer");
+        let when = local(1, 9);
+
+        // A phone's photo: its time and place are shown beside the submission.
+        let good = Visit::commitment(
+            &fx, "V1", Some(homes["H1"]), "household_reporting", when, Some(H1),
+            paper(60, when, Some(H1)),
+        )
+        .send(&surveyor);
+        assert_eq!(good.status, 201, "{}", good.text);
+        let seen = officer.get(&format!("/api/v1/submissions/{}", good.body["id"]));
+        let exif = &seen.body["photos"][0]["exif"];
+        assert!((exif["lat"].as_f64().unwrap_or(0.0) - H1.0).abs() < 1e-4, "{exif}");
+        assert!((exif["lon"].as_f64().unwrap_or(0.0) - H1.1).abs() < 1e-4, "{exif}");
+        assert_eq!(
+            exif["taken_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+            Some(when),
+            "{exif}"
+        );
+        assert_eq!(exif.get("unreadable"), None, "{exif}");
+
+        // A photo whose EXIF is there but unreadable is flagged with the reason.
+        let broken = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/exif/broken.jpg"))
+            .expect("corpus file");
+        let bad = Visit::commitment(
+            &fx, "V1", Some(homes["H2"]), "household_reporting", when, Some(H1), broken,
+        )
+        .send(&surveyor);
+        assert_eq!(bad.status, 201, "{}", bad.text);
+        let flag = bad.body["flags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["code"] == "photo_exif_unreadable")
+            .unwrap_or_else(|| panic!("no photo_exif_unreadable flag: {}", bad.text));
+        assert_eq!(flag["photo"], "paper.jpg");
+        assert!(flag["detail"].as_str().unwrap_or("").contains("cannot be read"), "{flag}");
+        let seen = officer.get(&format!("/api/v1/submissions/{}", bad.body["id"]));
+        assert!(
+            seen.body["photos"][0]["exif"]["unreadable"].as_str().is_some_and(|why| !why.is_empty()),
+            "{}",
+            seen.text
+        );
+    }
+}

@@ -282,6 +282,8 @@ pub fn generate(
             created_at: Utc::now().naive_utc(),
             verified_at: Some(Utc::now().naive_utc()),
             verify_error: None,
+            exif_camera: inspected.exif.camera.clone(),
+            exif_error: None,
         };
         write_tx!(db, |conn| {
             diesel::insert_into(photos::table)

@@ -62,6 +62,8 @@ camket_schema::stored_enum! {
         ImpossibleTravel = "impossible_travel",
         /// The photo passed the cheap checks but its pixels cannot be decoded.
         PhotoUnreadable = "photo_unreadable",
+        /// The photo carries EXIF that cannot be read: its time and place are unknown.
+        PhotoExifUnreadable = "photo_exif_unreadable",
     }
 }
 
@@ -80,6 +82,7 @@ impl FlagCode {
             FlagCode::BeforeCampaign => 20,
             FlagCode::ImpossibleTravel => 40,
             FlagCode::PhotoUnreadable => 50,
+            FlagCode::PhotoExifUnreadable => 15,
         }
     }
 }
@@ -218,6 +221,8 @@ pub struct PhotoEvidence {
     pub taken_at: Option<DateTime<Utc>>,
     /// `(lat, lon)`.
     pub location: Option<(f64, f64)>,
+    /// The photo carries EXIF that cannot be read: why.
+    pub exif_unreadable: Option<String>,
 }
 
 /// An earlier use of (nearly) the same photo for another household or village.
@@ -363,6 +368,18 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
         }
     }
     for photo in input.photos {
+        if let Some(why) = &photo.exif_unreadable {
+            flags.push(
+                Flag::new(
+                    FlagCode::PhotoExifUnreadable,
+                    format!(
+                        "the EXIF of photo '{}' cannot be read ({why}): when and where it was taken is unknown",
+                        photo.part_name
+                    ),
+                )
+                .photo(&photo.part_name),
+            );
+        }
         if let Some(taken) = photo.taken_at {
             let gap = taken - input.collected_at;
             if gap.abs() > limits.photo_time_tolerance {
@@ -596,11 +613,13 @@ mod tests {
                 part_name: "a.jpg".into(),
                 taken_at: Some(at("2025-04-21T20:00:00Z")),
                 location: Some((19.01, 105.01)),
+                exif_unreadable: None,
             },
             PhotoEvidence {
                 part_name: "b.jpg".into(),
                 taken_at: Some(at("2025-04-22T02:10:00Z")),
                 location: Some((19.2, 105.01)),
+                exif_unreadable: None,
             },
         ];
         let mut case = input(&v, Some(inside()));
@@ -613,6 +632,28 @@ mod tests {
         assert_eq!(flags[0].photo.as_deref(), Some("b.jpg"));
         assert_eq!(flags[1].photo.as_deref(), Some("a.jpg"));
         assert_eq!(flags[1].value, Some(360.0));
+    }
+
+    #[test]
+    fn exif_that_cannot_be_read_is_a_flag_with_its_reason() {
+        let v = village();
+        let photos = vec![PhotoEvidence {
+            part_name: "paper.jpg".into(),
+            taken_at: None,
+            location: None,
+            exif_unreadable: Some("unexpected next IFD".into()),
+        }];
+        let mut case = input(&v, Some(inside()));
+        case.photos = &photos;
+        let (flags, risk) = assess(&case, &EvidenceLimits::default());
+        assert_eq!(codes(&flags), vec![FlagCode::PhotoExifUnreadable]);
+        assert!(
+            flags[0].detail.contains("unexpected next IFD"),
+            "{}",
+            flags[0].detail
+        );
+        assert_eq!(flags[0].photo.as_deref(), Some("paper.jpg"));
+        assert_eq!(risk, 15);
     }
 
     #[test]

@@ -104,13 +104,17 @@ pub fn sniff(head: &[u8]) -> Result<PhotoFormat, PhotoError> {
     }))
 }
 
-/// Time and position read from EXIF.
+/// What a photo's EXIF says: time, position and camera.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExifFacts {
     /// When the photo was taken, in UTC.
     pub taken_at: Option<DateTime<Utc>>,
     /// `(lat, lon)` in degrees.
     pub location: Option<(f64, f64)>,
+    /// Make and model, as the camera wrote them.
+    pub camera: Option<String>,
+    /// EXIF is present but nothing could be read from it: why.
+    pub unreadable: Option<String>,
 }
 
 fn ascii(field: &exif::Field) -> Option<String> {
@@ -138,11 +142,31 @@ fn degrees(field: &exif::Field) -> Option<f64> {
 
 /// Reads EXIF from raw TIFF-structured bytes (as the JPEG decoder hands them over).
 /// `local_offset` is the phones' time zone, used when the photo carries none.
+///
+/// Phones and apps write EXIF in many slightly broken ways (an odd next-IFD
+/// link, a field of the wrong type): what can be read is read, the rest
+/// skipped. EXIF that yields nothing at all is `unreadable`, with the reason.
 pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
-    let Ok(exif) = exif::Reader::new().read_raw(raw) else {
-        return ExifFacts::default();
+    let read = exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(raw)
+        .or_else(|error| error.distill_partial_result(|_skipped| {}));
+    let exif = match read {
+        Ok(exif) => exif,
+        Err(error) => {
+            return ExifFacts {
+                unreadable: Some(error.to_string()),
+                ..ExifFacts::default()
+            }
+        }
     };
     let get = |tag| exif.get_field(tag, exif::In::PRIMARY);
+    let camera = [exif::Tag::Make, exif::Tag::Model]
+        .into_iter()
+        .filter_map(|tag| get(tag).and_then(ascii))
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>();
+    let camera = (!camera.is_empty()).then(|| camera.join(" "));
     let taken_at = get(exif::Tag::DateTimeOriginal)
         .or_else(|| get(exif::Tag::DateTime))
         .and_then(ascii)
@@ -182,7 +206,12 @@ pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
         }
         _ => None,
     };
-    ExifFacts { taken_at, location }
+    ExifFacts {
+        taken_at,
+        location,
+        camera,
+        unreadable: None,
+    }
 }
 
 /// Everything derived from one photo.
@@ -419,5 +448,48 @@ mod tests {
         assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), Err(PhotoError::Heic));
         assert!(matches!(sniff(b"MZ\x90\0"), Err(PhotoError::NotAnImage(_))));
         assert!(matches!(sniff(b""), Err(PhotoError::NotAnImage(_))));
+    }
+
+    /// The EXIF of one file of the corpus in `tests/exif` (see `make_corpus.py`).
+    fn corpus(name: &str) -> ExifFacts {
+        let path = format!("{}/../tests/exif/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).expect("corpus file");
+        let mut decoder =
+            image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes)).expect("jpeg");
+        let raw = decoder
+            .exif_metadata()
+            .expect("exif")
+            .expect("exif present");
+        read_exif(raw, FixedOffset::east_opt(7 * 3600).expect("offset"))
+    }
+
+    #[test]
+    fn every_writer_s_exif_gives_the_same_facts() {
+        let taken = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+            .and_then(|d| d.and_hms_opt(2, 30, 0))
+            .map(|t| t.and_utc());
+        for name in [
+            "piexif.jpg",
+            "piexif-thumbnail.jpg",
+            "pillow.jpg",
+            "exiftool.jpg",
+        ] {
+            let facts = corpus(name);
+            assert_eq!(facts.unreadable, None, "{name}");
+            assert_eq!(facts.taken_at, taken, "{name}: 09:30 in Vietnam");
+            let (lat, lon) = facts.location.expect(name);
+            assert!(
+                (lat - 19.766).abs() < 1e-5 && (lon - 105.828).abs() < 1e-5,
+                "{name}: {lat} {lon}"
+            );
+            assert_eq!(facts.camera.as_deref(), Some("samsung SM-A105F"), "{name}");
+        }
+    }
+
+    #[test]
+    fn exif_that_cannot_be_read_says_why() {
+        let facts = corpus("broken.jpg");
+        assert_eq!((facts.taken_at, facts.location), (None, None));
+        assert!(facts.unreadable.is_some_and(|why| !why.is_empty()));
     }
 }

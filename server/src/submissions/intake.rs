@@ -206,6 +206,7 @@ struct PhotoFacts {
     sha256: String,
     taken_at: Option<DateTime<Utc>>,
     location: Option<(f64, f64)>,
+    exif_unreadable: Option<String>,
 }
 
 fn village_place(row: &AreaRow) -> VillagePlace {
@@ -347,6 +348,8 @@ fn store_photos(
                     created_at: now,
                     verified_at: None,
                     verify_error: None,
+                    exif_camera: photo.exif.camera.clone(),
+                    exif_error: photo.exif.unreadable.clone(),
                 });
             }
             facts.push(PhotoFacts {
@@ -354,6 +357,7 @@ fn store_photos(
                 sha256: part.sha256.clone(),
                 taken_at: photo.exif.taken_at,
                 location: photo.exif.location,
+                exif_unreadable: photo.exif.unreadable.clone(),
             });
         } else if let Some(row) = known.iter().find(|k| k.sha256 == part.sha256) {
             facts.push(PhotoFacts {
@@ -364,6 +368,7 @@ fn store_photos(
                     (Some(lat), Some(lon)) => Some((lat, lon)),
                     _ => None,
                 },
+                exif_unreadable: row.exif_error.clone(),
             });
         }
     }
@@ -460,6 +465,7 @@ pub fn intake(
             part_name: f.part_name.clone(),
             taken_at: f.taken_at,
             location: f.location,
+            exif_unreadable: f.exif_unreadable.clone(),
         })
         .collect();
     let reuses = exact_reuses(db, &facts, &subject)?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use camket_schema::domain::AreaPath;
-use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
+use camket_schema::models::{PhotoRow, SubmissionPhotoRow, SubmissionRow};
 
 use super::store;
 use crate::access::Principal;
@@ -61,9 +61,39 @@ pub struct PhotoView {
     pub thumb_url: String,
     pub review_url: String,
     pub original_url: String,
+    /// What the photo's EXIF says, for the reviewer.
+    pub exif: PhotoExifView,
 }
 
-fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> SubmissionView {
+/// A photo's EXIF as a reviewer reads it: when, where and with what camera it
+/// was taken, or why EXIF that is there cannot be read.
+#[derive(Debug, Default, Serialize)]
+pub struct PhotoExifView {
+    pub taken_at: Option<DateTime<Utc>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub camera: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl From<&PhotoRow> for PhotoExifView {
+    fn from(photo: &PhotoRow) -> PhotoExifView {
+        PhotoExifView {
+            taken_at: photo.exif_time.map(|t| t.and_utc()),
+            lat: photo.exif_lat,
+            lon: photo.exif_lon,
+            camera: photo.exif_camera.clone(),
+            unreadable: photo.exif_error.clone(),
+        }
+    }
+}
+
+fn view(
+    row: SubmissionRow,
+    detail: Option<Vec<SubmissionPhotoRow>>,
+    stored: &HashMap<String, PhotoRow>,
+) -> SubmissionView {
     let geotag = match (row.geotag_lat, row.geotag_lon) {
         (Some(lat), Some(lon)) => Some(Geotag {
             lat,
@@ -78,6 +108,10 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
         rows.into_iter()
             .map(|p| {
                 let base = format!("/api/v1/submissions/{}/photos/{}", p.submission_id, p.id);
+                let exif = stored
+                    .get(&p.sha256)
+                    .map(PhotoExifView::from)
+                    .unwrap_or_default();
                 PhotoView {
                     id: p.id,
                     field: p.field_path,
@@ -86,6 +120,7 @@ fn view(row: SubmissionRow, detail: Option<Vec<SubmissionPhotoRow>>) -> Submissi
                     thumb_url: format!("{base}?size=thumb"),
                     review_url: format!("{base}?size=review"),
                     original_url: format!("{base}?size=original"),
+                    exif,
                 }
             })
             .collect()
@@ -163,7 +198,7 @@ pub fn for_principal(
     let others = store::area_paths(db, &others_named(&rows))?;
     Ok(rows
         .into_iter()
-        .map(|row| redacted(principal, row, None, &others))
+        .map(|row| redacted(principal, row, None, &others, &HashMap::new()))
         .collect())
 }
 
@@ -174,10 +209,11 @@ fn redacted(
     row: SubmissionRow,
     detail: Option<Vec<SubmissionPhotoRow>>,
     others: &HashMap<i64, AreaPath>,
+    stored: &HashMap<String, PhotoRow>,
 ) -> SubmissionView {
     SubmissionView {
         flags: visible_flags(principal, &row, others),
-        ..view(row, detail)
+        ..view(row, detail, stored)
     }
 }
 
@@ -190,6 +226,15 @@ pub async fn one(
 ) -> Result<SubmissionView, ApiError> {
     let db = state.db.clone();
     let ids = others_named(std::slice::from_ref(&row));
-    let others = actix_web::web::block(move || store::area_paths(&db, &ids)).await??;
-    Ok(redacted(principal, row, detail, &others))
+    let shas: Vec<String> = detail.iter().flatten().map(|p| p.sha256.clone()).collect();
+    let (others, stored) = actix_web::web::block(move || {
+        let others = store::area_paths(&db, &ids)?;
+        let stored: HashMap<String, PhotoRow> = store::photos(&db, &shas)?
+            .into_iter()
+            .map(|photo| (photo.sha256.clone(), photo))
+            .collect();
+        Ok::<_, camket_schema::DbError>((others, stored))
+    })
+    .await??;
+    Ok(redacted(principal, row, detail, &others, &stored))
 }

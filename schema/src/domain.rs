@@ -200,6 +200,24 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// The two photo formats accepted.
+    pub enum PhotoFormat ("photo format") {
+        Jpeg = "jpeg",
+        Png = "png",
+    }
+}
+
+impl PhotoFormat {
+    /// The media type served for the original.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "image/jpeg",
+            PhotoFormat::Png => "image/png",
+        }
+    }
+}
+
+stored_enum! {
     /// The lifecycle state of a form (as in ODK Central).
     pub enum FormState ("form state") {
         /// Listed to phones and accepting submissions.

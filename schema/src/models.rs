@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::domain::{AreaId, AreaLevel, AreaPath, HouseholdId, Role, SubmissionStatus, UserId};
+use crate::domain::{
+    AreaId, AreaLevel, AreaPath, HouseholdId, PhotoFormat, Role, SubmissionStatus, UserId,
+};
 
 use crate::tables::{
     areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
@@ -151,7 +153,7 @@ pub struct FormVersionRow {
 #[diesel(table_name = photos)]
 pub struct PhotoRow {
     pub sha256: String,
-    pub format: String,
+    pub format: PhotoFormat,
     pub size_bytes: i64,
     pub width: i32,
     pub height: i32,

@@ -165,6 +165,9 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("Cache-Control", "no-store")),
             )
+            // Phones on 3G pay for every byte: JSON, CSV and XML go gzip-compressed
+            // to clients that accept it; photos (image/*) are sent as they are.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(TracingLogger::<RequestLog>::new())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))

@@ -798,3 +798,47 @@ per_backend! {
         );
     }
 }
+
+per_backend! {
+    fn a_phone_on_3g_gets_json_compressed_and_photos_as_they_are(backend) {
+        let fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let header = |headers: &[(String, String)], name: &str| {
+            headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        };
+        let roster = format!("/api/v1/villages/{}/households?limit=100", fx.area("V1"));
+        let (status, plain_headers, plain) = surveyor.get_raw_with(&roster, &[]);
+        assert_eq!(status, 200);
+        assert_eq!(header(&plain_headers, "content-encoding"), None);
+        let (status, headers, gzipped) =
+            surveyor.get_raw_with(&roster, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-encoding").as_deref(), Some("gzip"));
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut unpacked)
+            .expect("a gzip body");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&unpacked).expect("json"),
+            serde_json::from_slice::<serde_json::Value>(&plain).expect("json"),
+        );
+        assert!(!plain.is_empty() && !homes.is_empty());
+
+        // A photo is not compressed again.
+        let when = local(1, 9);
+        let sent = Visit::commitment(
+            &fx, "V1", Some(homes["H1"]), "household_reporting", when, Some(H1),
+            paper(61, when, Some(H1)),
+        )
+        .send(&surveyor);
+        assert_eq!(sent.status, 201, "{}", sent.text);
+        let officer = fx.login("officer");
+        let detail = officer.get(&format!("/api/v1/submissions/{}", sent.body["id"]));
+        let original = detail.body["photos"][0]["original_url"].as_str().unwrap_or("").to_string();
+        let (status, headers, bytes) =
+            officer.get_raw_with(&original, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(status, 200, "{original}");
+        assert_eq!(header(&headers, "content-encoding"), None);
+        assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "the JPEG as it was stored");
+    }
+}

@@ -271,7 +271,7 @@ pub fn generate(
         store.adopt(&staged, &sha).map_err(io)?;
         let row = PhotoRow {
             sha256: sha.clone(),
-            format: "jpeg".into(),
+            format: camket_schema::domain::PhotoFormat::Jpeg,
             size_bytes: bytes.len() as i64,
             width: inspected.width as i32,
             height: inspected.height as i32,

@@ -55,30 +55,7 @@ pub enum PhotoError {
     Undecodable(String),
 }
 
-/// The two formats accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhotoFormat {
-    Jpeg,
-    Png,
-}
-
-impl PhotoFormat {
-    /// The media type served for the original.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            PhotoFormat::Jpeg => "image/jpeg",
-            PhotoFormat::Png => "image/png",
-        }
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhotoFormat::Jpeg => "jpeg",
-            PhotoFormat::Png => "png",
-        }
-    }
-}
+pub use camket_schema::domain::PhotoFormat;
 
 /// Recognises the format from the first bytes (never from the file name).
 pub fn sniff(head: &[u8]) -> Result<PhotoFormat, PhotoError> {

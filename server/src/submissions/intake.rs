@@ -336,7 +336,7 @@ fn store_photos(
             if !rows.iter().any(|r| r.sha256 == part.sha256) {
                 rows.push(PhotoRow {
                     sha256: part.sha256.clone(),
-                    format: photo.format.as_str().into(),
+                    format: photo.format,
                     size_bytes: part.size as i64,
                     width: photo.width as i32,
                     height: photo.height as i32,

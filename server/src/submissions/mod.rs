@@ -16,7 +16,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use camket_schema::domain::{AreaId, Role};
+use camket_schema::domain::{AreaId, PhotoFormat, Role};
 use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
 
 use crate::access::{authorize, authorize_found, Action, Principal, Scope};
@@ -344,8 +344,9 @@ pub async fn photo(
     let sha = attachment.sha256.clone();
     let store = state.photos.clone();
     let (bytes, format) = web::block(move || read_photo(&db, &store, &sha, variant)).await??;
-    let media_type = match (variant, format.as_str()) {
-        (Variant::Original, "png") => "image/png",
+    // The derivatives are JPEG whatever the original was.
+    let media_type = match variant {
+        Variant::Original => format.media_type(),
         _ => "image/jpeg",
     };
     Ok(HttpResponse::Ok()
@@ -375,7 +376,7 @@ fn read_photo(
     photos: &crate::photo_store::PhotoStore,
     sha: &str,
     variant: Variant,
-) -> Result<(Vec<u8>, String), ApiError> {
+) -> Result<(Vec<u8>, PhotoFormat), ApiError> {
     let row = store::photo(db, sha)?
         .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
     if variant != Variant::Original {

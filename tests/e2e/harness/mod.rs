@@ -511,6 +511,35 @@ impl Client {
         bytes
     }
 
+    /// GET with extra headers, the body as raw bytes: (status, headers, bytes).
+    pub fn get_raw_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut request = self.request("GET", path);
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let response = match request.call() {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(other) => panic!("GET {path}: {other}"),
+        };
+        let status = response.status();
+        let names = response
+            .headers_names()
+            .into_iter()
+            .map(|name| {
+                let value = response.header(&name).unwrap_or("").to_string();
+                (name.to_ascii_lowercase(), value)
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes);
+        (status, names, bytes)
+    }
+
     /// GET with extra headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         let mut request = self.request("GET", path);

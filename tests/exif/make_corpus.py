@@ -58,3 +58,16 @@ subprocess.run(
      "-GPSLongitudeRef=E", "exiftool.jpg"],
     check=True,
 )
+
+# piexif's EXIF with IFD0's next-IFD link pointing far past the end, as some
+# apps leave it: the time, place and camera in IFD0 and its sub-IFDs are intact
+# and must still be read.
+raw = bytearray(piexif.dump(exif))
+tiff = 6  # after "Exif\0\0"
+big = raw[tiff:tiff + 2] == b"MM"
+order = "big" if big else "little"
+ifd0 = int.from_bytes(raw[tiff + 4:tiff + 8], order)
+count = int.from_bytes(raw[tiff + ifd0:tiff + ifd0 + 2], order)
+link = tiff + ifd0 + 2 + 12 * count
+raw[link:link + 4] = (0x7FFFFF00).to_bytes(4, order)
+image().save("odd-next-ifd.jpg", exif=bytes(raw), quality=80)

@@ -223,6 +223,14 @@ pub struct GapPage {
     pub total: usize,
 }
 
+/// Where a gap stands in its village's list, the rules' order (by target, the
+/// village itself before its households, households by id), as a number that
+/// does not move when other gaps close or open between two pages.
+fn place_in_village(gap: &Gap) -> i64 {
+    let target = i64::try_from(gap.target_index).unwrap_or(i64::MAX >> 40);
+    (target << 40) + gap.household_id.unwrap_or(0)
+}
+
 /// The gaps of every village of a subtree, by village and then in the rules'
 /// order, from just after `after` (a village id and the gap's place in it), at
 /// most `limit` of them.
@@ -253,11 +261,11 @@ pub fn gaps(
             campaign.row.starts_on,
             as_of,
         );
-        for (place, gap) in found.into_iter().enumerate() {
+        for gap in found {
             page.total += 1;
             let here = Cursor {
                 major: village.id.0,
-                minor: place as i64,
+                minor: place_in_village(&gap),
             };
             if after.is_some_and(|a| (here.major, here.minor) <= (a.major, a.minor)) {
                 continue;

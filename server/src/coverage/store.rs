@@ -53,11 +53,15 @@ pub fn subtree_counts(
 
 /// Areas by id, in id order.
 pub fn areas_by_id(db: &Db, ids: &[i64]) -> Result<Vec<AreaRow>, DbError> {
-    Ok(with_conn!(db, |conn| areas::table
-        .filter(areas::id.eq_any(ids))
-        .select(AreaRow::as_select())
-        .order(areas::id)
-        .load(conn)?))
+    let mut found: Vec<AreaRow> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        found.extend(with_conn!(db, |conn| areas::table
+            .filter(areas::id.eq_any(chunk))
+            .select(AreaRow::as_select())
+            .load::<AreaRow>(conn)?));
+    }
+    found.sort_by_key(|area| area.id);
+    Ok(found)
 }
 
 /// The villages at or below `path`, by id.

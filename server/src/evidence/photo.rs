@@ -117,6 +117,25 @@ fn degrees(field: &exif::Field) -> Option<f64> {
     }
 }
 
+/// Reads EXIF, skipping entries that cannot be read; EXIF from which nothing
+/// at all can be read is an error naming the first problem.
+fn read_tolerantly(raw: &[u8]) -> Result<exif::Exif, String> {
+    let mut first_problem = None;
+    let exif = exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(raw.to_vec())
+        .or_else(|error| {
+            error.distill_partial_result(|skipped| {
+                first_problem = skipped.first().map(ToString::to_string);
+            })
+        })
+        .map_err(|error| error.to_string())?;
+    if exif.fields().next().is_none() {
+        return Err(first_problem.unwrap_or_else(|| "no EXIF field could be read".into()));
+    }
+    Ok(exif)
+}
+
 /// Reads EXIF from raw TIFF-structured bytes (as the JPEG decoder hands them over).
 /// `local_offset` is the phones' time zone, used when the photo carries none.
 ///
@@ -124,15 +143,11 @@ fn degrees(field: &exif::Field) -> Option<f64> {
 /// link, a field of the wrong type): what can be read is read, the rest
 /// skipped. EXIF that yields nothing at all is `unreadable`, with the reason.
 pub fn read_exif(raw: Vec<u8>, local_offset: FixedOffset) -> ExifFacts {
-    let read = exif::Reader::new()
-        .continue_on_error(true)
-        .read_raw(raw)
-        .or_else(|error| error.distill_partial_result(|_skipped| {}));
-    let exif = match read {
+    let exif = match read_tolerantly(&raw) {
         Ok(exif) => exif,
         Err(error) => {
             return ExifFacts {
-                unreadable: Some(error.to_string()),
+                unreadable: Some(error),
                 ..ExifFacts::default()
             }
         }
@@ -427,17 +442,23 @@ mod tests {
         assert!(matches!(sniff(b""), Err(PhotoError::NotAnImage(_))));
     }
 
-    /// The EXIF of one file of the corpus in `tests/exif` (see `make_corpus.py`).
-    fn corpus(name: &str) -> ExifFacts {
+    /// The raw EXIF of one file of the corpus in `tests/exif` (see `make_corpus.py`).
+    fn corpus_raw(name: &str) -> Vec<u8> {
         let path = format!("{}/../tests/exif/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).expect("corpus file");
         let mut decoder =
             image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes)).expect("jpeg");
-        let raw = decoder
+        decoder
             .exif_metadata()
             .expect("exif")
-            .expect("exif present");
-        read_exif(raw, FixedOffset::east_opt(7 * 3600).expect("offset"))
+            .expect("exif present")
+    }
+
+    fn corpus(name: &str) -> ExifFacts {
+        read_exif(
+            corpus_raw(name),
+            FixedOffset::east_opt(7 * 3600).expect("offset"),
+        )
     }
 
     #[test]
@@ -450,6 +471,7 @@ mod tests {
             "piexif-thumbnail.jpg",
             "pillow.jpg",
             "exiftool.jpg",
+            "odd-next-ifd.jpg",
         ] {
             let facts = corpus(name);
             assert_eq!(facts.unreadable, None, "{name}");

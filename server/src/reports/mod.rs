@@ -295,9 +295,14 @@ struct Ancestors(HashMap<AreaId, AreaRow>);
 
 impl Ancestors {
     fn of(db: &Db, villages: &[AreaRow]) -> Result<Ancestors, ApiError> {
+        // The areas above each village: its own id is the last of its path.
         let mut ids: Vec<i64> = villages
             .iter()
-            .flat_map(|v| v.path.ids())
+            .flat_map(|v| {
+                let mut above = v.path.ids();
+                above.pop();
+                above
+            })
             .map(|id| id.0)
             .collect();
         ids.sort_unstable();

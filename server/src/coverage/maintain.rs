@@ -28,15 +28,9 @@ type SubmissionFact = (
     Option<NaiveDateTime>,
 );
 
-/// The columns of a [`SubmissionFact`].
-const FACT_COLUMNS: (
-    submissions::household_id,
-    submissions::commitment_kind,
-    submissions::status,
-    submissions::collected_at,
-    submissions::received_at,
-    submissions::approved_at,
-) = (
+/// The columns of a [`SubmissionFact`] (diesel's columns are unit values:
+/// `FactColumns::default()` is the tuple to select).
+type FactColumns = (
     submissions::household_id,
     submissions::commitment_kind,
     submissions::status,
@@ -46,13 +40,7 @@ const FACT_COLUMNS: (
 );
 
 /// The columns [`to_household`] reads.
-const HOME_COLUMNS: (
-    households::id,
-    households::code,
-    households::head_name,
-    households::categories,
-    households::active,
-) = (
+type HomeColumns = (
     households::id,
     households::code,
     households::head_name,
@@ -115,10 +103,9 @@ pub trait Recompute {
     fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()>;
     /// Every campaign with its scope path.
     fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>>;
-    /// The households of a village and the live submissions that may cover its targets.
-    fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts>;
-    /// The same facts for every village at or below `path`, by village id, in a
-    /// few queries (a report's whole area at once).
+    /// The households of every village at or below `path` and the live
+    /// submissions that may cover its targets, by village id, in a few queries
+    /// (one village, or a report's whole area at once).
     fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>>;
     /// Recomputes the stored counts of these villages for every campaign that covers them.
     fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
@@ -166,46 +153,13 @@ macro_rules! impl_recompute {
                     .collect())
             }
 
-            fn village_facts(&mut self, village_id: i64) -> QueryResult<Facts> {
-                let homes: Vec<(i64, String, String, String, bool)> = households::table
-                    .filter(households::village_id.eq(village_id))
-                    .select(HOME_COLUMNS)
-                    .order(households::id)
-                    .load(self)?;
-                let ids: Vec<i64> = homes.iter().map(|h| h.0).collect();
-                let mut rows: Vec<SubmissionFact> = Vec::new();
-                for chunk in ids.chunks(500) {
-                    rows.extend(
-                        submissions::table
-                            .filter(submissions::household_id.eq_any(chunk))
-                            .filter(submissions::commitment_kind.is_not_null())
-                            .filter(submissions::superseded_by.is_null())
-                            .select(FACT_COLUMNS)
-                            .load::<SubmissionFact>(self)?,
-                    );
-                }
-                rows.extend(
-                    submissions::table
-                        .filter(submissions::village_id.eq(village_id))
-                        .filter(submissions::household_id.is_null())
-                        .filter(submissions::commitment_kind.is_not_null())
-                        .filter(submissions::superseded_by.is_null())
-                        .select(FACT_COLUMNS)
-                        .load::<SubmissionFact>(self)?,
-                );
-                Ok((
-                    homes.into_iter().map(to_household).collect(),
-                    to_covering(rows),
-                ))
-            }
-
             fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>> {
                 let (lower, upper) = path.subtree_range();
                 let homes: Vec<(i64, (i64, String, String, String, bool))> = households::table
                     .inner_join(areas::table)
                     .filter(areas::path.ge(&lower))
                     .filter(areas::path.lt(&upper))
-                    .select((households::village_id, HOME_COLUMNS))
+                    .select((households::village_id, HomeColumns::default()))
                     .order(households::id)
                     .load(self)?;
                 let mut village_of: HashMap<i64, i64> = HashMap::new();
@@ -221,7 +175,7 @@ macro_rules! impl_recompute {
                         .filter(submissions::household_id.eq_any(chunk))
                         .filter(submissions::commitment_kind.is_not_null())
                         .filter(submissions::superseded_by.is_null())
-                        .select(FACT_COLUMNS)
+                        .select(FactColumns::default())
                         .load::<SubmissionFact>(self)?
                     {
                         if let Some(village) = fact.0.and_then(|h| village_of.get(&h)) {
@@ -235,7 +189,7 @@ macro_rules! impl_recompute {
                     .filter(submissions::household_id.is_null())
                     .filter(submissions::commitment_kind.is_not_null())
                     .filter(submissions::superseded_by.is_null())
-                    .select((submissions::village_id, FACT_COLUMNS))
+                    .select((submissions::village_id, FactColumns::default()))
                     .load(self)?;
                 for (village, fact) in village_level {
                     rows.entry(village).or_default().push(fact);
@@ -283,7 +237,10 @@ macro_rules! impl_recompute {
                     if campaigns.is_empty() || level != AreaLevel::Village {
                         continue;
                     }
-                    let (homes, subs) = self.village_facts(*village_id)?;
+                    let (homes, subs) = self
+                        .subtree_facts(&path)?
+                        .remove(village_id)
+                        .unwrap_or_default();
                     for campaign in campaigns {
                         let counts = coverage::village_counts(
                             &campaign.targets,

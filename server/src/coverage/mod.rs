@@ -327,9 +327,10 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
                 .map(|(t, v, _, c)| ((v, t), c))
                 .collect();
         let mut expected_rows = 0;
+        let mut facts = store::subtree_facts(db, &campaign.scope_path)?;
         for village in villages_in(db, campaign, &campaign.scope_path)? {
             checked += 1;
-            let (homes, subs) = store::village_facts(db, village.id.0)?;
+            let (homes, subs) = facts.remove(&village.id.0).unwrap_or_default();
             let counts =
                 coverage::village_counts(&campaign.targets, &homes, &subs, &campaign.window, now);
             for (index, count) in counts.into_iter().enumerate() {

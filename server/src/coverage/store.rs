@@ -76,12 +76,8 @@ pub fn villages_under(db: &Db, path: &AreaPath) -> Result<Vec<AreaRow>, DbError>
         .load(conn)?))
 }
 
-/// [`village_facts`] for every village at or below `path`, by village id.
+/// The households and the live submissions that may cover a target, of every
+/// village at or below `path`, by village id.
 pub fn subtree_facts(db: &Db, path: &AreaPath) -> Result<HashMap<i64, Facts>, DbError> {
     Ok(with_conn!(db, |conn| conn.subtree_facts(path)?))
-}
-
-/// The households of a village and the live submissions that may cover its targets.
-pub fn village_facts(db: &Db, village_id: i64) -> Result<Facts, DbError> {
-    Ok(with_conn!(db, |conn| conn.village_facts(village_id)?))
 }

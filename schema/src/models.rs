@@ -8,7 +8,7 @@ use crate::domain::{
 };
 
 use crate::tables::{
-    areas, auth_sessions, campaigns, form_versions, households, photos, refresh_tokens,
+    areas, auth_sessions, campaigns, devices, form_versions, households, photos, refresh_tokens,
     submission_events, submission_photos, submissions, users,
 };
 
@@ -283,4 +283,19 @@ pub struct CampaignRow {
     pub utc_offset_minutes: i32,
     pub targets: String,
     pub created_at: NaiveDateTime,
+}
+
+/// One row of `devices`: a phone set up for ODK Collect.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub user_id: UserId,
+    pub label: String,
+    pub token_hash: String,
+    pub token_nonce: String,
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
 }

@@ -74,6 +74,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        label -> Text,
+        token_hash -> Text,
+        token_nonce -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Text,
         session_id -> Text,
@@ -250,6 +264,7 @@ diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(user_areas -> users (user_id));
 diesel::joinable!(user_areas -> areas (area_id));
 diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -259,6 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_areas,
     auth_sessions,
+    devices,
     refresh_tokens,
     forms,
     form_versions,

@@ -127,6 +127,8 @@ pub enum Action {
     ReadCoverage,
     /// Create campaigns.
     ManageCampaigns,
+    /// Set up or revoke ODK Collect phones for other users (anyone may for themself).
+    ManageDevices,
 }
 
 impl Action {
@@ -150,6 +152,7 @@ impl Action {
             Action::Review => &[Officer, Admin],
             Action::ReadCoverage => &[Surveyor, Officer, Viewer, Admin],
             Action::ManageCampaigns => &[Admin],
+            Action::ManageDevices => &[Officer, Admin],
         }
     }
 
@@ -167,6 +170,7 @@ impl Action {
             Action::Review => "review submissions",
             Action::ReadCoverage => "read coverage and reports",
             Action::ManageCampaigns => "manage campaigns",
+            Action::ManageDevices => "set up phones for other users",
         }
     }
 }

@@ -17,7 +17,8 @@ use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
 use crate::photo_store::PhotoStore;
 use crate::state::AppState;
 use crate::{
-    areas, auth, campaigns, coverage, forms, health, households, reports, submissions, users,
+    areas, auth, campaigns, collect, coverage, forms, health, households, reports, submissions,
+    users,
 };
 
 /// Writes the route table once and derives from it both the actix services
@@ -56,6 +57,9 @@ route_table! {
     "/users/{id}/areas" => { put => users::set_areas },
     "/users/{id}/deactivate" => { post => users::deactivate },
     "/users/{id}/activate" => { post => users::activate },
+    "/users/{id}/devices" => { get => collect::devices::list, post => collect::devices::create },
+    "/users/{id}/devices/{device_id}" => { delete => collect::devices::revoke },
+    "/users/{id}/devices/{device_id}/qr.png" => { get => collect::devices::qr_code },
     "/forms" => { get => forms::list, post => forms::publish },
     "/forms/{form_id}" => { get => forms::get },
     "/forms/{form_id}/state" => { put => forms::set_state },
@@ -172,6 +176,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .service(web::scope("/api/v1").configure(api_routes))
+            .configure(collect::routes)
             .default_service(web::to(unknown_route))
     })
     .client_request_timeout(std::time::Duration::from_secs(

@@ -10,6 +10,11 @@ use clap::Args;
 pub struct ServerConfig {
     #[command(flatten)]
     pub storage: StorageConfig,
+    /// The server's address as phones and browsers reach it (`https://camket.example.vn`):
+    /// the base of the ODK Collect server URLs and of absolute links. Default: the
+    /// request's own `Host`, over http.
+    #[arg(long = "public-url", env = "CAMKET_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long = "bind", env = "CAMKET_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,

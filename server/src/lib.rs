@@ -9,6 +9,7 @@ pub mod backup;
 pub mod caching;
 pub mod campaigns;
 pub mod client_address;
+pub mod collect;
 pub mod config;
 pub mod coverage;
 pub mod devtools;

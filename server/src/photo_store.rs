@@ -39,7 +39,11 @@ impl Variant {
 pub struct PhotoStore {
     root: PathBuf,
     tmp: PathBuf,
+    held: PathBuf,
 }
+
+/// How long the first parts of a split ODK Collect upload wait for the rest.
+const HELD_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -68,7 +72,25 @@ impl PhotoStore {
             }
         }
         create_private_dir(&tmp)?;
-        Ok(PhotoStore { root, tmp })
+        let held = data_dir.join("held");
+        create_private_dir(&held)?;
+        for entry in std::fs::read_dir(&held)?.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| at.elapsed().ok())
+                .is_some_and(|age| age > HELD_FOR);
+            if stale {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(PhotoStore { root, tmp, held })
+    }
+
+    /// Where the parts of one split upload wait for the rest (see `collect::held`).
+    pub fn held_dir(&self, key: &str) -> PathBuf {
+        self.held.join(key)
     }
 
     /// A new, empty staging file.

@@ -10,7 +10,9 @@
 
 pub mod check;
 pub mod definition;
+pub mod instance;
 pub mod vocabulary;
+pub mod xform;
 
 use std::path::Path;
 
@@ -21,6 +23,8 @@ pub use definition::{
     parse_definition, Choice, Condition, DefinitionError, Field, FieldKind, FormDefinition, FormId,
     FormVersion, GeotagRule, HouseholdRule, Label,
 };
+pub use instance::{form_of, read_instance, FilledInstance, Geopoint, InstanceError, InstanceForm};
+pub use xform::{media_files, to_xform, HOUSEHOLDS_CSV, VILLAGES_CSV};
 
 /// The forms shipped with camket, as (file name, YAML text).
 pub const SHIPPED_FORMS: &[(&str, &str)] = &[

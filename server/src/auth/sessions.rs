@@ -219,45 +219,45 @@ pub fn load_principal(
     user_id: i64,
     session_id: &str,
 ) -> Result<Option<Principal>, ApiError> {
-    with_conn!(db, |conn| {
-        let found: Option<(UserRow, Option<NaiveDateTime>)> = users::table
-            .inner_join(auth_sessions::table)
-            .filter(users::id.eq(user_id))
-            .filter(auth_sessions::id.eq(session_id))
-            .select((UserRow::as_select(), auth_sessions::revoked_at))
-            .first(conn)
-            .optional()?;
-        let Some((user, revoked_at)) = found else {
-            return Ok(None);
-        };
-        if revoked_at.is_some() || !user.active {
-            return Ok(None);
-        }
-        let rows: Vec<(i64, String, AreaLevel, AreaPath)> = user_areas::table
-            .inner_join(areas::table)
-            .filter(user_areas::user_id.eq(user_id))
-            .select((areas::id, areas::name, areas::level, areas::path))
-            .order(areas::path)
-            .load(conn)?;
-        let role = user.role;
-        let mut scopes = Vec::with_capacity(rows.len());
-        for (id, name, level, path) in rows {
-            scopes.push(AreaScope {
-                id: AreaId(id),
-                name,
-                level,
-                path,
-            });
-        }
-        Ok(Some(Principal {
-            user_id: user.id,
-            username: user.username,
-            full_name: user.full_name,
-            role,
-            session_id: session_id.to_string(),
-            scope: Scope::new(scopes.iter().map(|area| area.path.clone())),
-            areas: scopes,
-        }))
+    let found: Option<(UserRow, Option<NaiveDateTime>)> = with_conn!(db, |conn| users::table
+        .inner_join(auth_sessions::table)
+        .filter(users::id.eq(user_id))
+        .filter(auth_sessions::id.eq(session_id))
+        .select((UserRow::as_select(), auth_sessions::revoked_at))
+        .first(conn)
+        .optional()?);
+    match found {
+        Some((user, None)) if user.active => Ok(Some(principal_of(db, user, session_id)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The caller who is `user`, with the areas they are bound to; `session_id`
+/// names how they proved it (a login, a device token, a password on the request).
+pub fn principal_of(db: &Db, user: UserRow, session_id: &str) -> Result<Principal, ApiError> {
+    let rows: Vec<(i64, String, AreaLevel, AreaPath)> = with_conn!(db, |conn| user_areas::table
+        .inner_join(areas::table)
+        .filter(user_areas::user_id.eq(user.id.0))
+        .select((areas::id, areas::name, areas::level, areas::path))
+        .order(areas::path)
+        .load(conn)?);
+    let areas: Vec<AreaScope> = rows
+        .into_iter()
+        .map(|(id, name, level, path)| AreaScope {
+            id: AreaId(id),
+            name,
+            level,
+            path,
+        })
+        .collect();
+    Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        full_name: user.full_name,
+        role: user.role,
+        session_id: session_id.to_string(),
+        scope: Scope::new(areas.iter().map(|area| area.path.clone())),
+        areas,
     })
 }
 

@@ -40,14 +40,20 @@ pub enum TokenError {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Derived from the same secret; makes phones' device tokens (see `collect::devices`).
+    device_key: [u8; 32],
 }
 
 impl JwtKeys {
     /// Keys from a shared secret.
     pub fn from_secret(secret: &[u8]) -> JwtKeys {
+        let mut device_key = Sha256::new();
+        device_key.update(b"camket device tokens\0");
+        device_key.update(secret);
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            device_key: device_key.finalize().into(),
         }
     }
 
@@ -62,6 +68,16 @@ impl JwtKeys {
         let secret = random_hex(32);
         write_private(path, &secret)?;
         Ok(JwtKeys::from_secret(secret.as_bytes()))
+    }
+
+    /// The device token made from `nonce`: an HMAC-SHA256 under a key only the
+    /// server holds, so the stored nonce and hash alone never give a token.
+    pub fn device_token(&self, nonce: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.device_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(nonce.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Signs an access token.

@@ -39,6 +39,23 @@ impl TargetKind {
         }
     }
 
+    /// What it is called in the field, in Vietnamese.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            TargetKind::Commitment(kind) => match kind {
+                CommitmentKind::VillagePledge => "Thôn cam kết tuyên truyền, tố giác",
+                CommitmentKind::HouseholdReporting => "Hộ cam kết phát hiện, tố giác",
+                CommitmentKind::RelativeAbroad => "Cam kết vận động người thân ở nước ngoài trở về",
+                CommitmentKind::RelativeDetained => {
+                    "Cam kết báo cáo khi người thân bị bắt giữ trở về"
+                }
+                CommitmentKind::ReturneeNoReoffend => "Cam kết không tái phạm xuất cảnh trái phép",
+                CommitmentKind::BusinessCompliance => "Cơ sở kinh doanh cam kết chấp hành",
+            },
+            TargetKind::VillageMeeting => "Họp dân có biên bản",
+        }
+    }
+
     /// Parses a key.
     pub fn parse(text: &str) -> Result<TargetKind, String> {
         if text == "village_meeting" {

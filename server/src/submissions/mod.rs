@@ -102,6 +102,7 @@ pub async fn create(
         Multipart::new(req.headers(), payload),
         &state.photos,
         upload::UploadLimits::of(&state.config),
+        "submission",
     )
     .await?;
     let parsed = intake::ParsedSubmission {

@@ -54,6 +54,8 @@ pub struct StagedPart {
 pub struct Upload {
     pub document: Vec<u8>,
     pub parts: Vec<StagedPart>,
+    /// ODK Collect's `*isIncomplete*` = `yes`: more parts follow in another request.
+    pub incomplete: bool,
 }
 
 impl Drop for Upload {
@@ -83,11 +85,17 @@ async fn next_within<S: futures_util::Stream + Unpin>(
         })
 }
 
-/// Reads the whole multipart body.
+/// The marker part ODK Collect adds when it splits a submission over requests.
+const INCOMPLETE_PART: &str = "*isIncomplete*";
+
+/// Reads the whole multipart body; `document_part` names the part holding the
+/// submission itself (`submission` for the JSON API, `xml_submission_file` for
+/// ODK Collect).
 pub async fn receive(
     mut multipart: Multipart,
     store: &PhotoStore,
     limits: UploadLimits,
+    document_part: &str,
 ) -> Result<Upload, ApiError> {
     let mut upload = Upload::default();
     let mut document: Option<Vec<u8>> = None;
@@ -110,9 +118,24 @@ pub async fn receive(
                 format!("part {count} has no name"),
             ));
         }
-        if name == "submission" {
+        if name == INCOMPLETE_PART {
+            let mut value = Vec::new();
+            while let Some(chunk) = next_within(&mut field, limits.idle_timeout).await? {
+                let chunk = chunk.map_err(multipart_error)?;
+                if value.len() + chunk.len() > 16 {
+                    return Err(ApiError::bad_param(
+                        INCOMPLETE_PART,
+                        "must be 'yes' or 'no'",
+                    ));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            upload.incomplete = value.trim_ascii().eq_ignore_ascii_case(b"yes");
+            continue;
+        }
+        if name == document_part {
             if document.is_some() {
-                return Err(ApiError::bad_param("submission", "sent twice"));
+                return Err(ApiError::bad_param(document_part, "sent twice"));
             }
             let mut bytes = Vec::new();
             while let Some(chunk) = next_within(&mut field, limits.idle_timeout).await? {
@@ -120,7 +143,7 @@ pub async fn receive(
                 total += chunk.len() as u64;
                 if bytes.len() + chunk.len() > limits.max_document_bytes {
                     return Err(ApiError::PayloadTooLarge(format!(
-                        "the submission JSON exceeds {} bytes",
+                        "the '{document_part}' part exceeds {} bytes",
                         limits.max_document_bytes
                     )));
                 }
@@ -180,8 +203,8 @@ pub async fn receive(
     }
     upload.document = document.ok_or_else(|| {
         ApiError::bad_param(
-            "submission",
-            "the multipart body has no 'submission' part with the JSON",
+            document_part,
+            format!("the multipart body has no '{document_part}' part"),
         )
     })?;
     Ok(upload)

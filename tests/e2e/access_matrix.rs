@@ -122,6 +122,16 @@ impl Maker<'_> {
         crate::harness::multipart_body(BOUNDARY, &parts)
     }
 
+    /// A fresh phone of `user`, set up by an admin of every province.
+    fn device(&self, user: i64) -> i64 {
+        let made = self.fx.login("admin-all").post_json(
+            &format!("/api/v1/users/{user}/devices"),
+            &json!({"label": format!("máy {}", self.next())}),
+        );
+        assert_eq!(made.status, 201, "{}", made.text);
+        made.body["id"].as_i64().expect("device id")
+    }
+
     /// A fresh submission of `village` by `who`, still waiting for review.
     fn received(&self, client: &Client, village: &str, household: i64) -> i64 {
         let sent = client.send_body(
@@ -300,6 +310,47 @@ fn rows() -> Vec<Row> {
         row("post", "/users/{id}/activate", ADMIN_ID, |w, _, _| {
             Request::new("POST", format!("/users/{}/activate", w.spare_user)).json(json!({}))
         }),
+        // Phones: an officer sets them up for the surveyors of their commune,
+        // an admin for anyone in their areas; a surveyor only for themself.
+        row(
+            "post",
+            "/users/{id}/devices",
+            [(403, 403), (201, 404), (403, 403), (201, 404), (201, 0)],
+            |w, _, _| {
+                Request::new("POST", format!("/users/{}/devices", w.spare_user))
+                    .json(json!({"label": "Điện thoại tổ công tác"}))
+            },
+        ),
+        row(
+            "get",
+            "/users/{id}/devices",
+            [(403, 403), (200, 404), (403, 403), (200, 404), (200, 0)],
+            |w, _, _| Request::new("GET", format!("/users/{}/devices", w.spare_user)),
+        ),
+        row(
+            "delete",
+            "/users/{id}/devices/{device_id}",
+            [(403, 403), (204, 404), (403, 403), (204, 404), (204, 0)],
+            |w, _, m| {
+                let device = m.device(w.spare_user);
+                Request::new(
+                    "DELETE",
+                    format!("/users/{}/devices/{device}", w.spare_user),
+                )
+            },
+        ),
+        row(
+            "get",
+            "/users/{id}/devices/{device_id}/qr.png",
+            [(403, 403), (200, 404), (403, 403), (200, 404), (200, 0)],
+            |w, _, m| {
+                let device = m.device(w.spare_user);
+                Request::new(
+                    "GET",
+                    format!("/users/{}/devices/{device}/qr.png", w.spare_user),
+                )
+            },
+        ),
         row("get", "/forms", EVERYONE, |_, _, _| {
             Request::new("GET", "/forms".into())
         }),

@@ -8,6 +8,7 @@ mod access_matrix;
 mod accounts;
 mod backup;
 mod benchmarks;
+mod collect;
 mod concurrency;
 mod coverage;
 mod crashes;

@@ -322,7 +322,7 @@ async fn receive(
         max_document_bytes: 64 << 10,
         idle_timeout: std::time::Duration::from_secs(5),
     };
-    camket::submissions::upload::receive(multipart, &store, limits)
+    camket::submissions::upload::receive(multipart, &store, limits, "submission")
         .await
         .map_err(|e| e.status_code().as_u16())
 }

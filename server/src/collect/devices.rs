@@ -363,7 +363,7 @@ mod tests {
                 id: AreaId(1),
                 name: String::new(),
                 level: AreaLevel::Commune,
-                path: AreaPath::from_stored(p),
+                path: AreaPath::from_stored(p.to_string()),
             })
             .collect();
         Principal {
@@ -379,8 +379,8 @@ mod tests {
 
     #[test]
     fn phones_are_set_up_by_their_user_or_by_someone_covering_them() {
-        let village = [AreaPath::from_stored("/1/2/3/")];
-        let elsewhere = [AreaPath::from_stored("/9/8/7/")];
+        let village = [AreaPath::from_stored("/1/2/3/".into())];
+        let elsewhere = [AreaPath::from_stored("/9/8/7/".into())];
         let officer = principal(1, Role::Officer, &["/1/2/"]);
         assert!(may_manage_devices(&officer, 5, Role::Surveyor, &village).is_ok());
         assert!(matches!(

@@ -170,9 +170,7 @@ mod tests {
         broken.geotag = Some("north".into());
         broken.ended = None;
         broken.started = None;
-        let problems = document(&broken, &form(), envelope())
-            .err()
-            .expect("refused");
+        let problems = document(&broken, &form(), envelope()).expect_err("refused");
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["_village", "_geotag"]);
         let mut untimed = filled();

@@ -460,7 +460,13 @@ fn accept(
     let form = survey_forms::form_of(&upload.document)?;
     let definition =
         crate::forms::store::accepting_version(db, &form.form_id, FormVersion(form.version))
-            .map_err(ApiError::from)?;
+            .map_err(|refusal| match refusal {
+                crate::forms::store::VersionRefusal::NotAccepted(why) => OpenRosaError::new(
+                    StatusCode::CONFLICT,
+                    format!("Mẫu phiếu này đã cũ hoặc đã đóng: vào «Tải mẫu phiếu» lấy mẫu mới rồi điền lại. ({why})"),
+                ),
+                other => OpenRosaError::from(ApiError::from(other)),
+            })?;
     let filled = survey_forms::read_instance(&definition, &upload.document)?;
     let key = held::key(principal.user_id.0, &filled.instance_id);
     let io =

@@ -4,6 +4,7 @@
 //! stopped by a watchdog when the process ends.
 
 pub mod field;
+pub mod odk;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

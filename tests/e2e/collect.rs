@@ -561,5 +561,22 @@ per_backend! {
         );
         accepted(&post(&url, &split, &split_files[1..], false), "second half");
         assert!(in_queue(&officer, &split).is_some());
+        // Nobody's parts are held for a village outside their areas.
+        refused(&post(&other_url, &split, &split_files[..1], true), 403, "holding for another village");
+
+        // A closing form is no longer offered but phones that have it may still
+        // download and send it; a closed one is gone.
+        let admin = fx.login("admin");
+        let state = |s: &str| {
+            let changed = admin.put_json("/api/v1/forms/village-meeting/state", &json!({"state": s}));
+            assert_eq!(changed.status, 200, "{}", changed.text);
+        };
+        state("closing");
+        let list = phone().get(&format!("{url}/formList"));
+        assert!(!list.text.contains("<formID>village-meeting</formID>"), "{}", list.text);
+        let xform = format!("{url}/forms/village-meeting/1/form.xml");
+        openrosa_ok(&phone().get(&xform), "a closing form");
+        state("closed");
+        refused(&phone().get(&xform), 404, "a closed form");
     }
 }

@@ -156,7 +156,7 @@ pub fn public_url(state: &AppState, req: &HttpRequest) -> String {
 }
 
 /// Collect's "configure via QR code" settings for a phone of `user`.
-pub fn collect_settings(server_url: &str, user: &UserRow, label: &str) -> serde_json::Value {
+pub fn collect_settings(server_url: &str, user: &UserRow) -> serde_json::Value {
     json!({
         "general": {
             "server_url": server_url,
@@ -164,16 +164,15 @@ pub fn collect_settings(server_url: &str, user: &UserRow, label: &str) -> serde_
             "autosend": "wifi_and_cellular",
             "delete_send": false,
         },
+        // The phone keeps this server: a surveyor cannot point it elsewhere by mistake.
         "admin": {
             "change_server": false,
-            "admin_pw": "",
         },
         "project": {
             "name": format!("camket · {}", user.full_name),
             "icon": "C",
             "color": "#1565c0",
         },
-        "device": label,
     })
 }
 
@@ -251,7 +250,7 @@ pub async fn create(
         "label": row.label,
         "created_at": row.created_at,
         "server_url": url,
-        "collect_settings": collect_settings(&url, &user, &row.label),
+        "collect_settings": collect_settings(&url, &user),
         "qr_code": format!("/api/v1/users/{user_id}/devices/{}/qr.png", row.id),
     })))
 }
@@ -328,7 +327,7 @@ pub async fn qr_code(
     })
     .await??;
     let url = server_url(&state, &req, &device.token_nonce);
-    let payload = qr_payload(&collect_settings(&url, &user, &device.label))
+    let payload = qr_payload(&collect_settings(&url, &user))
         .map_err(|e| ApiError::Internal(format!("cannot compress the settings: {e}")))?;
     let png = web::block(move || render_qr(&payload)).await??;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))

@@ -478,6 +478,19 @@ fn accept(
         )))
     };
     if upload.incomplete {
+        // Parts are held only for a village the caller may send for.
+        let village = filled
+            .village
+            .as_deref()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        let place = crate::coverage::store::areas_by_id(db, &[village]).map_err(ApiError::from)?;
+        if !place.iter().any(|area| principal.scope.covers(&area.path)) {
+            return Err(ApiError::Forbidden(
+                "this village is outside the areas assigned to you".into(),
+            )
+            .into());
+        }
         held::hold(&state.photos, &key, &mut upload)
             .map_err(io)?
             .map_err(|_| different())?;

@@ -13,6 +13,7 @@ macro_rules! id_newtype {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            utoipa::ToSchema,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[serde(transparent)]
@@ -98,6 +99,19 @@ macro_rules! stored_enum {
                 }
             }
         }
+
+        // Written by hand: the derive does not see the variants' stored names.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .description(Some($kind))
+                    .into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
 
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -243,6 +257,7 @@ stored_enum! {
     Hash,
     Serialize,
     Deserialize,
+    utoipa::ToSchema,
     diesel::expression::AsExpression,
     diesel::deserialize::FromSqlRow,
 )]

@@ -37,6 +37,8 @@ macro_rules! route_table {
 }
 
 route_table! {
+    "/openapi.json" => { get => crate::openapi::openapi_json },
+    "/docs" => { get => crate::openapi::docs_page },
     "/auth/login" => { post => auth::login },
     "/auth/refresh" => { post => auth::refresh },
     "/auth/logout" => { post => auth::logout },

@@ -14,7 +14,7 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One problem with one input field (or one line of an imported file).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field, as a path (`password`, `relatives[2].country`) or a column name.
     pub field: String,

@@ -5,11 +5,17 @@ use serde::Serialize;
 use crate::error::ApiError;
 
 /// One page of a listing: `{"items": [...], "next_cursor": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T: Serialize> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A whole listing in one answer: `{"items": [...]}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Items<T: Serialize> {
+    pub items: Vec<T>,
 }
 
 /// Checks a `limit` parameter against its bounds.

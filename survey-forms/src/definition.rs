@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::vocabulary::{CommitmentKind, HouseholdCategory};
 
 /// A form's identifier, e.g. `household-survey`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct FormId(pub String);
 
@@ -24,7 +26,19 @@ impl fmt::Display for FormId {
 }
 
 /// A form's version: a positive integer that only grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct FormVersion(pub u32);
 
@@ -35,7 +49,7 @@ impl fmt::Display for FormVersion {
 }
 
 /// Text in Vietnamese with English beside it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
     pub vi: String,

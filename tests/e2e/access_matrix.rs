@@ -192,6 +192,12 @@ const ADMIN_OF_ALL: Cells = [(403, 403), (403, 403), (403, 403), (403, 403), (20
 
 fn rows() -> Vec<Row> {
     vec![
+        row("get", "/openapi.json", EVERYONE, |_, _, _| {
+            Request::new("GET", "/openapi.json".into())
+        }),
+        row("get", "/docs", EVERYONE, |_, _, _| {
+            Request::new("GET", "/docs".into())
+        }),
         row("post", "/auth/login", EVERYONE, |_, who, _| {
             Request::new("POST", "/auth/login".into())
                 .json(json!({"username": username(who), "password": PASSWORD}))

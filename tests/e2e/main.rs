@@ -17,6 +17,7 @@ mod fixture;
 mod forms;
 mod hostile;
 mod logs;
+mod openapi;
 mod places;
 mod probe_access;
 mod probe_accounts;

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use camket_schema::domain::AreaLevel;
 
 /// An area in a listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AreaSummary {
     pub id: AreaId,
     pub code: String,
@@ -38,7 +38,7 @@ impl From<AreaRow> for AreaSummary {
 }
 
 /// One area with its geometry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AreaDetail {
     #[serde(flatten)]
     pub summary: AreaSummary,
@@ -51,7 +51,8 @@ pub struct AreaDetail {
 }
 
 /// Query of `GET /areas`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub level: Option<String>,
     pub parent: Option<i64>,
@@ -60,6 +61,7 @@ pub struct ListQuery {
 }
 
 /// Handles the `GET /api/v1/areas` route.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(ListQuery), responses((status = 200, description = "areas of the caller's subtree, by id", body = Page<AreaSummary>)))]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -94,6 +96,7 @@ pub async fn list(
 }
 
 /// Handles the `GET /api/v1/areas/{id}` route.
+#[utoipa::path(get, path = "/api/v1/areas/{id}", tag = "areas", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "one area with its boundary", body = AreaDetail)))]
 pub async fn get(
     state: web::Data<AppState>,
     principal: Principal,
@@ -132,6 +135,7 @@ pub async fn get(
 
 /// Handles the `POST /api/v1/areas/import` route: a CSV (`text/csv`) or GeoJSON
 /// (`application/geo+json`) file of areas, imported all or nothing.
+#[utoipa::path(post, path = "/api/v1/areas/import", tag = "areas", request_body(content((String = "text/csv"), (serde_json::Value = "application/geo+json")), description = "areas as CSV (code,name,level,parent_code,centroid_lat,centroid_lon,boundary) or a GeoJSON FeatureCollection"), responses((status = 200, description = "what was created and updated; nothing is written on error", body = crate::areas::store::ImportSummary)))]
 pub async fn import_file(
     state: web::Data<AppState>,
     principal: Principal,

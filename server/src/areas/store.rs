@@ -79,7 +79,7 @@ pub fn get(db: &Db, id: AreaId) -> Result<Option<AreaRow>, DbError> {
 }
 
 /// Counts of what an import did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub rows_read: usize,
     pub created: usize,

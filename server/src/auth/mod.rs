@@ -18,20 +18,20 @@ use sessions::RefreshRefusal;
 use tokens::Claims;
 
 /// Body of `POST /auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
 /// Body of `POST /auth/refresh` (and optionally of `/auth/logout`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// A pair of tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
@@ -60,6 +60,7 @@ fn tokens_for(
 }
 
 /// Handles the `POST /api/v1/auth/login` route.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "a new login", body = TokenResponse)))]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -114,6 +115,7 @@ pub async fn login(
 }
 
 /// Handles the `POST /api/v1/auth/refresh` route.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest, responses((status = 200, description = "new tokens; the refresh token sent is spent", body = TokenResponse)))]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
@@ -158,6 +160,7 @@ pub async fn refresh(
 }
 
 /// Handles the `POST /api/v1/auth/logout` route: ends the caller's login.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<RefreshRequest>, description = "optional"), responses((status = 204, description = "the login has ended")))]
 pub async fn logout(
     state: web::Data<AppState>,
     principal: Principal,
@@ -170,7 +173,7 @@ pub async fn logout(
 }
 
 /// Response of `GET /me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
     pub id: i64,
     pub username: String,
@@ -180,6 +183,7 @@ pub struct MeResponse {
 }
 
 /// Handles the `GET /api/v1/me` route.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, description = "the caller and their areas", body = MeResponse)))]
 pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
     // Authorisation: any authenticated caller may read themselves.
     Ok(HttpResponse::Ok().json(MeResponse {

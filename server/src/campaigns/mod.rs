@@ -46,7 +46,7 @@ impl CampaignRules {
 }
 
 /// A campaign as written in its YAML file or sent over HTTP.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignSpec {
     /// A short unique code, e.g. `hoang-kim-2025`.
@@ -136,7 +136,7 @@ pub fn parse(text: &str) -> Result<CampaignSpec, ApiError> {
 }
 
 /// A campaign as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     pub id: i64,
     pub code: String,
@@ -179,6 +179,7 @@ pub fn get(db: &Db, id: i64) -> Result<Option<CampaignRules>, ApiError> {
 }
 
 /// Handles the `GET /api/v1/campaigns` route: campaigns touching the caller's areas.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, description = "campaigns touching the caller's areas", body = crate::paging::Items<CampaignView>)))]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -191,10 +192,11 @@ pub async fn list(
         .filter(|c| principal.scope.overlaps(&c.scope_path))
         .map(CampaignView::of)
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
 }
 
 /// Handles the `GET /api/v1/campaigns/{id}` route.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "one campaign", body = CampaignView)))]
 pub async fn get_one(
     state: web::Data<AppState>,
     principal: Principal,
@@ -220,6 +222,7 @@ pub async fn load(
 }
 
 /// Handles the `POST /api/v1/campaigns` route (admin): a campaign as JSON or YAML.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body(content((CampaignSpec = "application/json"), (String = "application/yaml"))), responses((status = 201, description = "the campaign, with coverage computed", body = CampaignView)))]
 pub async fn create_campaign(
     state: web::Data<AppState>,
     principal: Principal,

@@ -8,7 +8,7 @@ use std::io::Write as _;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -58,21 +58,21 @@ pub fn may_manage_devices(
 }
 
 /// Body of `POST /api/v1/users/{id}/devices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     pub label: String,
 }
 
 /// A device as listed (never with its token).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceView {
     pub id: i64,
     pub user_id: i64,
     pub label: String,
-    pub created_at: NaiveDateTime,
-    pub last_used_at: Option<NaiveDateTime>,
-    pub revoked_at: Option<NaiveDateTime>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl From<&DeviceRow> for DeviceView {
@@ -81,11 +81,26 @@ impl From<&DeviceRow> for DeviceView {
             id: row.id,
             user_id: row.user_id.0,
             label: row.label.clone(),
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            revoked_at: row.revoked_at,
+            created_at: row.created_at.and_utc(),
+            last_used_at: row.last_used_at.map(|at| at.and_utc()),
+            revoked_at: row.revoked_at.map(|at| at.and_utc()),
         }
     }
+}
+
+/// A device just set up: the only answer that shows its server URL besides the QR code.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NewDeviceView {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    /// `{public url}/collect/{token}`: what Collect is set up with.
+    pub server_url: String,
+    /// Collect's settings, as the QR code carries them.
+    pub collect_settings: serde_json::Value,
+    /// Where the QR code is.
+    pub qr_code: String,
 }
 
 /// A user with the paths of the areas they are bound to.
@@ -205,6 +220,7 @@ fn label_of(input: NewDevice) -> Result<String, ApiError> {
 
 /// Handles the `POST /api/v1/users/{id}/devices` route: sets up a phone for the
 /// user; the answer holds its server URL and QR settings.
+#[utoipa::path(post, path = "/api/v1/users/{id}/devices", tag = "devices", params(("id" = i64, Path, description = "the id")), request_body = NewDevice, responses((status = 201, description = "the phone's server URL and QR settings", body = NewDeviceView)))]
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
@@ -244,18 +260,19 @@ pub async fn create(
     .await??;
     tracing::info!(device_id = row.id, user_id, "device set up");
     let url = server_url(&state, &req, &row.token_nonce);
-    Ok(HttpResponse::Created().json(json!({
-        "id": row.id,
-        "user_id": user_id,
-        "label": row.label,
-        "created_at": row.created_at,
-        "server_url": url,
-        "collect_settings": collect_settings(&url, &user),
-        "qr_code": format!("/api/v1/users/{user_id}/devices/{}/qr.png", row.id),
-    })))
+    Ok(HttpResponse::Created().json(NewDeviceView {
+        id: row.id,
+        user_id,
+        label: row.label.clone(),
+        created_at: row.created_at.and_utc(),
+        collect_settings: collect_settings(&url, &user),
+        server_url: url,
+        qr_code: format!("/api/v1/users/{user_id}/devices/{}/qr.png", row.id),
+    }))
 }
 
 /// Handles the `GET /api/v1/users/{id}/devices` route.
+#[utoipa::path(get, path = "/api/v1/users/{id}/devices", tag = "devices", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "the user's phones, without tokens", body = crate::paging::Items<DeviceView>)))]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -274,11 +291,12 @@ pub async fn list(
     })
     .await??;
     let items: Vec<DeviceView> = rows.iter().map(DeviceView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
 }
 
 /// Handles the `DELETE /api/v1/users/{id}/devices/{device_id}` route: the
 /// phone's token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/devices/{device_id}", tag = "devices", params(("id" = i64, Path, description = "the user"), ("device_id" = i64, Path, description = "the device")), responses((status = 204, description = "revoked")))]
 pub async fn revoke(
     state: web::Data<AppState>,
     principal: Principal,
@@ -308,6 +326,7 @@ pub async fn revoke(
 
 /// Handles the `GET /api/v1/users/{id}/devices/{device_id}/qr.png` route: the
 /// code a surveyor scans in Collect ("Configure with QR code") to set up the phone.
+#[utoipa::path(get, path = "/api/v1/users/{id}/devices/{device_id}/qr.png", tag = "devices", params(("id" = i64, Path, description = "the user"), ("device_id" = i64, Path, description = "the device")), responses((status = 200, description = "Collect's configure-by-QR code", content_type = "image/png", body = crate::openapi::BinaryFile)))]
 pub async fn qr_code(
     state: web::Data<AppState>,
     principal: Principal,

@@ -24,7 +24,7 @@ use crate::paging::Cursor;
 use crate::state::AppState;
 
 /// One target's figures in a coverage row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TargetFigures {
     pub kind: String,
     pub eligible: i64,
@@ -37,7 +37,7 @@ pub struct TargetFigures {
 }
 
 /// Coverage of one area.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoverageRow {
     pub area_id: AreaId,
     pub name: String,
@@ -159,7 +159,8 @@ pub fn rollup(
 }
 
 /// Query of the coverage and gap routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AreaQuery {
     pub area: Option<i64>,
     pub depth: Option<usize>,
@@ -167,7 +168,15 @@ pub struct AreaQuery {
     pub cursor: Option<String>,
 }
 
+/// An area's coverage and its children's, one level down.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CoverageView {
+    pub area: CoverageRow,
+    pub children: Vec<CoverageRow>,
+}
+
 /// Handles the `GET /api/v1/campaigns/{id}/coverage` route.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage", tag = "coverage", params(("id" = i64, Path, description = "the id"), AreaQuery), responses((status = 200, description = "an area's coverage per target and its children's", body = CoverageView)))]
 pub async fn coverage_route(
     state: web::Data<AppState>,
     principal: Principal,
@@ -183,11 +192,14 @@ pub async fn coverage_route(
     let db = state.db.clone();
     let (row, children) =
         web::block(move || rollup(&db, &campaign, &area, depth, Utc::now())).await??;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "area": row, "children": children })))
+    Ok(HttpResponse::Ok().json(CoverageView {
+        area: row,
+        children,
+    }))
 }
 
 /// One gap with its village.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GapView {
     pub village_id: AreaId,
     pub village: String,
@@ -215,7 +227,7 @@ pub fn villages_in(
 }
 
 /// One page of an area's gap list, with the number of gaps in the whole area.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GapPage {
     pub items: Vec<GapView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
@@ -288,6 +300,7 @@ pub fn gaps(
 /// Handles the `GET /api/v1/campaigns/{id}/gaps` route: every household (or
 /// village) still lacking a required commitment — the working group's to-do
 /// list — paged like every list, with the total.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/gaps", tag = "coverage", params(("id" = i64, Path, description = "the id"), AreaQuery), responses((status = 200, description = "the gap list, paged, with the total", body = GapPage)))]
 pub async fn gaps_route(
     state: web::Data<AppState>,
     principal: Principal,

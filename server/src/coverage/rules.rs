@@ -81,7 +81,7 @@ impl<'de> Deserialize<'de> for TargetKind {
 }
 
 /// Who must sign.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Eligibility {
     /// Every village in the campaign's scope (village pledges, meetings).
@@ -100,9 +100,10 @@ impl Eligibility {
 }
 
 /// One target of a campaign.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    #[schema(value_type = String, example = "household_reporting")]
     pub kind: TargetKind,
     pub who: Eligibility,
     /// Share of the eligible that must be covered, in percent.
@@ -186,7 +187,7 @@ pub fn start_of(day: NaiveDate, offset: FixedOffset) -> DateTime<Utc> {
 }
 
 /// Counts for one target in one area.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Count {
     pub eligible: i64,
     pub covered: i64,
@@ -315,7 +316,7 @@ pub fn village_counts(
 }
 
 /// A subject still lacking a required commitment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Gap {
     pub target_index: usize,
     pub kind: String,
@@ -377,7 +378,7 @@ pub fn village_gaps(
 }
 
 /// How a target stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The threshold is reached.

@@ -88,7 +88,7 @@ impl FlagCode {
 }
 
 /// One raised flag.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Flag {
     pub code: FlagCode,
     /// For a person: what was found, with the numbers.
@@ -188,7 +188,7 @@ pub fn risk_of(flags: &[Flag]) -> i32 {
 }
 
 /// The phone's geotag.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Geotag {
     pub lat: f64,
     pub lon: f64,

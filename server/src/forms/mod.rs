@@ -19,7 +19,7 @@ use camket_schema::domain::UnknownName;
 use versions::FormState;
 
 /// A form in the list phones download.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FormSummary {
     pub id: String,
     pub state: FormState,
@@ -33,7 +33,7 @@ pub struct FormSummary {
 }
 
 /// One published version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionSummary {
     pub version: u32,
     pub hash: String,
@@ -68,13 +68,15 @@ fn summary(record: &store::FormRecord, with_versions: bool) -> FormSummary {
 }
 
 /// Query of `GET /forms`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `all` lists closing and closed forms too (admins only).
     pub state: Option<String>,
 }
 
 /// Handles the `GET /api/v1/forms` route: the forms the caller may fill.
+#[utoipa::path(get, path = "/api/v1/forms", tag = "forms", params(ListQuery), responses((status = 200, description = "the forms", body = crate::paging::Items<FormSummary>)))]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -101,7 +103,7 @@ pub async fn list(
         .filter(|r| all || (r.state == FormState::Open && r.current_row().is_some()))
         .map(|r| summary(r, all))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
 }
 
 fn parse_version(text: &str) -> Result<FormVersion, ApiError> {
@@ -132,7 +134,38 @@ async fn load(state: &AppState, form_id: &str) -> Result<store::FormRecord, ApiE
         .ok_or_else(|| ApiError::NotFound(format!("no form '{form_id}'")))
 }
 
+/// A form's current version with its definition.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CurrentForm {
+    pub id: String,
+    pub state: FormState,
+    pub version: i32,
+    pub hash: String,
+    /// The definition, in the form language (see `survey-forms`).
+    pub definition: serde_json::Value,
+}
+
+/// What publishing a definition did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Published {
+    pub id: survey_forms::FormId,
+    pub version: survey_forms::FormVersion,
+    pub hash: String,
+    pub outcome: store::PublishOutcome,
+}
+
+/// Answers that pass the checks, and what approving them would record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    pub ok: bool,
+    pub form_id: survey_forms::FormId,
+    pub version: survey_forms::FormVersion,
+    pub commitment_kind: Option<survey_forms::vocabulary::CommitmentKind>,
+    pub household_categories: Vec<survey_forms::vocabulary::HouseholdCategory>,
+}
+
 /// Handles the `GET /api/v1/forms/{form_id}` route: the current version.
+#[utoipa::path(get, path = "/api/v1/forms/{form_id}", tag = "forms", params(("form_id" = String, Path, description = "the form id")), responses((status = 200, description = "the current version with its definition", body = CurrentForm)))]
 pub async fn get(
     state: web::Data<AppState>,
     principal: Principal,
@@ -145,17 +178,18 @@ pub async fn get(
         .ok_or_else(|| ApiError::NotFound(format!("form '{}' has no version in use", record.id)))?;
     let definition: serde_json::Value = serde_json::from_str(&row.definition)
         .map_err(|e| ApiError::Internal(format!("stored definition: {e}")))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "id": record.id,
-        "state": record.state,
-        "version": row.version,
-        "hash": row.content_hash,
-        "definition": definition,
-    })))
+    Ok(HttpResponse::Ok().json(CurrentForm {
+        id: record.id.clone(),
+        state: record.state,
+        version: row.version,
+        hash: row.content_hash.clone(),
+        definition,
+    }))
 }
 
 /// Handles the `GET /api/v1/forms/{form_id}/versions/{version}` route: one
 /// immutable version, cacheable for a year and revalidated by its content hash.
+#[utoipa::path(get, path = "/api/v1/forms/{form_id}/versions/{version}", tag = "forms", params(("form_id" = String, Path, description = "the form id"), ("version" = u32, Path, description = "the version")), responses((status = 200, description = "the definition (immutable; ETag)", body = serde_json::Value), (status = 304, description = "unchanged since If-None-Match")))]
 pub async fn get_version(
     state: web::Data<AppState>,
     principal: Principal,
@@ -189,6 +223,7 @@ pub async fn get_version(
 
 /// Handles the `POST /api/v1/forms` route: publishes a definition sent as YAML
 /// or JSON. 201 for a new version, 200 when the same content is already published.
+#[utoipa::path(post, path = "/api/v1/forms", tag = "forms", request_body(content((String = "application/yaml"), (serde_json::Value = "application/json")), description = "a form definition"), responses((status = 201, description = "a new version", body = Published), (status = 200, description = "this content was already published", body = Published)))]
 pub async fn publish(
     state: web::Data<AppState>,
     principal: Principal,
@@ -212,12 +247,12 @@ pub async fn publish(
     let by = principal.user_id.0;
     let published = definition.clone();
     let outcome = web::block(move || store::publish(&db, &published, Some(by))).await??;
-    let body = serde_json::json!({
-        "id": definition.id,
-        "version": definition.version,
-        "hash": definition.content_hash(),
-        "outcome": outcome,
-    });
+    let body = Published {
+        id: definition.id.clone(),
+        version: definition.version,
+        hash: definition.content_hash(),
+        outcome: outcome.clone(),
+    };
     let location = format!(
         "/api/v1/forms/{}/versions/{}",
         definition.id, definition.version
@@ -236,12 +271,13 @@ pub async fn publish(
 }
 
 /// Body of `PUT /forms/{id}/state`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StateChange {
     pub state: String,
 }
 
 /// Handles the `PUT /api/v1/forms/{form_id}/state` route.
+#[utoipa::path(put, path = "/api/v1/forms/{form_id}/state", tag = "forms", params(("form_id" = String, Path, description = "the form id")), request_body = StateChange, responses((status = 200, description = "the form", body = FormSummary)))]
 pub async fn set_state(
     state: web::Data<AppState>,
     principal: Principal,
@@ -265,6 +301,7 @@ pub async fn set_state(
 }
 
 /// Handles the `POST /api/v1/forms/{form_id}/versions/{version}/retire` route.
+#[utoipa::path(post, path = "/api/v1/forms/{form_id}/versions/{version}/retire", tag = "forms", params(("form_id" = String, Path, description = "the form id"), ("version" = u32, Path, description = "the version")), responses((status = 200, description = "the form", body = FormSummary)))]
 pub async fn retire(
     state: web::Data<AppState>,
     principal: Principal,
@@ -285,7 +322,7 @@ pub async fn retire(
 }
 
 /// Body of the answer check.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CheckRequest {
     pub answers: serde_json::Value,
 }
@@ -293,6 +330,7 @@ pub struct CheckRequest {
 /// Handles the `POST /api/v1/forms/{form_id}/versions/{version}/check` route:
 /// checks answers against that version exactly as a submission would be, and
 /// says what approving them would record.
+#[utoipa::path(post, path = "/api/v1/forms/{form_id}/versions/{version}/check", tag = "forms", params(("form_id" = String, Path, description = "the form id"), ("version" = u32, Path, description = "the version")), request_body = CheckRequest, responses((status = 200, description = "the answers pass", body = CheckResult)))]
 pub async fn check(
     state: web::Data<AppState>,
     principal: Principal,
@@ -315,13 +353,13 @@ pub async fn check(
                 .collect(),
         ));
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "ok": true,
-        "form_id": definition.id,
-        "version": definition.version,
-        "commitment_kind": survey_forms::covered_commitment(&definition, &answers),
-        "household_categories": survey_forms::derived_categories(&definition, &answers),
-    })))
+    Ok(HttpResponse::Ok().json(CheckResult {
+        ok: true,
+        commitment_kind: survey_forms::covered_commitment(&definition, &answers),
+        household_categories: survey_forms::derived_categories(&definition, &answers),
+        form_id: definition.id,
+        version: definition.version,
+    }))
 }
 
 impl From<store::PublishRefusal> for ApiError {

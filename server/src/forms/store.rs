@@ -107,7 +107,7 @@ pub fn get(db: &Db, form_id: &str) -> Result<Option<FormRecord>, DbError> {
 }
 
 /// What publishing did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PublishOutcome {
     Created,

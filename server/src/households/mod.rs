@@ -18,7 +18,7 @@ use camket_schema::domain::AreaLevel;
 use store::SyncCursor;
 
 /// A household as phones and officers see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HouseholdView {
     pub id: HouseholdId,
     pub village_id: AreaId,
@@ -55,7 +55,8 @@ impl From<HouseholdRow> for HouseholdView {
 }
 
 /// Query of the roster sync.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     pub since: Option<String>,
     pub limit: Option<i64>,
@@ -63,7 +64,7 @@ pub struct SyncQuery {
 
 /// One entry of a roster sync: a household as it is now, or the news that it
 /// left the village (`{"id", "status": "moved_away"}`, nothing personal).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum RosterItem {
     Present(HouseholdView),
@@ -83,7 +84,7 @@ impl From<store::RosterChange> for RosterItem {
 }
 
 /// A page of roster changes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncPage {
     pub items: Vec<RosterItem>,
     /// Keep this and send it as `since` next time (also when `items` is empty).
@@ -94,6 +95,7 @@ pub struct SyncPage {
 
 /// Handles the `GET /api/v1/villages/{id}/households` route: the village roster,
 /// or only what changed since a cursor.
+#[utoipa::path(get, path = "/api/v1/villages/{id}/households", tag = "households", params(("id" = i64, Path, description = "the id"), SyncQuery), responses((status = 200, description = "the roster, or what changed since a cursor", body = SyncPage)))]
 pub async fn sync(
     state: web::Data<AppState>,
     principal: Principal,
@@ -136,6 +138,7 @@ pub async fn sync(
 }
 
 /// Handles the `GET /api/v1/households/{id}` route.
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "households", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "one household", body = HouseholdView)))]
 pub async fn get(
     state: web::Data<AppState>,
     principal: Principal,
@@ -152,6 +155,7 @@ pub async fn get(
 }
 
 /// Handles the `POST /api/v1/households/import` route: a roster CSV, all or nothing.
+#[utoipa::path(post, path = "/api/v1/households/import", tag = "households", request_body(content = String, content_type = "text/csv", description = "village_code,code,head_name,address,member_count,lat,lon,categories"), responses((status = 200, description = "what was created and updated; nothing is written on error", body = crate::areas::store::ImportSummary)))]
 pub async fn import_file(
     state: web::Data<AppState>,
     principal: Principal,
@@ -174,12 +178,13 @@ pub async fn import_file(
 }
 
 /// Body of the move route.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MoveRequest {
     pub village_id: i64,
 }
 
 /// Handles the `POST /api/v1/households/{id}/move` route (a move or a village split).
+#[utoipa::path(post, path = "/api/v1/households/{id}/move", tag = "households", params(("id" = i64, Path, description = "the id")), request_body = MoveRequest, responses((status = 200, description = "the household in its new village", body = HouseholdView)))]
 pub async fn move_household(
     state: web::Data<AppState>,
     principal: Principal,

@@ -26,7 +26,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Which report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     Daily,
@@ -125,7 +125,7 @@ pub fn kind_label(kind: TargetKind) -> &'static str {
 }
 
 /// An area a report row lies in, by code and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct PlaceName {
     pub code: String,
     pub name: String,
@@ -133,7 +133,7 @@ pub struct PlaceName {
 
 /// One village's line, with the commune and district it lies in (either may
 /// be skipped by the hierarchy: province > commune since the 2025 reform).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportRow {
     pub village_id: AreaId,
     pub village_code: String,
@@ -144,7 +144,7 @@ pub struct ReportRow {
 }
 
 /// A report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub kind: ReportKind,
     pub campaign_id: i64,
@@ -619,7 +619,8 @@ pub fn to_xlsx(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, Api
 }
 
 /// Query of the report route.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     pub area: Option<i64>,
     /// `YYYY-MM-DD`: the day of a daily report, a day of the month of a monthly
@@ -630,6 +631,7 @@ pub struct ReportQuery {
 }
 
 /// Handles the `GET /api/v1/campaigns/{id}/reports/{kind}` route.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/reports/{kind}", tag = "reports", params(("id" = i64, Path, description = "the campaign"), ("kind" = ReportKind, Path, description = "daily, monthly or final"), ReportQuery), responses((status = 200, description = "the report, as JSON, CSV or XLSX (format)", content((Report = "application/json"), (String = "text/csv"), (crate::openapi::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 pub async fn report_route(
     state: web::Data<AppState>,
     principal: Principal,

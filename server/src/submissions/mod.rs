@@ -55,7 +55,7 @@ impl QueueCursor {
 }
 
 /// The `submission` part of `POST /submissions`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionDocument {
     /// A UUID made on the phone; resending it is safe.
@@ -79,6 +79,7 @@ pub struct SubmissionDocument {
 
 /// Handles the `POST /api/v1/submissions` route: a multipart body with the
 /// `submission` JSON part and one part per photo.
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body(content = crate::openapi::SubmissionUpload, content_type = "multipart/form-data"), responses((status = 201, description = "stored", body = crate::submissions::views::SubmissionView), (status = 200, description = "the same content was stored before (a resend)", body = crate::submissions::views::SubmissionView)))]
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
@@ -135,7 +136,8 @@ pub async fn create(
 }
 
 /// Query of `GET /submissions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub area: Option<i64>,
     pub village: Option<i64>,
@@ -212,6 +214,7 @@ impl ListQuery {
 
 /// Handles the `GET /api/v1/submissions` route: the officer's queue, riskiest
 /// first; a surveyor's own submissions with `mine=true`.
+#[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(ListQuery), responses((status = 200, description = "the queue, riskiest first", body = Page<crate::submissions::views::SubmissionView>)))]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -295,6 +298,7 @@ async fn load(
 }
 
 /// Handles the `GET /api/v1/submissions/{id}` route.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "one submission with its answers and photos", body = crate::submissions::views::SubmissionView)))]
 pub async fn get(
     state: web::Data<AppState>,
     principal: Principal,
@@ -305,12 +309,14 @@ pub async fn get(
 }
 
 /// Query of the photo route.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PhotoQuery {
     pub size: Option<String>,
 }
 
 /// Handles the `GET /api/v1/submissions/{id}/photos/{photo_id}` route.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/photos/{photo_id}", tag = "submissions", params(("id" = i64, Path, description = "the submission"), ("photo_id" = i64, Path, description = "the photo"), PhotoQuery), responses((status = 200, description = "the photo", content((crate::openapi::BinaryFile = "image/jpeg"), (crate::openapi::BinaryFile = "image/png")))))]
 pub async fn photo(
     state: web::Data<AppState>,
     principal: Principal,
@@ -399,7 +405,7 @@ fn read_photo(
 }
 
 /// Body of the review route.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     pub decision: Decision,
@@ -408,6 +414,7 @@ pub struct ReviewRequest {
 }
 
 /// Handles the `POST /api/v1/submissions/{id}/review` route.
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/review", tag = "submissions", params(("id" = i64, Path, description = "the id")), request_body = ReviewRequest, responses((status = 200, description = "the submission after the decision", body = crate::submissions::views::SubmissionView)))]
 pub async fn review(
     state: web::Data<AppState>,
     principal: Principal,
@@ -445,7 +452,7 @@ pub async fn review(
 }
 
 /// One entry of the history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub submission_id: i64,
     pub at: DateTime<Utc>,
@@ -459,6 +466,7 @@ pub struct HistoryView {
 
 /// Handles the `GET /api/v1/submissions/{id}/history` route: every state change
 /// and revision, with who and when.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/history", tag = "submissions", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "every state change", body = crate::paging::Items<HistoryView>)))]
 pub async fn history(
     state: web::Data<AppState>,
     principal: Principal,
@@ -481,7 +489,7 @@ pub async fn history(
             comment: event.comment,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
 }
 
 impl From<store::InsertRefusal> for ApiError {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use camket_schema::domain::SubmissionStatus;
 
 /// An officer's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,

@@ -19,7 +19,7 @@ use crate::state::AppState;
 use camket_schema::domain::SubmissionStatus;
 
 /// A submission as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionView {
     pub id: i64,
     pub instance_id: String,
@@ -52,7 +52,7 @@ pub struct SubmissionView {
 }
 
 /// A photo of a submission, with its URLs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoView {
     pub id: i64,
     pub field: String,
@@ -67,7 +67,7 @@ pub struct PhotoView {
 
 /// A photo's EXIF as a reviewer reads it: when, where and with what camera it
 /// was taken, or why EXIF that is there cannot be read.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct PhotoExifView {
     pub taken_at: Option<DateTime<Utc>>,
     pub lat: Option<f64>,

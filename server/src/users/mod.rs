@@ -17,7 +17,7 @@ use crate::paging::{cursor_param, decode_id, parse_limit, Page};
 use crate::state::AppState;
 
 /// Body of `POST /users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUser {
     pub username: String,
     pub full_name: String,
@@ -27,13 +27,13 @@ pub struct CreateUser {
 }
 
 /// Body of `PUT /users/{id}/areas`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SetAreas {
     pub area_ids: Vec<i64>,
 }
 
 /// A user as admins see it (never the password hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: UserId,
     pub username: String,
@@ -155,6 +155,7 @@ fn managed_user(db: &Db, principal: &Principal, id: i64) -> Result<UserView, Api
 }
 
 /// Handles the `POST /api/v1/users` route.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser, responses((status = 201, description = "the account", body = UserView)))]
 pub async fn create_user(
     state: web::Data<AppState>,
     principal: Principal,
@@ -189,13 +190,15 @@ pub async fn create_user(
 }
 
 /// Query of `GET /users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
 /// Handles the `GET /api/v1/users` route.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListQuery), responses((status = 200, description = "accounts bound inside the caller's areas", body = Page<UserView>)))]
 pub async fn list_users(
     state: web::Data<AppState>,
     principal: Principal,
@@ -213,6 +216,7 @@ pub async fn list_users(
 }
 
 /// Handles the `PUT /api/v1/users/{id}/areas` route.
+#[utoipa::path(put, path = "/api/v1/users/{id}/areas", tag = "users", params(("id" = i64, Path, description = "the id")), request_body = SetAreas, responses((status = 200, description = "the account with its new areas", body = UserView)))]
 pub async fn set_areas(
     state: web::Data<AppState>,
     principal: Principal,
@@ -266,6 +270,7 @@ async fn change_active(
 
 /// Handles the `POST /api/v1/users/{id}/deactivate` route: the account's logins
 /// end at once.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "the account; its logins have ended", body = UserView)))]
 pub async fn deactivate(
     state: web::Data<AppState>,
     principal: Principal,
@@ -275,6 +280,7 @@ pub async fn deactivate(
 }
 
 /// Handles the `POST /api/v1/users/{id}/activate` route.
+#[utoipa::path(post, path = "/api/v1/users/{id}/activate", tag = "users", params(("id" = i64, Path, description = "the id")), responses((status = 200, description = "the account", body = UserView)))]
 pub async fn activate(
     state: web::Data<AppState>,
     principal: Principal,

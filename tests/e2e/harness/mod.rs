@@ -5,6 +5,7 @@
 
 pub mod field;
 pub mod odk;
+pub mod schemathesis;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -140,6 +140,15 @@ impl Db {
         ran.map_err(|e| DbError::Migration(e.to_string()))
     }
 
+    /// The pool's size now: (open connections, idle ones, the most it may open).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let (state, max) = match self {
+            Db::Sqlite(pool) => (pool.state(), pool.max_size()),
+            Db::Pg(pool) => (pool.state(), pool.max_size()),
+        };
+        (state.connections, state.idle_connections, max)
+    }
+
     /// Checks that the database answers.
     pub fn ping(&self) -> Result<(), DbError> {
         match self {

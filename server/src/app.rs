@@ -154,6 +154,8 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         photos,
         decoders,
         backlog: Default::default(),
+        metrics: crate::metrics::Metrics::new()
+            .map_err(|e| std::io::Error::other(format!("cannot set up the metrics: {e}")))?,
     });
     actix_web::rt::spawn(submissions::verification::run(state.clone()));
     let import_limit = config.import_limit;
@@ -174,9 +176,32 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             // Phones on 3G pay for every byte: JSON, CSV and XML go gzip-compressed
             // to clients that accept it; photos (image/*) are sent as they are.
             .wrap(actix_web::middleware::Compress::default())
+            .wrap_fn(|req, service| {
+                let started = std::time::Instant::now();
+                let method = req.method().to_string();
+                let answered = actix_web::dev::Service::call(service, req);
+                async move {
+                    let res = answered.await?;
+                    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                        // The pattern, never the raw path: ids and junk make no new series.
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
+                        state.metrics.observe(
+                            &route,
+                            &method,
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                    }
+                    Ok(res)
+                }
+            })
             .wrap(TracingLogger::<RequestLog>::new())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(crate::metrics::metrics))
             .service(web::scope("/api/v1").configure(api_routes))
             .configure(collect::routes)
             .default_service(web::to(unknown_route))

@@ -15,6 +15,14 @@ pub struct ServerConfig {
     /// request's own `Host`, over http.
     #[arg(long = "public-url", env = "CAMKET_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The bearer token a Prometheus scraper presents to `GET /metrics`; without
+    /// it the route is off (404).
+    #[arg(
+        long = "metrics-token",
+        env = "CAMKET_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long = "bind", env = "CAMKET_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,

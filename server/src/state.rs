@@ -22,4 +22,6 @@ pub struct AppState {
     pub decoders: Arc<tokio::sync::Semaphore>,
     /// The background evidence checks' wake-up (see `submissions::verification`).
     pub backlog: crate::submissions::verification::Backlog,
+    /// What `GET /metrics` shows.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -17,6 +17,7 @@ mod fixture;
 mod forms;
 mod hostile;
 mod logs;
+mod metrics;
 mod openapi;
 mod places;
 mod probe_access;

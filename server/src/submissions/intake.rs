@@ -326,7 +326,10 @@ fn store_photos(
     let mut rows: Vec<PhotoRow> = Vec::new();
     let mut facts = Vec::new();
     for part in parts {
-        let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
+        let io = |e: std::io::Error| {
+            state.metrics.photo_store_errors.inc();
+            ApiError::Internal(format!("photo store: {e}"))
+        };
         if let Some(photo) = examined.get(&part.sha256) {
             std::fs::File::open(&part.path)
                 .and_then(|f| f.sync_all())

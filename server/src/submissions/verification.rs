@@ -203,7 +203,10 @@ fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
     let path = state.photos.path(sha, Variant::Original);
     let outcome = match photo::inspect(&path, config.photo_limits(), config.local_offset()) {
         Ok(inspected) => {
-            let io = |e: std::io::Error| ApiError::Internal(format!("photo store: {e}"));
+            let io = |e: std::io::Error| {
+                state.metrics.photo_store_errors.inc();
+                ApiError::Internal(format!("photo store: {e}"))
+            };
             state
                 .photos
                 .put(sha, Variant::Thumbnail, &inspected.thumbnail)
@@ -225,6 +228,7 @@ fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
         Err(error) => Err(error.to_string()),
     };
     store::mark_verified(&state.db, sha, &outcome)?;
+    state.metrics.photos_checked.inc();
     store::photo(&state.db, sha)?
         .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))
 }

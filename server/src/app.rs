@@ -108,7 +108,9 @@ impl RootSpanBuilder for RequestLog {
             http.host = %header("host"),
             http.client_ip = %client_ip,
             http.user_agent = %header("user-agent"),
-            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.target = %crate::collect::redacted_target(
+                request.uri().path_and_query().map_or("", |p| p.as_str())
+            ),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             request_id = %request_id,
@@ -154,6 +156,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         photos,
         decoders,
         backlog: Default::default(),
+        basic_auth: Default::default(),
         metrics: crate::metrics::Metrics::new()
             .map_err(|e| std::io::Error::other(format!("cannot set up the metrics: {e}")))?,
     });
@@ -178,7 +181,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .wrap(actix_web::middleware::Compress::default())
             .wrap_fn(|req, service| {
                 let started = std::time::Instant::now();
-                let method = req.method().to_string();
+                let method = crate::metrics::method_label(req.method());
                 let answered = actix_web::dev::Service::call(service, req);
                 async move {
                     let res = answered.await?;

@@ -106,6 +106,26 @@ impl Metrics {
     }
 }
 
+/// A request method as a label: the known verbs, else `OTHER` (a client may
+/// invent methods, and each would make new series).
+pub fn method_label(method: &actix_web::http::Method) -> String {
+    use actix_web::http::Method;
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::PATCH,
+        Method::OPTIONS,
+    ];
+    if known.contains(method) {
+        method.as_str().to_string()
+    } else {
+        "OTHER".to_string()
+    }
+}
+
 /// Whether the request presents the configured token (compared by hash, so
 /// in constant time).
 fn presents(req: &HttpRequest, token: &str) -> bool {
@@ -129,6 +149,7 @@ pub async fn metrics(
         .config
         .metrics_token
         .as_deref()
+        .filter(|token| !token.trim().is_empty())
         .ok_or_else(|| ApiError::NotFound("no such route".into()))?;
     if !presents(&req, token) {
         return Err(ApiError::Unauthorized(

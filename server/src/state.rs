@@ -22,6 +22,8 @@ pub struct AppState {
     pub decoders: Arc<tokio::sync::Semaphore>,
     /// The background evidence checks' wake-up (see `submissions::verification`).
     pub backlog: crate::submissions::verification::Backlog,
+    /// ODK Collect's recently verified passwords (see `collect::BasicCache`).
+    pub basic_auth: crate::collect::BasicCache,
     /// What `GET /metrics` shows.
     pub metrics: crate::metrics::Metrics,
 }

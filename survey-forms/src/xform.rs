@@ -404,10 +404,13 @@ impl Writer<'_> {
                 let _ = writeln!(self.instance, "{inst_pad}<{}>", field.name);
                 let _ = writeln!(self.body, "{pad}<group {ref_attr}>");
                 let _ = writeln!(self.body, "{pad}  {head}");
+                // Slots are required only when the field is: an optional photo
+                // field's min_count applies once it is answered, which the server checks.
+                let min_count = if field.required { *min_count } else { 0 };
                 for n in 1..=*max_count {
                     let slot = format!("{path}/{}", photo_slot(n));
                     let _ = writeln!(self.instance, "{inst_pad}  <{}/>", photo_slot(n));
-                    let optional = if n > *min_count {
+                    let optional = if n > min_count {
                         " (không bắt buộc)"
                     } else {
                         ""
@@ -421,8 +424,8 @@ impl Writer<'_> {
                     self.binds.push(Bind {
                         nodeset: slot,
                         kind: Some("binary"),
-                        required: n <= *min_count,
-                        required_message: (n <= *min_count).then(|| REQUIRED_MESSAGE.into()),
+                        required: n <= min_count,
+                        required_message: (n <= min_count).then(|| REQUIRED_MESSAGE.into()),
                         ..Bind::default()
                     });
                 }

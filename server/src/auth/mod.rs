@@ -20,7 +20,9 @@ use tokens::Claims;
 /// Body of `POST /auth/login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
+    #[schema(min_length = 1)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 

@@ -14,7 +14,7 @@ use crate::photo_store::{create_private_dir, PhotoStore};
 use crate::submissions::upload::{StagedPart, Upload};
 
 const XML: &str = "submission.xml";
-const LIST: &str = "parts.tsv";
+const LIST: &str = "parts.jsonl";
 
 /// The XML of a held submission differs from the one now sent under the same instance id.
 #[derive(Debug)]
@@ -35,6 +35,29 @@ fn same_xml(dir: &Path, xml: &[u8]) -> std::io::Result<Option<bool>> {
     }
 }
 
+/// One held part, as listed beside the files.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HeldPart {
+    field: String,
+    filename: String,
+    sha256: String,
+    size: u64,
+    /// The file in the held directory: one per part, even for equal content.
+    stored_as: String,
+}
+
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn listed(dir: &Path) -> Vec<HeldPart> {
+    std::fs::read_to_string(dir.join(LIST))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<HeldPart>(line).ok())
+        .collect()
+}
+
 /// Keeps the parts of `upload` (which is left without parts) until the rest arrive.
 pub fn hold(
     store: &PhotoStore,
@@ -48,30 +71,39 @@ pub fn hold(
         Some(true) => {}
         None => std::fs::write(dir.join(XML), &upload.document)?,
     }
+    let first = listed(&dir).len();
     let mut list = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join(LIST))?;
-    for part in std::mem::take(&mut upload.parts) {
-        let kept = dir.join(&part.sha256);
+    for (number, part) in (first..).zip(std::mem::take(&mut upload.parts)) {
+        let stored_as = format!("part-{number}");
         // On failure the part goes back to the upload, whose drop removes it.
-        if let Err(error) = std::fs::rename(&part.path, &kept) {
+        if let Err(error) = std::fs::rename(&part.path, dir.join(&stored_as)) {
             upload.parts.push(part);
             return Err(error);
         }
+        let entry = HeldPart {
+            field: part.field.clone(),
+            filename: part.filename.clone(),
+            sha256: part.sha256.clone(),
+            size: part.size,
+            stored_as,
+        };
         writeln!(
             list,
-            "{}\t{}\t{}\t{}",
-            part.field, part.filename, part.sha256, part.size
+            "{}",
+            serde_json::to_string(&entry).unwrap_or_default()
         )?;
     }
     list.sync_all()?;
     Ok(Ok(()))
 }
 
-/// Adds the held parts of this instance to `upload` (a part sent again now
-/// wins over its held copy). The held files stay where they are: intake moves
-/// them into the photo store, and [`release`] removes what is left.
+/// Adds the held parts of this instance to `upload`: a part sent again now wins
+/// over its held copy, and a part held twice (a batch Collect sent again)
+/// counts once. The held files stay where they are: intake moves them into the
+/// photo store, and [`release`] removes what is left.
 pub fn join(
     store: &PhotoStore,
     key: &str,
@@ -83,27 +115,23 @@ pub fn join(
         Some(false) => return Ok(Err(DifferentXml)),
         Some(true) => {}
     }
-    let list = std::fs::read_to_string(dir.join(LIST)).unwrap_or_default();
-    for line in list.lines() {
-        let mut fields = line.split('\t');
-        let (Some(field), Some(filename), Some(sha256), Some(size)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        if upload.parts.iter().any(|p| p.filename == filename) {
+    for part in listed(&dir).into_iter().rev() {
+        let well_formed = is_sha256(&part.sha256)
+            && part.stored_as.starts_with("part-")
+            && part.stored_as[5..].bytes().all(|b| b.is_ascii_digit());
+        if !well_formed || upload.parts.iter().any(|p| p.filename == part.filename) {
             continue;
         }
-        let path = dir.join(sha256);
+        let path = dir.join(&part.stored_as);
         if !path.exists() {
             continue;
         }
         upload.parts.push(StagedPart {
-            field: field.to_string(),
-            filename: filename.to_string(),
+            field: part.field,
+            filename: part.filename,
             path,
-            sha256: sha256.to_string(),
-            size: size.parse().unwrap_or(0),
+            sha256: part.sha256,
+            size: part.size,
         });
     }
     Ok(Ok(()))

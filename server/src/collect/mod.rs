@@ -19,6 +19,8 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine as _;
 use md5::{Digest as _, Md5};
 use serde_json::Value;
+use sha2::Sha256;
+use std::collections::HashMap;
 
 use survey_forms::{FormDefinition, FormVersion};
 
@@ -28,6 +30,21 @@ use crate::forms::versions::FormState;
 use crate::state::AppState;
 use crate::submissions::intake::{self, Outcome, ParsedSubmission};
 use crate::submissions::upload;
+
+/// A request target as it may be logged: a device token in the path is a
+/// password, so `/collect/{token}/…` is written `/collect/…/…`.
+pub fn redacted_target(target: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = target.strip_prefix("/collect/") else {
+        return target.into();
+    };
+    let (first, tail) = rest.split_once(['/', '?']).unwrap_or((rest, ""));
+    let named = ["formList", "forms", "submission"];
+    if first.is_empty() || named.contains(&first) {
+        return target.into();
+    }
+    let separator = &rest[first.len()..(first.len() + 1).min(rest.len())];
+    format!("/collect/…{separator}{tail}").into()
+}
 
 /// The OpenRosa version every answer declares.
 const OPENROSA_VERSION: &str = "1.0";
@@ -147,6 +164,43 @@ impl ResponseError for OpenRosaError {
     }
 }
 
+/// Passwords verified recently over HTTP Basic. Collect sends them with every
+/// request of a sync (a form list, then each form, manifest and file), so
+/// argon2 and the login limiter on each would stop a phone part-way. A hit
+/// still needs the account active with the same password hash; kept in
+/// memory for ten minutes, per instance.
+#[derive(Default)]
+pub struct BasicCache {
+    entries: std::sync::Mutex<HashMap<[u8; 32], (String, std::time::Instant)>>,
+}
+
+const BASIC_CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl BasicCache {
+    fn key(username: &str, password: &str) -> [u8; 32] {
+        Sha256::digest(format!("{username}\0{password}").as_bytes()).into()
+    }
+
+    /// The password hash a fresh entry was verified against.
+    fn verified(&self, username: &str, password: &str) -> Option<String> {
+        let entries = self.entries.lock().ok()?;
+        let (hash, at) = entries.get(&Self::key(username, password))?;
+        (at.elapsed() < BASIC_CACHE_FOR).then(|| hash.clone())
+    }
+
+    fn remember(&self, username: &str, password: &str, hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 10_000 {
+                entries.retain(|_, (_, at)| at.elapsed() < BASIC_CACHE_FOR);
+            }
+            entries.insert(
+                Self::key(username, password),
+                (hash.to_string(), std::time::Instant::now()),
+            );
+        }
+    }
+}
+
 /// Who is calling, and the base URL their phone uses.
 struct Caller {
     principal: Principal,
@@ -189,6 +243,25 @@ async fn caller(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Caller
     }
     let (username, password) =
         basic_credentials(req).ok_or_else(|| challenge("Cần tên đăng nhập và mật khẩu"))?;
+    if let Some(hash) = state.basic_auth.verified(&username, &password) {
+        let lookup = username.clone();
+        let db = db.clone();
+        let known = web::block(move || -> Result<Option<Principal>, ApiError> {
+            match crate::auth::sessions::find_user(&db, &lookup)? {
+                Some(user) if user.active && user.password_hash == hash => Ok(Some(
+                    crate::auth::sessions::principal_of(&db, user, "basic")?,
+                )),
+                _ => Ok(None),
+            }
+        })
+        .await??;
+        if let Some(principal) = known {
+            return Ok(Caller {
+                principal,
+                base: format!("{public}/collect"),
+            });
+        }
+    }
     let address = crate::client_address::of_request(req, state.config.trusted_proxies.as_slice());
     state
         .login_limiter
@@ -199,27 +272,33 @@ async fn caller(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Caller
             })
         })?;
     let lookup = username.clone();
-    let principal = web::block(move || -> Result<Option<Principal>, ApiError> {
+    let typed = password.clone();
+    let principal = web::block(move || -> Result<Option<(Principal, String)>, ApiError> {
         let user = crate::auth::sessions::find_user(&db, &lookup)?;
         let stored = user
             .as_ref()
             .map_or(crate::auth::password::decoy_hash(), |u| {
                 u.password_hash.as_str()
             });
-        let matches = crate::auth::password::verify_password(&password, stored);
+        let matches = crate::auth::password::verify_password(&typed, stored);
         match user {
-            Some(user) if matches && user.active => Ok(Some(crate::auth::sessions::principal_of(
-                &db, user, "basic",
-            )?)),
+            Some(user) if matches && user.active => {
+                let hash = user.password_hash.clone();
+                let principal = crate::auth::sessions::principal_of(&db, user, "basic")?;
+                Ok(Some((principal, hash)))
+            }
             _ => Ok(None),
         }
     })
     .await??;
     match principal {
-        Some(principal) => Ok(Caller {
-            principal,
-            base: format!("{public}/collect"),
-        }),
+        Some((principal, hash)) => {
+            state.basic_auth.remember(&username, &password, &hash);
+            Ok(Caller {
+                principal,
+                base: format!("{public}/collect"),
+            })
+        }
         None => {
             if let Err(wait) = state.login_limiter.after_wrong_password(&username) {
                 return Err(ApiError::TooManyRequests {
@@ -499,20 +578,14 @@ fn accept(
     held::join(&state.photos, &key, &mut upload)
         .map_err(io)?
         .map_err(|_| different())?;
+    // An edit of an instance this server never received (the phone edited it
+    // before sending it) is simply a new submission; an edit of someone
+    // else's is refused by intake like any correction.
     let corrects = match &filled.deprecated_id {
         None => None,
-        Some(earlier) => Some(
-            crate::submissions::store::find_by_instance(db, earlier)
-                .map_err(ApiError::from)?
-                .filter(|row| row.submitted_by == principal.user_id.0)
-                .map(|row| row.id)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "meta/deprecatedID",
-                        format!("you sent no submission {earlier}"),
-                    )
-                })?,
-        ),
+        Some(earlier) => crate::submissions::store::find_by_instance(db, earlier)
+            .map_err(ApiError::from)?
+            .map(|row| row.id),
     };
     let envelope = mapping::Envelope {
         device_id,
@@ -615,5 +688,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::head().to(submission_head))
                     .route(web::post().to(submission)),
             );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_tokens_never_reach_the_log() {
+        let token = "4eca522d441614b63e0cd710c44737a2d4e06ac61367c9f89beb4041c877ee63";
+        assert_eq!(
+            redacted_target(&format!("/collect/{token}/formList?deviceID=collect:x")),
+            "/collect/…/formList?deviceID=collect:x"
+        );
+        assert_eq!(redacted_target(&format!("/collect/{token}")), "/collect/…");
+        assert_eq!(redacted_target("/collect/formList"), "/collect/formList");
+        assert_eq!(
+            redacted_target("/collect/forms/commitment/1/form.xml"),
+            "/collect/forms/commitment/1/form.xml"
+        );
+        assert_eq!(
+            redacted_target("/api/v1/areas?limit=5"),
+            "/api/v1/areas?limit=5"
+        );
     }
 }

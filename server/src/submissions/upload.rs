@@ -112,6 +112,12 @@ pub async fn receive(
             )));
         }
         let name = field.name().map(str::to_string).unwrap_or_default();
+        if name.chars().any(char::is_control) {
+            return Err(ApiError::bad_param(
+                "multipart",
+                format!("part {count} has control characters in its name"),
+            ));
+        }
         if name.is_empty() {
             return Err(ApiError::bad_param(
                 "multipart",
@@ -156,11 +162,11 @@ pub async fn receive(
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_string)
-            .filter(|f| !f.is_empty())
+            .filter(|f| !f.is_empty() && !f.chars().any(char::is_control))
             .ok_or_else(|| {
                 ApiError::bad_param(
                     name.clone(),
-                    "a photo part needs a file name (the name the answers refer to)",
+                    "a photo part needs a file name (the name the answers refer to), without control characters",
                 )
             })?;
         let (path, mut file) = store

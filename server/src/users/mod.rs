@@ -19,10 +19,16 @@ use crate::state::AppState;
 /// Body of `POST /users`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUser {
+    #[schema(pattern = "^[a-z0-9._-]{3,64}$")]
     pub username: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
+    #[schema(min_length = 8)]
     pub password: String,
+    /// `surveyor`, `officer`, `viewer` or `admin`.
+    #[schema(value_type = Role)]
     pub role: String,
+    /// The areas the account is bound to (inside the caller's).
     pub area_ids: Vec<i64>,
 }
 

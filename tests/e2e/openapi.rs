@@ -32,17 +32,29 @@ per_backend! {
         // The admin last: its generated requests deactivate accounts and close forms.
         for who in ["surveyor", "officer", "viewer", "admin"] {
             let token = server.login(who, PASSWORD).token.unwrap_or_default();
-            let output = Command::new(schemathesis())
-                .args(["run", &url])
-                .args(["--header", &format!("Authorization: Bearer {token}")])
-                .args(["--checks", "not_a_server_error,response_schema_conformance"])
-                // Logging out would end the token mid-run.
-                .args(["--exclude-path", "/api/v1/auth/logout"])
-                .args(["--phases", "examples,coverage,fuzzing"])
-                .args(["--max-examples", "10", "--seed", "20261127", "--workers", "2"])
-                .arg("--no-color")
-                .output()
-                .expect("run schemathesis");
+            let run = || {
+                Command::new(schemathesis())
+                    .args(["run", &url])
+                    .args(["--header", &format!("Authorization: Bearer {token}")])
+                    .args(["--checks", "not_a_server_error,response_schema_conformance"])
+                    // Logging out would end the token mid-run.
+                    .args(["--exclude-path", "/api/v1/auth/logout"])
+                    .args(["--phases", "examples,coverage,fuzzing"])
+                    .args(["--max-examples", "10", "--seed", "20261127"])
+                    .args(["--workers", "1"])
+                    .arg("--no-color")
+                    .output()
+                    .expect("run schemathesis")
+            };
+            let mut output = run();
+            // Schemathesis itself has failed once here with an internal error and
+            // no finding: that one case is run again. A finding always fails.
+            let found = |out: &std::process::Output| {
+                String::from_utf8_lossy(&out.stdout).contains("FAILURES")
+            };
+            if !output.status.success() && !found(&output) {
+                output = run();
+            }
             let said = String::from_utf8_lossy(&output.stdout);
             assert!(
                 output.status.success(),

@@ -45,7 +45,7 @@ pub(crate) fn photo_has_slots(max_count: u32) -> bool {
 }
 
 /// Escapes text for an XML element or a double-quoted attribute.
-fn esc(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -243,7 +243,7 @@ struct Bind {
 
 impl Bind {
     fn write(&self, out: &mut String) {
-        let _ = write!(out, "      <bind nodeset=\"{}\"", esc(&self.nodeset));
+        let _ = write!(out, "      <bind nodeset=\"{}\"", escape(&self.nodeset));
         if let Some(kind) = self.kind {
             let _ = write!(out, " type=\"{kind}\"");
         }
@@ -261,7 +261,7 @@ impl Bind {
             ("calculate", &self.calculate),
         ] {
             if let Some(value) = value {
-                let _ = write!(out, " {name}=\"{}\"", esc(value));
+                let _ = write!(out, " {name}=\"{}\"", escape(value));
             }
         }
         if let Some((preload, params)) = self.preload {
@@ -287,7 +287,7 @@ fn indent(depth: usize) -> String {
 }
 
 fn label(text: &str) -> String {
-    format!("<label>{}</label>", esc(text))
+    format!("<label>{}</label>", escape(text))
 }
 
 fn items(out: &mut String, depth: usize, choices: &[(String, String)]) {
@@ -297,7 +297,7 @@ fn items(out: &mut String, depth: usize, choices: &[(String, String)]) {
             "{}<item>{}<value>{}</value></item>",
             indent(depth),
             label(text),
-            esc(value)
+            escape(value)
         );
     }
 }
@@ -340,10 +340,10 @@ impl Writer<'_> {
         let hint = field
             .hint
             .as_ref()
-            .map(|h| format!("<hint>{}</hint>", esc(&h.vi)))
+            .map(|h| format!("<hint>{}</hint>", escape(&h.vi)))
             .unwrap_or_default();
         let head = format!("{}{hint}", label(&field.label.vi));
-        let ref_attr = format!("ref=\"{}\"", esc(&path));
+        let ref_attr = format!("ref=\"{}\"", escape(&path));
         let inst_pad = indent(depth + 4);
         match &field.kind {
             FieldKind::Repeat {
@@ -353,7 +353,7 @@ impl Writer<'_> {
                 let _ = writeln!(self.instance, "{inst_pad}<{} jr:template=\"\">", field.name);
                 let _ = writeln!(self.body, "{pad}<group {ref_attr}>");
                 let _ = writeln!(self.body, "{pad}  {head}");
-                let _ = writeln!(self.body, "{pad}  <repeat nodeset=\"{}\">", esc(&path));
+                let _ = writeln!(self.body, "{pad}  <repeat nodeset=\"{}\">", escape(&path));
                 let mut inner = Writer {
                     top: self.top,
                     instance: String::new(),
@@ -418,7 +418,7 @@ impl Writer<'_> {
                     let _ = writeln!(
                         self.body,
                         "{pad}  <upload ref=\"{}\" mediatype=\"image/*\">{}</upload>",
-                        esc(&slot),
+                        escape(&slot),
                         label(&format!("Ảnh {n}{optional}"))
                     );
                     self.binds.push(Bind {
@@ -485,7 +485,8 @@ impl Writer<'_> {
                 let _ = write!(control, "{pad}</{element}>");
                 ("string", control)
             }
-            FieldKind::Repeat { .. } => unreachable_kind(),
+            // Written, with its children, before this match.
+            FieldKind::Repeat { .. } => return,
         };
         bind.kind = Some(kind);
         let _ = writeln!(self.body, "{pad}{control}");
@@ -501,7 +502,7 @@ impl Writer<'_> {
             self.body,
             "{}<trigger ref=\"{}\">{}</trigger>",
             indent(depth),
-            esc(path),
+            escape(path),
             label(&message)
         );
         self.binds.push(Bind {
@@ -514,11 +515,6 @@ impl Writer<'_> {
             ..Bind::default()
         });
     }
-}
-
-/// Repeats are written before the match that names every other kind.
-fn unreachable_kind() -> (&'static str, String) {
-    ("string", String::new())
 }
 
 /// The XForm of a form version.
@@ -636,12 +632,16 @@ pub fn to_xform(definition: &FormDefinition) -> String {
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str("<h:html xmlns=\"http://www.w3.org/2002/xforms\" xmlns:h=\"http://www.w3.org/1999/xhtml\" xmlns:jr=\"http://openrosa.org/javarosa\" xmlns:odk=\"http://www.opendatakit.org/xforms\" xmlns:orx=\"http://openrosa.org/xforms\">\n");
     out.push_str("  <h:head>\n");
-    let _ = writeln!(out, "    <h:title>{}</h:title>", esc(&definition.title.vi));
+    let _ = writeln!(
+        out,
+        "    <h:title>{}</h:title>",
+        escape(&definition.title.vi)
+    );
     out.push_str("    <model odk:xforms-version=\"1.0.0\">\n      <instance>\n");
     let _ = writeln!(
         out,
         "        <{ROOT} id=\"{}\" version=\"{}\">",
-        esc(&definition.id.0),
+        escape(&definition.id.0),
         definition.version
     );
     out.push_str(&writer.instance);

@@ -8,7 +8,7 @@ use camket_schema::models::{AuthSessionRow, RefreshTokenRow, UserRow};
 use camket_schema::tables::{areas, auth_sessions, refresh_tokens, user_areas, users};
 use camket_schema::{with_conn, write_tx, Db};
 
-use super::tokens::{new_refresh_token, random_hex, refresh_token_hash};
+use super::tokens::{new_refresh_token, random_hex, secret_hash};
 use crate::access::{AreaScope, Principal, Scope};
 use crate::error::ApiError;
 
@@ -44,7 +44,7 @@ pub fn start_session(
         revoked_reason: None,
     };
     let refresh = RefreshTokenRow {
-        token_hash: refresh_token_hash(&token),
+        token_hash: secret_hash(&token),
         session_id: session_id.clone(),
         issued_at: at,
         expires_at: at + ttl(refresh_ttl_secs),
@@ -100,10 +100,10 @@ pub fn rotate(
     refresh_ttl_secs: u64,
     login_max_age_secs: u64,
 ) -> Result<Result<Rotated, RefreshRefusal>, ApiError> {
-    let hash = refresh_token_hash(presented);
+    let hash = secret_hash(presented);
     let at = now();
     let next = new_refresh_token();
-    let next_hash = refresh_token_hash(&next);
+    let next_hash = secret_hash(&next);
     let outcome = write_tx!(db, |conn| {
         let found: Option<(RefreshTokenRow, AuthSessionRow, UserRow)> = refresh_tokens::table
             .inner_join(auth_sessions::table.inner_join(users::table))
@@ -270,18 +270,28 @@ pub fn log_in(
     password: &str,
     refresh_ttl_secs: u64,
 ) -> Result<Option<(i64, Role, String, String)>, ApiError> {
+    match verify_credentials(db, username, password)? {
+        Some(user) => {
+            let (session_id, refresh) = start_session(db, user.id.0, refresh_ttl_secs)?;
+            Ok(Some((user.id.0, user.role, session_id, refresh)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The active account these credentials open, if any. An unknown username
+/// costs the same time as a wrong password (a decoy hash is verified).
+pub fn verify_credentials(
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> Result<Option<UserRow>, ApiError> {
     let user = find_user(db, username)?;
     let stored_hash = user
         .as_ref()
         .map_or(super::password::decoy_hash(), |u| u.password_hash.as_str());
     let matches = super::password::verify_password(password, stored_hash);
-    match user {
-        Some(user) if matches && user.active => {
-            let (session_id, refresh) = start_session(db, user.id.0, refresh_ttl_secs)?;
-            Ok(Some((user.id.0, user.role, session_id, refresh)))
-        }
-        _ => Ok(None),
-    }
+    Ok(user.filter(|user| matches && user.active))
 }
 
 #[cfg(test)]

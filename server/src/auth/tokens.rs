@@ -135,8 +135,8 @@ pub fn new_refresh_token() -> String {
     random_hex(32)
 }
 
-/// What the server keeps of a refresh token.
-pub fn refresh_token_hash(token: &str) -> String {
+/// What the server keeps of a secret token (a refresh token, a phone's device token).
+pub fn secret_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -189,7 +189,7 @@ mod tests {
         let a = new_refresh_token();
         let b = new_refresh_token();
         assert_ne!(a, b);
-        assert_eq!(refresh_token_hash(&a), refresh_token_hash(&a));
-        assert_ne!(refresh_token_hash(&a), a);
+        assert_eq!(secret_hash(&a), secret_hash(&a));
+        assert_ne!(secret_hash(&a), a);
     }
 }

@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use camket_schema::domain::{AreaPath, Role};
 use camket_schema::models::{DeviceRow, UserRow};
@@ -23,11 +22,6 @@ use crate::access::{authorize, Action, Principal};
 use crate::error::{ApiError, FieldError};
 use crate::json_body::JsonBody;
 use crate::state::AppState;
-
-/// What the server keeps of a device token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 /// Decides whether `principal` may set up, list or revoke the phones of a user
 /// with `target_role` bound to `target_areas`: anyone for themself; an officer
@@ -118,7 +112,7 @@ fn managed(db: &Db, principal: &Principal, id: i64) -> Result<UserRow, ApiError>
 
 /// The device of a user that the token names, if it is live and its user active.
 pub fn user_of_token(db: &Db, token: &str) -> Result<Option<(DeviceRow, UserRow)>, DbError> {
-    let hash = token_hash(token);
+    let hash = crate::auth::tokens::secret_hash(token);
     let found: Option<(DeviceRow, UserRow)> = with_conn!(db, |conn| devices::table
         .inner_join(users::table)
         .filter(devices::token_hash.eq(&hash))
@@ -236,7 +230,7 @@ pub async fn create(
     let (row, user) = web::block(move || -> Result<(DeviceRow, UserRow), ApiError> {
         let user = managed(&db, &principal, user_id)?;
         let nonce = crate::auth::tokens::random_hex(32);
-        let hash = token_hash(&keys.device_token(&nonce));
+        let hash = crate::auth::tokens::secret_hash(&keys.device_token(&nonce));
         let now = Utc::now().naive_utc();
         let row = write_tx!(&db, |conn| {
             diesel::insert_into(devices::table)

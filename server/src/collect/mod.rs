@@ -22,6 +22,7 @@ use serde_json::Value;
 use sha2::Sha256;
 use std::collections::HashMap;
 
+use survey_forms::xform::escape;
 use survey_forms::{FormDefinition, FormVersion};
 
 use crate::access::{authorize, Action, Principal};
@@ -123,14 +124,6 @@ impl From<survey_forms::InstanceError> for OpenRosaError {
     }
 }
 
-/// Escapes text for XML.
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// An OpenRosa answer: XML with the headers Collect requires.
 fn openrosa(status: StatusCode, xml: String) -> HttpResponse {
     HttpResponse::build(status)
@@ -143,7 +136,7 @@ fn openrosa(status: StatusCode, xml: String) -> HttpResponse {
 fn envelope(message: &str, nature: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OpenRosaResponse xmlns=\"http://openrosa.org/http/response\">\n  <message nature=\"{nature}\">{}</message>\n</OpenRosaResponse>\n",
-        esc(message)
+        escape(message)
     )
 }
 
@@ -274,21 +267,12 @@ async fn caller(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Caller
     let lookup = username.clone();
     let typed = password.clone();
     let principal = web::block(move || -> Result<Option<(Principal, String)>, ApiError> {
-        let user = crate::auth::sessions::find_user(&db, &lookup)?;
-        let stored = user
-            .as_ref()
-            .map_or(crate::auth::password::decoy_hash(), |u| {
-                u.password_hash.as_str()
-            });
-        let matches = crate::auth::password::verify_password(&typed, stored);
-        match user {
-            Some(user) if matches && user.active => {
-                let hash = user.password_hash.clone();
-                let principal = crate::auth::sessions::principal_of(&db, user, "basic")?;
-                Ok(Some((principal, hash)))
-            }
-            _ => Ok(None),
-        }
+        let Some(user) = crate::auth::sessions::verify_credentials(&db, &lookup, &typed)? else {
+            return Ok(None);
+        };
+        let hash = user.password_hash.clone();
+        let principal = crate::auth::sessions::principal_of(&db, user, "basic")?;
+        Ok(Some((principal, hash)))
     })
     .await??;
     match principal {
@@ -412,13 +396,13 @@ pub async fn form_list(
             .unwrap_or("");
         xml.push_str(&format!(
             "  <xform>\n    <formID>{}</formID>\n    <name>{}</name>\n    <version>{}</version>\n    <hash>{}</hash>\n    <descriptionText>{}</descriptionText>\n    <downloadUrl>{}/form.xml</downloadUrl>\n    <manifestUrl>{}/manifest</manifestUrl>\n  </xform>\n",
-            esc(&form.id.0),
-            esc(&form.title.vi),
+            escape(&form.id.0),
+            escape(&form.title.vi),
             form.version,
             md5_hash(xform.as_bytes()),
-            esc(description),
-            esc(&url),
-            esc(&url),
+            escape(description),
+            escape(&url),
+            escape(&url),
         ));
     }
     xml.push_str("</xforms>\n");
@@ -438,6 +422,22 @@ pub async fn form_xml(
     Ok(openrosa(StatusCode::OK, survey_forms::to_xform(&form)))
 }
 
+/// The form version the path names, and the caller's roster files.
+async fn form_and_roster(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    principal: &Principal,
+) -> Result<(FormDefinition, roster::Roster), OpenRosaError> {
+    let (form_id, version) = form_path(req);
+    let db = state.db.clone();
+    let principal = principal.clone();
+    Ok(web::block(move || -> Result<_, ApiError> {
+        let form = downloadable(&db, &form_id, &version)?;
+        Ok((form, roster::for_user(&db, &principal)?))
+    })
+    .await??)
+}
+
 /// Handles the `GET /collect/{token}/forms/{form_id}/{version}/manifest` route:
 /// the roster files the form reads, with hashes that change when the roster does.
 pub async fn manifest(
@@ -446,14 +446,7 @@ pub async fn manifest(
 ) -> Result<HttpResponse, OpenRosaError> {
     let caller = caller(&state, &req).await?;
     may_fill(&caller.principal)?;
-    let (form_id, version) = form_path(&req);
-    let db = state.db.clone();
-    let principal = caller.principal.clone();
-    let (form, files) = web::block(move || -> Result<_, ApiError> {
-        let form = downloadable(&db, &form_id, &version)?;
-        Ok((form, roster::for_user(&db, &principal)?))
-    })
-    .await??;
+    let (form, files) = form_and_roster(&state, &req, &caller.principal).await?;
     let url = format!("{}/forms/{}/{}/media", caller.base, form.id, form.version);
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<manifest xmlns=\"http://openrosa.org/xforms/xformsManifest\">\n");
     for name in survey_forms::media_files(&form) {
@@ -461,7 +454,7 @@ pub async fn manifest(
         xml.push_str(&format!(
             "  <mediaFile>\n    <filename>{name}</filename>\n    <hash>{}</hash>\n    <downloadUrl>{}/{name}</downloadUrl>\n  </mediaFile>\n",
             md5_hash(bytes.as_bytes()),
-            esc(&url),
+            escape(&url),
         ));
     }
     xml.push_str("</manifest>\n");
@@ -484,15 +477,8 @@ pub async fn media(
 ) -> Result<HttpResponse, OpenRosaError> {
     let caller = caller(&state, &req).await?;
     may_fill(&caller.principal)?;
-    let (form_id, version) = form_path(&req);
     let name = req.match_info().get("name").unwrap_or_default().to_string();
-    let db = state.db.clone();
-    let principal = caller.principal.clone();
-    let (form, files) = web::block(move || -> Result<_, ApiError> {
-        let form = downloadable(&db, &form_id, &version)?;
-        Ok((form, roster::for_user(&db, &principal)?))
-    })
-    .await??;
+    let (form, files) = form_and_roster(&state, &req, &caller.principal).await?;
     let body = survey_forms::media_files(&form)
         .contains(&name.as_str())
         .then(|| media_bytes(&files, &name))

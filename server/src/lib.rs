@@ -20,6 +20,7 @@ pub mod health;
 pub mod households;
 pub mod imports;
 pub mod json_body;
+pub mod locale;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;

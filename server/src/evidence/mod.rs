@@ -7,6 +7,7 @@
 pub mod photo;
 pub mod similarity;
 
+use crate::locale::{Lang, Text};
 use chrono::{DateTime, Duration, Utc};
 use geo::{Closest, ClosestPoint, Distance, Haversine, Intersects, Point};
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,10 @@ pub struct Flag {
     pub code: FlagCode,
     /// For a person: what was found, with the numbers.
     pub detail: String,
+    /// The same sentence in Vietnamese, numbers written the Vietnamese way
+    /// (empty on flags stored before it existed).
+    #[serde(default)]
+    pub detail_vi: String,
     /// The measured quantity where there is one (metres, minutes, km/h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
@@ -106,10 +111,11 @@ pub struct Flag {
 }
 
 impl Flag {
-    fn new(code: FlagCode, detail: String) -> Flag {
+    fn new(code: FlagCode, text: Text) -> Flag {
         Flag {
             code,
-            detail,
+            detail: text.en,
+            detail_vi: text.vi,
             value: None,
             photo: None,
             other_submission: None,
@@ -132,15 +138,27 @@ impl Flag {
 
 /// The flag for a photo used before for another subject.
 pub fn reuse_flag(reuse: &PhotoReuse) -> Flag {
-    let how = match reuse.similarity {
-        None => "the same file".to_string(),
-        Some(score) => format!("a near-identical photo (similarity {score:.2})"),
+    let (how, how_vi) = match reuse.similarity {
+        None => ("the same file".to_string(), "trùng hệt tệp ảnh".to_string()),
+        Some(score) => (
+            format!("a near-identical photo (similarity {score:.2})"),
+            format!(
+                "gần như trùng ảnh (độ giống {})",
+                Lang::Vi.number(f64::from(score), 2)
+            ),
+        ),
     };
     Flag::new(
         FlagCode::DuplicatePhoto,
-        format!(
-            "photo '{}' is {how} as one sent for {} in submission {}",
-            reuse.part_name, reuse.other_subject, reuse.other_submission
+        Text::new(
+            format!(
+                "Ảnh '{}' {how_vi} đã gửi cho {} trong phiếu {}",
+                reuse.part_name, reuse.other_subject.vi, reuse.other_submission
+            ),
+            format!(
+                "photo '{}' is {how} as one sent for {} in submission {}",
+                reuse.part_name, reuse.other_subject.en, reuse.other_submission
+            ),
         ),
     )
     .photo(&reuse.part_name)
@@ -156,17 +174,27 @@ impl Flag {
             return self.clone();
         }
         let photo = self.photo.as_deref().unwrap_or("?");
-        let detail = match self.code {
-            FlagCode::DuplicatePhoto => {
-                format!("photo '{photo}' was used before, in a submission outside your areas")
-            }
-            code => format!(
-                "{} (found by comparing with a submission outside your areas)",
-                code.as_str()
+        let text = match self.code {
+            FlagCode::DuplicatePhoto => Text::new(
+                format!(
+                    "Ảnh '{photo}' đã được dùng trước đây, trong một phiếu ngoài địa bàn của bạn"
+                ),
+                format!("photo '{photo}' was used before, in a submission outside your areas"),
+            ),
+            code => Text::new(
+                format!(
+                    "{} (phát hiện khi so với một phiếu ngoài địa bàn của bạn)",
+                    code.as_str()
+                ),
+                format!(
+                    "{} (found by comparing with a submission outside your areas)",
+                    code.as_str()
+                ),
             ),
         };
         Flag {
-            detail,
+            detail: text.en,
+            detail_vi: text.vi,
             other_submission: None,
             ..self.clone()
         }
@@ -177,7 +205,10 @@ impl Flag {
 pub fn unreadable_flag(part_name: &str, error: &str) -> Flag {
     Flag::new(
         FlagCode::PhotoUnreadable,
-        format!("photo '{part_name}' cannot be shown: {error}; ask for it again"),
+        Text::new(
+            format!("Không hiển thị được ảnh '{part_name}': {error}; đề nghị gửi lại"),
+            format!("photo '{part_name}' cannot be shown: {error}; ask for it again"),
+        ),
     )
     .photo(part_name)
 }
@@ -230,7 +261,8 @@ pub struct PhotoEvidence {
 pub struct PhotoReuse {
     pub part_name: String,
     pub other_submission: i64,
-    pub other_subject: String,
+    /// The household (or village) the other submission was for, for a person.
+    pub other_subject: Text,
     /// `None` when byte-identical; else the local similarity score.
     pub similarity: Option<f32>,
 }
@@ -288,7 +320,10 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
         None => {
             let mut flag = Flag::new(
                 FlagCode::GeotagMissing,
-                "the submission carries no geotag".into(),
+                Text::new(
+                    "Phiếu không có toạ độ GPS",
+                    "the submission carries no geotag",
+                ),
             );
             if !input.geotag_required {
                 flag.weight = 5;
@@ -301,9 +336,16 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                     flags.push(
                         Flag::new(
                             FlagCode::LowAccuracy,
-                            format!(
-                                "the geotag is accurate to {accuracy:.0} m; the limit is {:.0} m",
-                                limits.max_accuracy_m
+                            Text::new(
+                                format!(
+                                    "Toạ độ chỉ chính xác đến {}; giới hạn là {}",
+                                    Lang::Vi.distance(accuracy),
+                                    Lang::Vi.distance(limits.max_accuracy_m)
+                                ),
+                                format!(
+                                    "the geotag is accurate to {accuracy:.0} m; the limit is {:.0} m",
+                                    limits.max_accuracy_m
+                                ),
                             ),
                         )
                         .value(accuracy),
@@ -318,7 +360,14 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                     flags.push(
                         Flag::new(
                             FlagCode::OutsideVillage,
-                            format!("{outside:.0} m outside the boundary of {}", village.name),
+                            Text::new(
+                                format!(
+                                    "Vị trí khai báo nằm ngoài ranh giới {} {}",
+                                    village.name,
+                                    Lang::Vi.distance(outside)
+                                ),
+                                format!("{outside:.0} m outside the boundary of {}", village.name),
+                            ),
                         )
                         .value(outside),
                     );
@@ -329,9 +378,17 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                     flags.push(
                         Flag::new(
                             FlagCode::OutsideVillage,
-                            format!(
-                                "{distance:.0} m from the centre of {}; more than {:.0} m",
-                                village.name, limits.village_radius_m
+                            Text::new(
+                                format!(
+                                    "Vị trí khai báo cách trung tâm {} {}, quá {}",
+                                    village.name,
+                                    Lang::Vi.distance(distance),
+                                    Lang::Vi.distance(limits.village_radius_m)
+                                ),
+                                format!(
+                                    "{distance:.0} m from the centre of {}; more than {:.0} m",
+                                    village.name, limits.village_radius_m
+                                ),
                             ),
                         )
                         .value(distance),
@@ -342,9 +399,16 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                 let distance = metres((geotag.lat, geotag.lon), home);
                 if distance > limits.household_radius_m {
                     flags.push(
-                        Flag::new(FlagCode::FarFromHousehold, format!(
-                            "{distance:.0} m from the household's known location; more than {:.0} m",
-                            limits.household_radius_m
+                        Flag::new(FlagCode::FarFromHousehold, Text::new(
+                            format!(
+                                "Vị trí khai báo cách vị trí đã biết của hộ {}, quá {}",
+                                Lang::Vi.distance(distance),
+                                Lang::Vi.distance(limits.household_radius_m)
+                            ),
+                            format!(
+                                "{distance:.0} m from the household's known location; more than {:.0} m",
+                                limits.household_radius_m
+                            ),
                         ))
                         .value(distance),
                     );
@@ -355,9 +419,16 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                     let distance = metres((geotag.lat, geotag.lon), location);
                     if distance > limits.photo_distance_m {
                         flags.push(
-                            Flag::new(FlagCode::PhotoLocationMismatch, format!(
-                                "photo '{}' was taken {distance:.0} m from where the form was filled",
-                                photo.part_name
+                            Flag::new(FlagCode::PhotoLocationMismatch, Text::new(
+                                format!(
+                                    "Ảnh '{}' chụp cách vị trí khai báo {}",
+                                    photo.part_name,
+                                    Lang::Vi.distance(distance)
+                                ),
+                                format!(
+                                    "photo '{}' was taken {distance:.0} m from where the form was filled",
+                                    photo.part_name
+                                ),
                             ))
                             .value(distance)
                             .photo(&photo.part_name),
@@ -372,9 +443,15 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
             flags.push(
                 Flag::new(
                     FlagCode::PhotoExifUnreadable,
-                    format!(
-                        "the EXIF of photo '{}' cannot be read ({why}): when and where it was taken is unknown",
-                        photo.part_name
+                    Text::new(
+                        format!(
+                            "Không đọc được EXIF của ảnh '{}' ({why}): không rõ chụp khi nào, ở đâu",
+                            photo.part_name
+                        ),
+                        format!(
+                            "the EXIF of photo '{}' cannot be read ({why}): when and where it was taken is unknown",
+                            photo.part_name
+                        ),
                     ),
                 )
                 .photo(&photo.part_name),
@@ -386,15 +463,27 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                 flags.push(
                     Flag::new(
                         FlagCode::PhotoTimeMismatch,
-                        format!(
-                            "photo '{}' was taken {:.0} minutes {} the form was filled",
-                            photo.part_name,
-                            minutes(gap),
-                            if gap < Duration::zero() {
-                                "before"
-                            } else {
-                                "after"
-                            }
+                        Text::new(
+                            format!(
+                                "Ảnh '{}' chụp {} phút {} khi điền phiếu",
+                                photo.part_name,
+                                Lang::Vi.number(minutes(gap), 0),
+                                if gap < Duration::zero() {
+                                    "trước"
+                                } else {
+                                    "sau"
+                                }
+                            ),
+                            format!(
+                                "photo '{}' was taken {:.0} minutes {} the form was filled",
+                                photo.part_name,
+                                minutes(gap),
+                                if gap < Duration::zero() {
+                                    "before"
+                                } else {
+                                    "after"
+                                }
+                            ),
                         ),
                     )
                     .value(minutes(gap))
@@ -405,10 +494,17 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                     flags.push(
                         Flag::new(
                             FlagCode::PhotoTimeMismatch,
-                            format!(
-                                "photo '{}' was taken on {}, outside the campaign window",
-                                photo.part_name,
-                                taken.format("%Y-%m-%d")
+                            Text::new(
+                                format!(
+                                    "Ảnh '{}' chụp ngày {}, ngoài thời gian chiến dịch",
+                                    photo.part_name,
+                                    taken.format("%d/%m/%Y")
+                                ),
+                                format!(
+                                    "photo '{}' was taken on {}, outside the campaign window",
+                                    photo.part_name,
+                                    taken.format("%Y-%m-%d")
+                                ),
                             ),
                         )
                         .photo(&photo.part_name),
@@ -422,8 +518,14 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
         flags.push(
             Flag::new(
                 FlagCode::FutureTime,
-                format!(
-                    "collected_at is {ahead:.0} minutes in the future; check the phone's clock"
+                Text::new(
+                    format!(
+                        "Thời điểm thu thập ở tương lai {} phút; kiểm tra đồng hồ điện thoại",
+                        Lang::Vi.number(ahead, 0)
+                    ),
+                    format!(
+                        "collected_at is {ahead:.0} minutes in the future; check the phone's clock"
+                    ),
                 ),
             )
             .value(ahead),
@@ -433,10 +535,17 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
         if input.collected_at < start {
             flags.push(Flag::new(
                 FlagCode::BeforeCampaign,
-                format!(
-                    "collected on {}, before the campaign began on {}",
-                    input.collected_at.format("%Y-%m-%d"),
-                    start.format("%Y-%m-%d")
+                Text::new(
+                    format!(
+                        "Thu thập ngày {}, trước khi chiến dịch bắt đầu ngày {}",
+                        input.collected_at.format("%d/%m/%Y"),
+                        start.format("%d/%m/%Y")
+                    ),
+                    format!(
+                        "collected on {}, before the campaign began on {}",
+                        input.collected_at.format("%Y-%m-%d"),
+                        start.format("%Y-%m-%d")
+                    ),
                 ),
             ));
         }
@@ -455,11 +564,20 @@ pub fn assess(input: &EvidenceInput<'_>, limits: &EvidenceLimits) -> (Vec<Flag>,
                 flags.push(
                     Flag::new(
                         FlagCode::ImpossibleTravel,
-                        format!(
-                        "{distance_km:.1} km from submission {} in {:.0} minutes: {speed:.0} km/h",
-                        visit.submission_id,
-                        hours * 60.0
-                    ),
+                        Text::new(
+                            format!(
+                                "Cách phiếu {} {} trong {} phút: {} km/h",
+                                visit.submission_id,
+                                Lang::Vi.distance(distance_km * 1000.0),
+                                Lang::Vi.number(hours * 60.0, 0),
+                                Lang::Vi.number(speed, 0)
+                            ),
+                            format!(
+                                "{distance_km:.1} km from submission {} in {:.0} minutes: {speed:.0} km/h",
+                                visit.submission_id,
+                                hours * 60.0
+                            ),
+                        ),
                     )
                     .value(speed)
                     .other(visit.submission_id),
@@ -632,6 +750,18 @@ mod tests {
         assert_eq!(flags[0].photo.as_deref(), Some("b.jpg"));
         assert_eq!(flags[1].photo.as_deref(), Some("a.jpg"));
         assert_eq!(flags[1].value, Some(360.0));
+        // Each sentence exists in Vietnamese too, numbers written the Vietnamese way.
+        let far = &flags[0].detail_vi;
+        assert!(
+            far.starts_with("Ảnh 'b.jpg' chụp cách vị trí khai báo ") && far.ends_with(" km"),
+            "{far}"
+        );
+        assert!(far.contains(','), "one decimal, with a comma: {far}");
+        assert!(
+            flags[1].detail_vi.contains("360 phút"),
+            "{}",
+            flags[1].detail_vi
+        );
     }
 
     #[test]
@@ -698,7 +828,7 @@ mod tests {
         let reuses = vec![PhotoReuse {
             part_name: "p.jpg".into(),
             other_submission: 3,
-            other_subject: "household HGD-0002".into(),
+            other_subject: Text::new("hộ HGD-0002", "household HGD-0002"),
             similarity: Some(0.93),
         }];
         let mut case = input(&v, Some(inside()));
@@ -708,6 +838,12 @@ mod tests {
         assert!(flags[0]
             .detail
             .contains("near-identical photo (similarity 0.93)"));
+        assert!(
+            flags[0].detail_vi.contains("độ giống 0,93")
+                && flags[0].detail_vi.contains("hộ HGD-0002"),
+            "{}",
+            flags[0].detail_vi
+        );
         assert_eq!(risk, 50);
     }
 }

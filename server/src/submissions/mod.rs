@@ -16,7 +16,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use camket_schema::domain::{AreaId, PhotoFormat, Role};
+use camket_schema::domain::{AreaId, Role};
 use camket_schema::models::{SubmissionPhotoRow, SubmissionRow};
 
 use crate::access::{authorize, authorize_found, Action, Principal, Scope};
@@ -136,7 +136,7 @@ pub async fn create(
 }
 
 /// Query of `GET /submissions`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub area: Option<i64>,
@@ -220,7 +220,18 @@ pub async fn list(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    Ok(HttpResponse::Ok().json(queue(&state, &principal, query.into_inner()).await?))
+}
+
+/// The queue as `principal` may see it, riskiest first: every submission in
+/// their areas matching `query`, or their own with `mine` (always for a
+/// surveyor). The service behind `GET /submissions` and the console's queue.
+pub async fn queue(
+    state: &AppState,
+    principal: &Principal,
+    query: ListQuery,
+) -> Result<Page<SubmissionView>, ApiError> {
+    let principal = principal.clone();
     let mine = query.mine.unwrap_or(false) || principal.role == Role::Surveyor;
     if mine {
         authorize(&principal, Action::Submit, None)
@@ -271,12 +282,12 @@ pub async fn list(
             })
         })
         .flatten();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    Ok(Page { items, next_cursor })
 }
 
 /// Loads a submission the caller may read: their own, or one inside their
 /// areas for those who read submissions. Any other is 404, as if it did not exist.
-async fn load(
+pub async fn load(
     state: &AppState,
     principal: &Principal,
     id: i64,
@@ -325,13 +336,9 @@ pub async fn photo(
     query: web::Query<PhotoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, photo_id) = path.into_inner();
-    let (_, attached) = load(&state, &principal, id).await?;
-    let attachment = attached
-        .into_iter()
-        .find(|p| p.id == photo_id)
-        .ok_or_else(|| ApiError::NotFound(format!("submission {id} has no photo {photo_id}")))?;
     let (variant, tag) = photo_size(query.size.as_deref())?;
-    let etag = format!("\"{}-{tag}\"", attachment.sha256);
+    let (sha, media_type) = photo_of(&state, &principal, id, photo_id, variant).await?;
+    let etag = format!("\"{sha}-{tag}\"");
     // Photos are personal data on what may be a shared office PC: the original
     // is never kept by the browser, the smaller sizes only for a working hour.
     let cache = (
@@ -347,15 +354,7 @@ pub async fn photo(
             .insert_header(cache)
             .finish());
     }
-    let db = state.db.clone();
-    let sha = attachment.sha256.clone();
-    let store = state.photos.clone();
-    let (bytes, format) = web::block(move || read_photo(&db, &store, &sha, variant)).await??;
-    // The derivatives are JPEG whatever the original was.
-    let media_type = match variant {
-        Variant::Original => format.media_type(),
-        _ => "image/jpeg",
-    };
+    let bytes = photo_bytes(&state, &sha, variant).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .insert_header(cache)
@@ -363,29 +362,26 @@ pub async fn photo(
         .body(bytes))
 }
 
-/// The size asked for by `?size=` (review when absent) and its ETag suffix.
-fn photo_size(size: Option<&str>) -> Result<(Variant, &'static str), ApiError> {
-    match size.unwrap_or("review") {
-        "thumb" => Ok((Variant::Thumbnail, "thumb")),
-        "review" => Ok((Variant::Review, "review")),
-        "original" => Ok((Variant::Original, "original")),
-        other => Err(ApiError::bad_param(
-            "size",
-            format!("'{other}' is not one of thumb, review, original"),
-        )),
-    }
-}
-
-/// The bytes of one size of a stored photo, and its format. The smaller sizes
-/// exist once the background checks have decoded the photo.
-fn read_photo(
-    db: &camket_schema::Db,
-    photos: &crate::photo_store::PhotoStore,
-    sha: &str,
+/// The stored photo `photo_id` of submission `id`, if `principal` may read
+/// the submission: its content hash and the media type of `variant` (the
+/// smaller sizes are JPEG whatever the original was).
+pub async fn photo_of(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    photo_id: i64,
     variant: Variant,
-) -> Result<(Vec<u8>, PhotoFormat), ApiError> {
-    let row = store::photo(db, sha)?
-        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
+) -> Result<(String, &'static str), ApiError> {
+    let (_, attached) = load(state, principal, id).await?;
+    let attachment = attached
+        .into_iter()
+        .find(|p| p.id == photo_id)
+        .ok_or_else(|| ApiError::NotFound(format!("submission {id} has no photo {photo_id}")))?;
+    let db = state.db.clone();
+    let sha = attachment.sha256.clone();
+    let row = web::block(move || store::photo(&db, &sha))
+        .await??
+        .ok_or_else(|| ApiError::Internal(format!("photo {} has no row", attachment.sha256)))?;
     if variant != Variant::Original {
         if row.verified_at.is_none() {
             return Err(ApiError::NotReady(
@@ -398,14 +394,41 @@ fn read_photo(
             )));
         }
     }
-    let bytes = photos
-        .read(sha, variant)
-        .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))?;
-    Ok((bytes, row.format))
+    let media_type = match variant {
+        Variant::Original => row.format.media_type(),
+        _ => "image/jpeg",
+    };
+    Ok((attachment.sha256, media_type))
+}
+
+/// The bytes of one size of a stored photo (after [`photo_of`] allowed it).
+pub async fn photo_bytes(
+    state: &AppState,
+    sha: &str,
+    variant: Variant,
+) -> Result<Vec<u8>, ApiError> {
+    let store = state.photos.clone();
+    let key = sha.to_string();
+    web::block(move || store.read(&key, variant))
+        .await?
+        .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))
+}
+
+/// The size asked for by `?size=` (review when absent) and its ETag suffix.
+pub fn photo_size(size: Option<&str>) -> Result<(Variant, &'static str), ApiError> {
+    match size.unwrap_or("review") {
+        "thumb" => Ok((Variant::Thumbnail, "thumb")),
+        "review" => Ok((Variant::Review, "review")),
+        "original" => Ok((Variant::Original, "original")),
+        other => Err(ApiError::bad_param(
+            "size",
+            format!("'{other}' is not one of thumb, review, original"),
+        )),
+    }
 }
 
 /// Body of the review route.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     pub decision: Decision,
@@ -421,8 +444,19 @@ pub async fn review(
     id: web::Path<i64>,
     body: JsonBody<ReviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let request = body.into_inner();
+    let view = decide(&state, &principal, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Records `principal`'s decision on submission `id`, under the review rules
+/// (`review::decide`); returns the submission after it. The service behind
+/// `POST /submissions/{id}/review` and the console's review buttons.
+pub async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    request: ReviewRequest,
+) -> Result<SubmissionView, ApiError> {
     if request
         .comment
         .as_ref()
@@ -433,8 +467,8 @@ pub async fn review(
             "must be at most 2000 characters",
         ));
     }
-    let (row, _) = load(&state, &principal, id).await?;
-    authorize(&principal, Action::Review, Some(&row.area_path.clone()))?;
+    let (row, _) = load(state, principal, id).await?;
+    authorize(principal, Action::Review, Some(&row.area_path.clone()))?;
     let db = state.db.clone();
     let reviewer = principal.user_id.0;
     let updated = web::block(move || {
@@ -448,7 +482,7 @@ pub async fn review(
     })
     .await??;
     tracing::info!(submission = id, status = %updated.status, "submission reviewed");
-    Ok(HttpResponse::Ok().json(views::one(&state, &principal, updated, None).await?))
+    views::one(state, principal, updated, None).await
 }
 
 /// One entry of the history.
@@ -472,11 +506,21 @@ pub async fn history(
     principal: Principal,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    load(&state, &principal, id).await?;
+    let items = history_of(&state, &principal, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+}
+
+/// Every state change and revision of submission `id`, oldest first, if
+/// `principal` may read it.
+pub async fn history_of(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<Vec<HistoryView>, ApiError> {
+    load(state, principal, id).await?;
     let db = state.db.clone();
     let entries = web::block(move || store::history(&db, id)).await??;
-    let items: Vec<HistoryView> = entries
+    Ok(entries
         .into_iter()
         .map(|(event, username)| HistoryView {
             submission_id: event.submission_id,
@@ -488,8 +532,7 @@ pub async fn history(
             to_status: event.to_status,
             comment: event.comment,
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+        .collect())
 }
 
 impl From<store::InsertRefusal> for ApiError {

@@ -149,10 +149,13 @@ pub async fn run(state: web::Data<AppState>) {
 }
 
 /// How another subject is named in a flag: its household code where it has one.
-pub fn describe_subject(other_subject: &str, code: &Option<String>) -> String {
+pub fn describe_subject(other_subject: &str, code: &Option<String>) -> crate::locale::Text {
     match code {
-        Some(code) => format!("household {code}"),
-        None => other_subject.replace(':', " "),
+        Some(code) => crate::locale::Text::new(format!("hộ {code}"), format!("household {code}")),
+        None => {
+            let plain = other_subject.replace(':', " ");
+            crate::locale::Text::new(plain.replace("village", "thôn"), plain)
+        }
     }
 }
 

@@ -156,6 +156,20 @@ pub async fn import_file(
             "send the file as text/csv or application/geo+json",
         ));
     }
+    let summary = import_areas(&state, &principal, body, is_geojson).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// Imports a CSV or GeoJSON file of areas inside `principal`'s, all or
+/// nothing. The service behind `POST /areas/import` and the console.
+pub async fn import_areas(
+    state: &AppState,
+    principal: &Principal,
+    body: web::Bytes,
+    is_geojson: bool,
+) -> Result<store::ImportSummary, ApiError> {
+    authorize(principal, Action::ManagePlaces, None)?;
+    let scope = principal.scope.clone();
     let db = state.db.clone();
     let summary = web::block(move || {
         let records = if is_geojson {
@@ -164,7 +178,7 @@ pub async fn import_file(
             import::parse_csv(&body)
         }
         .map_err(ImportError::Rejected)?;
-        store::import(&db, &records, Some(&principal.scope), &|_| {})
+        store::import(&db, &records, Some(&scope), &|_| {})
     })
     .await??;
     tracing::info!(
@@ -172,5 +186,5 @@ pub async fn import_file(
         updated = summary.updated,
         "areas imported"
     );
-    Ok(HttpResponse::Ok().json(summary))
+    Ok(summary)
 }

@@ -184,15 +184,26 @@ pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ReadCoverage, None)?;
-    let db = state.db.clone();
-    let campaigns = web::block(move || all(&db)).await??;
-    let items: Vec<CampaignView> = campaigns
+    let items: Vec<CampaignView> = visible(&state, &principal)
+        .await?
         .iter()
-        .filter(|c| principal.scope.overlaps(&c.scope_path))
         .map(CampaignView::of)
         .collect();
     Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+}
+
+/// The campaigns whose scope touches `principal`'s areas.
+pub async fn visible(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<CampaignRules>, ApiError> {
+    authorize(principal, Action::ReadCoverage, None)?;
+    let db = state.db.clone();
+    let campaigns = web::block(move || all(&db)).await??;
+    Ok(campaigns
+        .into_iter()
+        .filter(|c| principal.scope.overlaps(&c.scope_path))
+        .collect())
 }
 
 /// Handles the `GET /api/v1/campaigns/{id}` route.
@@ -228,9 +239,21 @@ pub async fn create_campaign(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageCampaigns, None)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_param("body", "must be UTF-8 JSON or YAML"))?;
+    let campaign = create_from_text(&state, &principal, text).await?;
+    Ok(HttpResponse::Created().json(CampaignView::of(&campaign)))
+}
+
+/// Creates a campaign written as YAML or JSON in an area inside
+/// `principal`'s, and computes its coverage. The service behind
+/// `POST /campaigns` and the console.
+pub async fn create_from_text(
+    state: &AppState,
+    principal: &Principal,
+    text: &str,
+) -> Result<CampaignRules, ApiError> {
+    authorize(principal, Action::ManageCampaigns, None)?;
     let spec = parse(text)?;
     let db = state.db.clone();
     let scope_code = spec.scope.clone();
@@ -244,12 +267,11 @@ pub async fn create_campaign(
                 format!("no area has code '{}' in your areas", spec.scope),
             )
         })?;
-    authorize(&principal, Action::ManageCampaigns, Some(&scope_path))?;
+    authorize(principal, Action::ManageCampaigns, Some(&scope_path))?;
     let db = state.db.clone();
     let offset = state.config.evidence.local_offset();
     let id = web::block(move || create(&db, &spec, offset)).await??;
-    let campaign = load(&state, &principal, id).await?;
-    Ok(HttpResponse::Created().json(CampaignView::of(&campaign)))
+    load(state, principal, id).await
 }
 
 /// The row of a campaign by code (command line).

@@ -222,8 +222,22 @@ pub async fn create(
     id: web::Path<i64>,
     body: JsonBody<NewDevice>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = id.into_inner();
-    let label = label_of(body.into_inner())?;
+    let view = set_up(&state, &principal, &req, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Sets up a phone for user `user_id`, if `principal` may ([`may_manage_devices`]):
+/// its server URL, Collect settings and QR code address. The service behind
+/// `POST /users/{id}/devices` and the console.
+pub async fn set_up(
+    state: &AppState,
+    principal: &Principal,
+    req: &HttpRequest,
+    user_id: i64,
+    input: NewDevice,
+) -> Result<NewDeviceView, ApiError> {
+    let label = label_of(input)?;
+    let principal = principal.clone();
     let db = state.db.clone();
     let keys = state.keys.clone();
     let creator = principal.user_id.0;
@@ -253,8 +267,8 @@ pub async fn create(
     })
     .await??;
     tracing::info!(device_id = row.id, user_id, "device set up");
-    let url = server_url(&state, &req, &row.token_nonce);
-    Ok(HttpResponse::Created().json(NewDeviceView {
+    let url = server_url(state, req, &row.token_nonce);
+    Ok(NewDeviceView {
         id: row.id,
         user_id,
         label: row.label.clone(),
@@ -262,7 +276,7 @@ pub async fn create(
         collect_settings: collect_settings(&url, &user),
         server_url: url,
         qr_code: format!("/api/v1/users/{user_id}/devices/{}/qr.png", row.id),
-    }))
+    })
 }
 
 /// Handles the `GET /api/v1/users/{id}/devices` route.
@@ -272,7 +286,17 @@ pub async fn list(
     principal: Principal,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = id.into_inner();
+    let items = phones(&state, &principal, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+}
+
+/// User `user_id`'s phones, revoked ones too, without tokens.
+pub async fn phones(
+    state: &AppState,
+    principal: &Principal,
+    user_id: i64,
+) -> Result<Vec<DeviceView>, ApiError> {
+    let principal = principal.clone();
     let db = state.db.clone();
     let rows = web::block(move || -> Result<Vec<DeviceRow>, ApiError> {
         managed(&db, &principal, user_id)?;
@@ -284,8 +308,7 @@ pub async fn list(
             .map_err(DbError::from)?))
     })
     .await??;
-    let items: Vec<DeviceView> = rows.iter().map(DeviceView::from).collect();
-    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+    Ok(rows.iter().map(DeviceView::from).collect())
 }
 
 /// Handles the `DELETE /api/v1/users/{id}/devices/{device_id}` route: the
@@ -297,6 +320,18 @@ pub async fn revoke(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, device_id) = path.into_inner();
+    revoke_phone(&state, &principal, user_id, device_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes phone `device_id` of user `user_id`: its token stops working at once.
+pub async fn revoke_phone(
+    state: &AppState,
+    principal: &Principal,
+    user_id: i64,
+    device_id: i64,
+) -> Result<(), ApiError> {
+    let principal = principal.clone();
     let db = state.db.clone();
     web::block(move || -> Result<(), ApiError> {
         managed(&db, &principal, user_id)?;
@@ -315,7 +350,7 @@ pub async fn revoke(
     })
     .await??;
     tracing::info!(device_id, user_id, "device revoked");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// Handles the `GET /api/v1/users/{id}/devices/{device_id}/qr.png` route: the
@@ -328,6 +363,19 @@ pub async fn qr_code(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, device_id) = path.into_inner();
+    let png = qr_png(&state, &principal, &req, user_id, device_id).await?;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+}
+
+/// The configure-by-QR code of a working phone, as a PNG.
+pub async fn qr_png(
+    state: &AppState,
+    principal: &Principal,
+    req: &HttpRequest,
+    user_id: i64,
+    device_id: i64,
+) -> Result<Vec<u8>, ApiError> {
+    let principal = principal.clone();
     let db = state.db.clone();
     let (device, user) = web::block(move || -> Result<(DeviceRow, UserRow), ApiError> {
         let user = managed(&db, &principal, user_id)?;
@@ -339,11 +387,10 @@ pub async fn qr_code(
         Ok((device, user))
     })
     .await??;
-    let url = server_url(&state, &req, &device.token_nonce);
+    let url = server_url(state, req, &device.token_nonce);
     let payload = qr_payload(&collect_settings(&url, &user))
         .map_err(|e| ApiError::Internal(format!("cannot compress the settings: {e}")))?;
-    let png = web::block(move || render_qr(&payload)).await??;
-    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+    web::block(move || render_qr(&payload)).await?
 }
 
 /// A QR code as a PNG.

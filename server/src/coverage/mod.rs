@@ -183,19 +183,37 @@ pub async fn coverage_route(
     id: web::Path<i64>,
     query: web::Query<AreaQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::load(&state, &principal, id.into_inner()).await?;
-    let area = resolve_area(&state, &principal, &campaign, query.area).await?;
     let depth = query.depth.unwrap_or(1);
+    let (_, view) = coverage_of(&state, &principal, id.into_inner(), query.area, depth).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Campaign `id`'s coverage of `area` (see [`resolve_area`]) and of its
+/// descendants `depth` levels down, as `principal` may read it; with the
+/// campaign's rules. The service behind the coverage route and the console.
+pub async fn coverage_of(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    area: Option<i64>,
+    depth: usize,
+) -> Result<(CampaignRules, CoverageView), ApiError> {
+    let campaign = campaigns::load(state, principal, id).await?;
+    let area = resolve_area(state, principal, &campaign, area).await?;
     if depth > 4 {
         return Err(ApiError::bad_param("depth", "must be between 0 and 4"));
     }
     let db = state.db.clone();
+    let rules = campaign.clone();
     let (row, children) =
-        web::block(move || rollup(&db, &campaign, &area, depth, Utc::now())).await??;
-    Ok(HttpResponse::Ok().json(CoverageView {
-        area: row,
-        children,
-    }))
+        web::block(move || rollup(&db, &rules, &area, depth, Utc::now())).await??;
+    Ok((
+        campaign,
+        CoverageView {
+            area: row,
+            children,
+        },
+    ))
 }
 
 /// One gap with its village.
@@ -307,13 +325,34 @@ pub async fn gaps_route(
     id: web::Path<i64>,
     query: web::Query<AreaQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::load(&state, &principal, id.into_inner()).await?;
-    let area = resolve_area(&state, &principal, &campaign, query.area).await?;
     let limit = crate::paging::parse_limit(query.limit, 100, 1000)? as usize;
     let after = crate::paging::cursor_param(query.cursor.as_deref(), Cursor::decode)?;
-    let db = state.db.clone();
-    let page = web::block(move || gaps(&db, &campaign, &area, Utc::now(), after, limit)).await??;
+    let page = gap_page(
+        &state,
+        &principal,
+        id.into_inner(),
+        query.area,
+        after,
+        limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of campaign `id`'s gap list for `area`, as `principal` may read
+/// it. The service behind the gap route and the console's gap lists.
+pub async fn gap_page(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    area: Option<i64>,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<GapPage, ApiError> {
+    let campaign = campaigns::load(state, principal, id).await?;
+    let area = resolve_area(state, principal, &campaign, area).await?;
+    let db = state.db.clone();
+    web::block(move || gaps(&db, &campaign, &area, Utc::now(), after, limit)).await?
 }
 
 /// A difference between the maintained counts and a recomputation.

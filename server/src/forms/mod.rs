@@ -84,10 +84,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let all = match query.state.as_deref() {
         None | Some("open") => false,
-        Some("all") => {
-            authorize(&principal, Action::ManageForms, None)?;
-            true
-        }
+        Some("all") => true,
         Some(_) => {
             return Err(ApiError::bad_param(
                 "state",
@@ -95,15 +92,28 @@ pub async fn list(
             ))
         }
     };
-    authorize(&principal, Action::ReadForms, None)?;
+    let items = catalogue(&state, &principal, all).await?;
+    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+}
+
+/// The forms open for filling, or with `all` (form managers only) every form
+/// in every state with all its versions.
+pub async fn catalogue(
+    state: &AppState,
+    principal: &Principal,
+    all: bool,
+) -> Result<Vec<FormSummary>, ApiError> {
+    if all {
+        authorize(principal, Action::ManageForms, None)?;
+    }
+    authorize(principal, Action::ReadForms, None)?;
     let db = state.db.clone();
     let records = web::block(move || store::list(&db)).await??;
-    let items: Vec<FormSummary> = records
+    Ok(records
         .iter()
         .filter(|r| all || (r.state == FormState::Open && r.current_row().is_some()))
         .map(|r| summary(r, all))
-        .collect();
-    Ok(HttpResponse::Ok().json(crate::paging::Items { items }))
+        .collect())
 }
 
 fn parse_version(text: &str) -> Result<FormVersion, ApiError> {
@@ -229,10 +239,33 @@ pub async fn publish(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authorize_form_management(&state, &principal).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::bad_param("body", "the definition must be UTF-8 text (YAML or JSON)")
     })?;
+    let published = publish_text(&state, &principal, text).await?;
+    let location = format!(
+        "/api/v1/forms/{}/versions/{}",
+        published.id, published.version
+    );
+    match published.outcome {
+        store::PublishOutcome::Created => Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .json(published)),
+        store::PublishOutcome::Unchanged => Ok(HttpResponse::Ok()
+            .insert_header((header::LOCATION, location))
+            .json(published)),
+    }
+}
+
+/// Publishes a definition written as YAML or JSON: a new version, or nothing
+/// new when this content is already published. The service behind
+/// `POST /forms` and the console.
+pub async fn publish_text(
+    state: &AppState,
+    principal: &Principal,
+    text: &str,
+) -> Result<Published, ApiError> {
+    authorize_form_management(state, principal).await?;
     let definition = survey_forms::parse_definition("<request>", text).map_err(|errors| {
         let count = errors.len();
         ApiError::invalid_many(
@@ -247,27 +280,15 @@ pub async fn publish(
     let by = principal.user_id.0;
     let published = definition.clone();
     let outcome = web::block(move || store::publish(&db, &published, Some(by))).await??;
-    let body = Published {
+    if outcome == store::PublishOutcome::Created {
+        tracing::info!(form = %definition.id, version = %definition.version, "form published");
+    }
+    Ok(Published {
         id: definition.id.clone(),
         version: definition.version,
         hash: definition.content_hash(),
-        outcome: outcome.clone(),
-    };
-    let location = format!(
-        "/api/v1/forms/{}/versions/{}",
-        definition.id, definition.version
-    );
-    match outcome {
-        store::PublishOutcome::Created => {
-            tracing::info!(form = %definition.id, version = %definition.version, "form published");
-            Ok(HttpResponse::Created()
-                .insert_header((header::LOCATION, location))
-                .json(body))
-        }
-        store::PublishOutcome::Unchanged => Ok(HttpResponse::Ok()
-            .insert_header((header::LOCATION, location))
-            .json(body)),
-    }
+        outcome,
+    })
 }
 
 /// Body of `PUT /forms/{id}/state`.
@@ -284,20 +305,28 @@ pub async fn set_state(
     form_id: web::Path<String>,
     body: JsonBody<StateChange>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize_form_management(&state, &principal).await?;
-    let new_state: FormState = body
-        .into_inner()
-        .state
+    let form = change_state(&state, &principal, &form_id, &body.into_inner().state).await?;
+    Ok(HttpResponse::Ok().json(form))
+}
+
+/// Opens, closes (`closing`, `closed`) a form, by the state's name.
+pub async fn change_state(
+    state: &AppState,
+    principal: &Principal,
+    form_id: &str,
+    new_state: &str,
+) -> Result<FormSummary, ApiError> {
+    authorize_form_management(state, principal).await?;
+    let new_state: FormState = new_state
         .parse()
         .map_err(|e: UnknownName| ApiError::invalid("state", e.to_string()))?;
-    let form_id = form_id.into_inner();
     let db = state.db.clone();
-    let id = form_id.clone();
+    let id = form_id.to_string();
     if !web::block(move || store::set_state(&db, &id, new_state)).await?? {
         return Err(ApiError::NotFound(format!("no form '{form_id}'")));
     }
-    let record = load(&state, &form_id).await?;
-    Ok(HttpResponse::Ok().json(summary(&record, true)))
+    let record = load(state, form_id).await?;
+    Ok(summary(&record, true))
 }
 
 /// Handles the `POST /api/v1/forms/{form_id}/versions/{version}/retire` route.
@@ -307,18 +336,29 @@ pub async fn retire(
     principal: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize_form_management(&state, &principal).await?;
     let (form_id, version) = path.into_inner();
-    let version = parse_version(&version)?;
+    let form = retire_version(&state, &principal, &form_id, &version).await?;
+    Ok(HttpResponse::Ok().json(form))
+}
+
+/// Retires a version of a form: phones holding it are told to download the new one.
+pub async fn retire_version(
+    state: &AppState,
+    principal: &Principal,
+    form_id: &str,
+    version: &str,
+) -> Result<FormSummary, ApiError> {
+    authorize_form_management(state, principal).await?;
+    let version = parse_version(version)?;
     let db = state.db.clone();
-    let id = form_id.clone();
+    let id = form_id.to_string();
     if !web::block(move || store::retire(&db, &id, version)).await?? {
         return Err(ApiError::NotFound(format!(
             "form '{form_id}' has no version {version}"
         )));
     }
-    let record = load(&state, &form_id).await?;
-    Ok(HttpResponse::Ok().json(summary(&record, true)))
+    let record = load(state, form_id).await?;
+    Ok(summary(&record, true))
 }
 
 /// Body of the answer check.

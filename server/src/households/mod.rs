@@ -161,12 +161,23 @@ pub async fn import_file(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManagePlaces, None)?;
+    Ok(HttpResponse::Ok().json(import_households(&state, &principal, body).await?))
+}
+
+/// Imports a household roster CSV into villages inside `principal`'s areas,
+/// all or nothing. The service behind `POST /households/import` and the console.
+pub async fn import_households(
+    state: &AppState,
+    principal: &Principal,
+    body: web::Bytes,
+) -> Result<crate::areas::store::ImportSummary, ApiError> {
+    authorize(principal, Action::ManagePlaces, None)?;
+    let scope = principal.scope.clone();
     let db = state.db.clone();
     let summary = web::block(move || {
         let (records, problems) = import::read_csv(&body);
         tracing::info!(rows = records.len(), "household import started");
-        store::import(&db, &records, problems, Some(&principal.scope), &|_| {})
+        store::import(&db, &records, problems, Some(&scope), &|_| {})
     })
     .await??;
     tracing::info!(
@@ -174,7 +185,7 @@ pub async fn import_file(
         updated = summary.updated,
         "households imported"
     );
-    Ok(HttpResponse::Ok().json(summary))
+    Ok(summary)
 }
 
 /// Body of the move route.

@@ -618,6 +618,54 @@ pub fn to_xlsx(report: &Report, campaign: &CampaignRules) -> Result<Vec<u8>, Api
     workbook.save_to_buffer().map_err(fail)
 }
 
+/// A report as filed: its figures, the campaign's rules (for its headers) and
+/// the file name it downloads under.
+pub struct Filed {
+    pub report: Report,
+    pub campaign: CampaignRules,
+    /// Without extension: named by the day the report is due, not by today.
+    pub file: String,
+}
+
+/// Campaign `id`'s report of `kind` for `area` on `date` (`YYYY-MM-DD`; the
+/// one a clerk files next when absent), as `principal` may read it. The
+/// service behind the report route, `camket report`'s peer and the console.
+pub async fn file_report(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    kind: ReportKind,
+    area: Option<i64>,
+    date: Option<&str>,
+) -> Result<Filed, ApiError> {
+    let campaign = campaigns::load(state, principal, id).await?;
+    let area = resolve_area(state, principal, &campaign, area).await?;
+    let date = date
+        .map(|text| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_param("date", "use YYYY-MM-DD"))
+        })
+        .transpose()?;
+    let today = Utc::now().with_timezone(&campaign.offset).date_naive();
+    let period = Period::of(kind, &campaign.window, campaign.offset, date, today);
+    let due = period.to.with_timezone(&campaign.offset).date_naive();
+    let db = state.db.clone();
+    let (report, campaign) =
+        web::block(move || build(&db, &campaign, &area, kind, period).map(|r| (r, campaign)))
+            .await??;
+    let file = format!(
+        "bao-cao-{}-{}-{}",
+        report.campaign_id,
+        format!("{kind:?}").to_lowercase(),
+        due
+    );
+    Ok(Filed {
+        report,
+        campaign,
+        file,
+    })
+}
+
 /// Query of the report route.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -640,34 +688,23 @@ pub async fn report_route(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let kind: ReportKind = kind.parse().map_err(|e: String| ApiError::NotFound(e))?;
-    let campaign = campaigns::load(&state, &principal, id).await?;
-    let area = resolve_area(&state, &principal, &campaign, query.area).await?;
-    let date = query
-        .date
-        .as_deref()
-        .map(|text| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_param("date", "use YYYY-MM-DD"))
-        })
-        .transpose()?;
-    let today = Utc::now().with_timezone(&campaign.offset).date_naive();
     let format = query.format.clone().unwrap_or_else(|| "json".into());
     if !["json", "csv", "xlsx"].contains(&format.as_str()) {
         return Err(ApiError::bad_param("format", "use json, csv or xlsx"));
     }
-    let period = Period::of(kind, &campaign.window, campaign.offset, date, today);
-    // Named by the day the report is due (its period's end), not by today.
-    let due = period.to.with_timezone(&campaign.offset).date_naive();
-    let db = state.db.clone();
-    let (report, campaign) =
-        web::block(move || build(&db, &campaign, &area, kind, period).map(|r| (r, campaign)))
-            .await??;
-    let file = format!(
-        "bao-cao-{}-{}-{}",
-        report.campaign_id,
-        format!("{kind:?}").to_lowercase(),
-        due
-    );
+    let Filed {
+        report,
+        campaign,
+        file,
+    } = file_report(
+        &state,
+        &principal,
+        id,
+        kind,
+        query.area,
+        query.date.as_deref(),
+    )
+    .await?;
     match format.as_str() {
         "csv" => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

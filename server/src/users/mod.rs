@@ -167,8 +167,19 @@ pub async fn create_user(
     principal: Principal,
     body: JsonBody<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageUsers, None)?;
-    let input = body.into_inner();
+    let view = create_account(&state, &principal, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates an account bound to areas inside `principal`'s. The service behind
+/// `POST /users` and the console.
+pub async fn create_account(
+    state: &AppState,
+    principal: &Principal,
+    input: CreateUser,
+) -> Result<UserView, ApiError> {
+    authorize(principal, Action::ManageUsers, None)?;
+    let principal = principal.clone();
     let role = validate_new_user(&input)?;
     let db = state.db.clone();
     let view = web::block(move || -> Result<UserView, ApiError> {
@@ -192,7 +203,7 @@ pub async fn create_user(
     })
     .await??;
     tracing::info!(user_id = view.id.0, role = %view.role, "user created");
-    Ok(HttpResponse::Created().json(view))
+    Ok(view)
 }
 
 /// Query of `GET /users`.
@@ -210,15 +221,37 @@ pub async fn list_users(
     principal: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageUsers, None)?;
     let limit = parse_limit(query.limit, 100, 1000)?;
     let after = cursor_param(query.cursor.as_deref(), decode_id)?.unwrap_or(0);
-    let db = state.db.clone();
-    let items = web::block(move || list_in_scope(&db, &principal.scope, after, limit)).await??;
+    let items = accounts(&state, &principal, after, limit).await?;
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|u| u.id.to_string()))
         .flatten();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// The accounts bound inside `principal`'s areas, by id, after `after`, at most `limit`.
+pub async fn accounts(
+    state: &AppState,
+    principal: &Principal,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<UserView>, ApiError> {
+    authorize(principal, Action::ManageUsers, None)?;
+    let db = state.db.clone();
+    let scope = principal.scope.clone();
+    web::block(move || list_in_scope(&db, &scope, after, limit)).await?
+}
+
+/// One account `principal` manages (bound only inside their areas).
+pub async fn account(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> Result<UserView, ApiError> {
+    let db = state.db.clone();
+    let principal = principal.clone();
+    web::block(move || managed_user(&db, &principal, id)).await?
 }
 
 /// Handles the `PUT /api/v1/users/{id}/areas` route.
@@ -229,9 +262,25 @@ pub async fn set_areas(
     id: web::Path<i64>,
     body: JsonBody<SetAreas>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageUsers, None)?;
-    let id = id.into_inner();
-    let area_ids = body.into_inner().area_ids;
+    let view = bind(
+        &state,
+        &principal,
+        id.into_inner(),
+        body.into_inner().area_ids,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Binds account `id` to `area_ids` (replacing its areas), all inside `principal`'s.
+pub async fn bind(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    area_ids: Vec<i64>,
+) -> Result<UserView, ApiError> {
+    authorize(principal, Action::ManageUsers, None)?;
+    let principal = principal.clone();
     if area_ids.is_empty() {
         return Err(ApiError::invalid(
             "area_ids",
@@ -248,16 +297,18 @@ pub async fn set_areas(
         managed_user(&db, &principal, id)
     })
     .await??;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }
 
-async fn change_active(
-    state: web::Data<AppState>,
-    principal: Principal,
+/// Deactivates (its logins end at once) or reactivates account `id`.
+pub async fn change_active(
+    state: &AppState,
+    principal: &Principal,
     id: i64,
     active: bool,
-) -> Result<HttpResponse, ApiError> {
-    authorize(&principal, Action::ManageUsers, None)?;
+) -> Result<UserView, ApiError> {
+    authorize(principal, Action::ManageUsers, None)?;
+    let principal = principal.clone();
     if principal.user_id.0 == id && !active {
         return Err(ApiError::Conflict(
             "you cannot deactivate your own account".into(),
@@ -271,7 +322,7 @@ async fn change_active(
     })
     .await??;
     tracing::info!(user_id = id, active, "user activation changed");
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }
 
 /// Handles the `POST /api/v1/users/{id}/deactivate` route: the account's logins
@@ -282,7 +333,8 @@ pub async fn deactivate(
     principal: Principal,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    change_active(state, principal, id.into_inner(), false).await
+    let view = change_active(&state, &principal, id.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Handles the `POST /api/v1/users/{id}/activate` route.
@@ -292,7 +344,8 @@ pub async fn activate(
     principal: Principal,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    change_active(state, principal, id.into_inner(), true).await
+    let view = change_active(&state, &principal, id.into_inner(), true).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Area ids for area codes (for the command line); unknown codes are an error.

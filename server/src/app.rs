@@ -207,6 +207,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .route("/metrics", web::get().to(crate::metrics::metrics))
             .service(web::scope("/api/v1").configure(api_routes))
             .configure(collect::routes)
+            .configure(crate::console::routes)
             .default_service(web::to(unknown_route))
     })
     .client_request_timeout(std::time::Duration::from_secs(

@@ -300,6 +300,7 @@ pub fn problem_for_plain_errors<B: MessageBody + 'static>(
         .is_some_and(|value| {
             value.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
                 || value.as_bytes().starts_with(b"text/xml")
+                || value.as_bytes().starts_with(b"text/html")
         });
     if already_answered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));

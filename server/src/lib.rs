@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod client_address;
 pub mod collect;
 pub mod config;
+pub mod console;
 pub mod coverage;
 pub mod devtools;
 pub mod error;

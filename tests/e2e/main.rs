@@ -10,6 +10,7 @@ mod backup;
 mod benchmarks;
 mod collect;
 mod concurrency;
+mod console;
 mod coverage;
 mod crashes;
 mod errors;

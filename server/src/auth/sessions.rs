@@ -232,6 +232,51 @@ pub fn load_principal(
     }
 }
 
+/// The caller of a web-console session: `None` when the login was revoked
+/// (logged out), the account deactivated, or the login began more than
+/// `max_age_secs` ago. Read on every request, so that all three act at once.
+pub fn console_principal(
+    db: &Db,
+    session_id: &str,
+    max_age_secs: u64,
+) -> Result<Option<Principal>, ApiError> {
+    let found: Option<(UserRow, AuthSessionRow)> = with_conn!(db, |conn| users::table
+        .inner_join(auth_sessions::table)
+        .filter(auth_sessions::id.eq(session_id))
+        .select((UserRow::as_select(), AuthSessionRow::as_select()))
+        .first(conn)
+        .optional()?);
+    match found {
+        Some((user, session))
+            if user.active
+                && session.revoked_at.is_none()
+                && !login_too_old(session.created_at, now(), max_age_secs) =>
+        {
+            Ok(Some(principal_of(db, user, session_id)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Starts a login without a refresh token (the web console's: its cookie
+/// names the login, and the login ends with the working day or at logout).
+pub fn start_console_session(db: &Db, user_id: i64) -> Result<String, ApiError> {
+    let session = AuthSessionRow {
+        id: random_hex(16),
+        user_id,
+        created_at: now(),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    write_tx!(db, |conn| {
+        diesel::insert_into(auth_sessions::table)
+            .values(&session)
+            .execute(conn)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(session.id)
+}
+
 /// The caller who is `user`, with the areas they are bound to; `session_id`
 /// names how they proved it (a login, a device token, a password on the request).
 pub fn principal_of(db: &Db, user: UserRow, session_id: &str) -> Result<Principal, ApiError> {

@@ -42,6 +42,8 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     /// Derived from the same secret; makes phones' device tokens (see `collect::devices`).
     device_key: [u8; 32],
+    /// Derived from the same secret; signs the web console's cookies and forms.
+    console_key: [u8; 32],
 }
 
 impl JwtKeys {
@@ -50,10 +52,14 @@ impl JwtKeys {
         let mut device_key = Sha256::new();
         device_key.update(b"camket device tokens\0");
         device_key.update(secret);
+        let mut console_key = Sha256::new();
+        console_key.update(b"camket console\0");
+        console_key.update(secret);
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             device_key: device_key.finalize().into(),
+            console_key: console_key.finalize().into(),
         }
     }
 
@@ -78,6 +84,36 @@ impl JwtKeys {
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(nonce.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn console_hmac(&self, purpose: &str, input: &str) -> hmac::Hmac<Sha256> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.console_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(input.as_bytes());
+        mac
+    }
+
+    /// The web console's signature of `input` for `purpose` (a session cookie,
+    /// a form's anti-forgery token), as hex.
+    pub fn console_mac(&self, purpose: &str, input: &str) -> String {
+        use hmac::Mac;
+        hex::encode(self.console_hmac(purpose, input).finalize().into_bytes())
+    }
+
+    /// Whether `presented` is [`console_mac`](Self::console_mac) of `input`,
+    /// compared in constant time.
+    pub fn console_mac_matches(&self, purpose: &str, input: &str, presented: &str) -> bool {
+        use hmac::Mac;
+        match hex::decode(presented) {
+            Ok(bytes) => self
+                .console_hmac(purpose, input)
+                .verify_slice(&bytes)
+                .is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Signs an access token.

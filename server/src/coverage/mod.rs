@@ -355,6 +355,51 @@ pub async fn gap_page(
     web::block(move || gaps(&db, &campaign, &area, Utc::now(), after, limit)).await?
 }
 
+/// A village's sheet for one campaign: every household with where it stands
+/// on each target, and the village's own targets.
+pub struct VillageSheet {
+    pub campaign: CampaignRules,
+    pub village: AreaRow,
+    pub households: Vec<coverage::HouseholdStanding>,
+    pub village_targets: Vec<Option<coverage::SubjectState>>,
+}
+
+/// Campaign `id`'s sheet of village `village_id`, as `principal` may read it.
+pub async fn village_sheet(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    village_id: i64,
+) -> Result<VillageSheet, ApiError> {
+    let campaign = campaigns::load(state, principal, id).await?;
+    let village = resolve_area(state, principal, &campaign, Some(village_id)).await?;
+    if village.level != AreaLevel::Village {
+        return Err(ApiError::bad_param("area", "this area is not a village"));
+    }
+    let db = state.db.clone();
+    let path = village.path.clone();
+    let mut facts = web::block(move || store::subtree_facts(&db, &path)).await??;
+    let (homes, subs) = facts.remove(&village.id.0).unwrap_or_default();
+    let now = Utc::now();
+    Ok(VillageSheet {
+        households: coverage::household_standings(
+            &campaign.targets,
+            &homes,
+            &subs,
+            &campaign.window,
+            now,
+        ),
+        village_targets: coverage::village_standing(
+            &campaign.targets,
+            &subs,
+            &campaign.window,
+            now,
+        ),
+        campaign,
+        village,
+    })
+}
+
 /// A difference between the maintained counts and a recomputation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {

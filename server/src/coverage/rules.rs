@@ -202,10 +202,12 @@ impl std::ops::AddAssign for Count {
     }
 }
 
-/// How a subject stands for a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SubjectState {
+/// Where one subject (a household, a village) stands on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectState {
     Covered,
+    /// A submission is waiting for review.
     Pending,
     Missing,
 }
@@ -375,6 +377,67 @@ pub fn village_gaps(
         }
     }
     gaps
+}
+
+/// One household of a village and where it stands on each target of a
+/// campaign: `None` where the target does not ask anything of it.
+#[derive(Debug, Clone)]
+pub struct HouseholdStanding {
+    pub household: HouseholdFacts,
+    pub targets: Vec<Option<SubjectState>>,
+}
+
+/// Every active household of a village with its required commitments and
+/// which of them are covered, waiting for review or missing (the same rules
+/// as [`village_gaps`], household by household).
+pub fn household_standings(
+    targets: &[Target],
+    households: &[HouseholdFacts],
+    submissions: &[CoveringSubmission],
+    window: &Window,
+    as_of: DateTime<Utc>,
+) -> Vec<HouseholdStanding> {
+    households
+        .iter()
+        .filter(|h| h.active)
+        .map(|household| HouseholdStanding {
+            household: household.clone(),
+            targets: targets
+                .iter()
+                .map(|target| {
+                    (!target.who.per_village() && eligible(target, household)).then(|| {
+                        let own = submissions
+                            .iter()
+                            .filter(|s| s.household_id == Some(household.id));
+                        state_of(target, own, window, as_of)
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Where a village itself stands on each per-village target (`None` for
+/// household targets).
+pub fn village_standing(
+    targets: &[Target],
+    submissions: &[CoveringSubmission],
+    window: &Window,
+    as_of: DateTime<Utc>,
+) -> Vec<Option<SubjectState>> {
+    targets
+        .iter()
+        .map(|target| {
+            target.who.per_village().then(|| {
+                state_of(
+                    target,
+                    submissions.iter().filter(|s| s.household_id.is_none()),
+                    window,
+                    as_of,
+                )
+            })
+        })
+        .collect()
 }
 
 /// How a target stands.
@@ -659,6 +722,36 @@ mod tests {
             listed,
             vec![(1, Some(2), true), (1, Some(3), false), (2, Some(3), false)]
         );
+
+        // The village sheet says the same, household by household.
+        let sheet = household_standings(
+            &targets(),
+            &homes,
+            &subs,
+            &window,
+            at("2025-05-01T00:00:00Z"),
+        );
+        let open: Vec<(usize, Option<i64>, bool)> = sheet
+            .iter()
+            .flat_map(|row| {
+                row.targets
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, state)| match state {
+                        Some(SubjectState::Pending) => Some((i, Some(row.household.id), true)),
+                        Some(SubjectState::Missing) => Some((i, Some(row.household.id), false)),
+                        _ => None,
+                    })
+            })
+            .collect();
+        let mut expected = listed.clone();
+        expected.retain(|(_, household, _)| household.is_some());
+        let mut open_sorted = open;
+        open_sorted.sort();
+        assert_eq!(open_sorted, expected);
+        assert!(sheet
+            .iter()
+            .any(|row| row.targets.contains(&Some(SubjectState::Covered))));
     }
 
     #[test]

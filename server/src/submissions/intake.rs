@@ -209,7 +209,8 @@ struct PhotoFacts {
     exif_unreadable: Option<String>,
 }
 
-fn village_place(row: &AreaRow) -> VillagePlace {
+/// A village as the evidence checks see it: its name, boundary and centre.
+pub fn village_place(row: &AreaRow) -> VillagePlace {
     let boundary = row
         .boundary
         .as_deref()

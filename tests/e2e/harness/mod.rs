@@ -3,6 +3,7 @@
 //! started once per test process (as the `postgres` user when run as root) and
 //! stopped by a watchdog when the process ends.
 
+pub mod browser;
 pub mod field;
 pub mod odk;
 pub mod schemathesis;

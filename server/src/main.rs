@@ -176,6 +176,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         iterations: usize,
     },
+    /// The web console's pages against a running server (a signed-in browser).
+    Console {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "admin")]
+        username: String,
+        #[arg(long, env = "CAMKET_BENCH_PASSWORD", default_value = camket::devtools::province::PASSWORD)]
+        password: String,
+        #[arg(long, default_value_t = 1)]
+        campaign: i64,
+        #[arg(long, default_value_t = 20)]
+        iterations: usize,
+    },
     /// Photo submissions per second against a running server.
     Ingest {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -648,6 +661,15 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             campaign,
             iterations,
         } => camket::devtools::bench::queries(&url, &username, &password, campaign, iterations)?,
+        BenchCommand::Console {
+            url,
+            username,
+            password,
+            campaign,
+            iterations,
+        } => camket::devtools::bench::console_pages(
+            &url, &username, &password, campaign, iterations,
+        )?,
         BenchCommand::Ingest {
             url,
             username,

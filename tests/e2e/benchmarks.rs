@@ -71,6 +71,25 @@ per_backend! {
                 "{name}: {stats}"
             );
         }
+        let pages = json_of(
+            env.camket(&[
+                "bench",
+                "console",
+                "--url",
+                &server.base,
+                "--iterations",
+                "3",
+            ]),
+            "bench console",
+        );
+        assert_eq!(pages.as_object().map(|cases| cases.len()), Some(9), "{pages}");
+        for (name, stats) in pages.as_object().expect("cases") {
+            assert_eq!(stats["count"], 3, "{name}");
+            assert!(
+                stats["p50_ms"].as_f64().unwrap_or(-1.0) > 0.0,
+                "{name}: {stats}"
+            );
+        }
         let ingest = json_of(
             env.camket(&[
                 "bench",

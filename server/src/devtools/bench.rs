@@ -132,6 +132,137 @@ pub fn queries(
     Ok(Value::Object(out))
 }
 
+/// Logs in to the web console as a browser does; returns the `Cookie` header.
+fn console_login(
+    agent: &ureq::Agent,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, String> {
+    let cookie_of = |response: &ureq::Response| -> String {
+        response
+            .all("set-cookie")
+            .iter()
+            .filter_map(|line| line.split(';').next())
+            .filter(|pair| !pair.ends_with('='))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let form = agent
+        .get(&format!("{base}/login"))
+        .call()
+        .map_err(|e| format!("console login page: {e}"))?;
+    let cookie = cookie_of(&form);
+    let text = form.into_string().map_err(|e| e.to_string())?;
+    let token = text
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the login page has no form token")?
+        .to_string();
+    let done = agent
+        .post(&format!("{base}/login"))
+        .set("Cookie", &cookie)
+        .set("Origin", base)
+        .send_form(&[
+            ("_csrf", &token),
+            ("username", username),
+            ("password", password),
+        ])
+        .map_err(|e| format!("console login: {e}"))?;
+    let session = cookie_of(&done);
+    if session.contains("camket_console=") {
+        Ok(session)
+    } else {
+        Err(format!("console login refused ({})", done.status()))
+    }
+}
+
+/// Times the web console's pages, as a signed-in admin of the whole area
+/// sees them: queue, a submission, coverage at each level, the village's
+/// households, the printable gap list, the daily report, the users.
+pub fn console_pages(
+    base: &str,
+    username: &str,
+    password: &str,
+    campaign: i64,
+    iterations: usize,
+) -> Result<Value, String> {
+    let token = login(base, username, password)?;
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(120))
+        .redirects(0)
+        .build();
+    let first = |path: &str| -> Result<i64, String> {
+        let (_, body) = get(&agent, base, &token, path)?;
+        body["items"][0]["id"]
+            .as_i64()
+            .ok_or_else(|| format!("nothing at {path}"))
+    };
+    let commune = first("/api/v1/areas?level=commune&limit=1")?;
+    let village = first("/api/v1/areas?level=village&limit=1")?;
+    let submission = first("/api/v1/submissions?limit=1")?;
+    let cookie = console_login(&agent, base, username, password)?;
+    let cases = [
+        ("queue, first page, whole area", "/queue".to_string()),
+        ("a submission", format!("/submissions/{submission}")),
+        (
+            "coverage, whole area",
+            format!("/coverage?campaign={campaign}"),
+        ),
+        (
+            "coverage, one commune",
+            format!("/coverage?campaign={campaign}&area={commune}"),
+        ),
+        (
+            "coverage, one village with its households",
+            format!("/coverage?campaign={campaign}&area={village}"),
+        ),
+        (
+            "printable gap list, one village",
+            format!("/coverage/gaps?campaign={campaign}&area={village}"),
+        ),
+        (
+            "daily report, one commune",
+            format!("/reports?campaign={campaign}&kind=daily&area={commune}"),
+        ),
+        (
+            "daily report, whole area",
+            format!("/reports?campaign={campaign}&kind=daily"),
+        ),
+        ("users", "/admin/users".to_string()),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, path) in cases {
+        let fetch = || -> Result<u16, String> {
+            let response = match agent
+                .get(&format!("{base}{path}"))
+                .set("Cookie", &cookie)
+                .call()
+            {
+                Ok(r) => r,
+                Err(ureq::Error::Status(_, r)) => r,
+                Err(e) => return Err(e.to_string()),
+            };
+            let status = response.status();
+            response.into_string().map_err(|e| e.to_string())?;
+            Ok(status)
+        };
+        let status = fetch()?;
+        if status != 200 {
+            return Err(format!("{name}: {path} answered {status}"));
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let started = Instant::now();
+            fetch()?;
+            samples.push(started.elapsed());
+        }
+        out.insert(name.to_string(), json!(stats(samples)));
+    }
+    Ok(Value::Object(out))
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

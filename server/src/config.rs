@@ -15,6 +15,11 @@ pub struct ServerConfig {
     /// request's own `Host`, over http.
     #[arg(long = "public-url", env = "CAMKET_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Map tiles drawn under the console's maps, as a URL template with `{z}`,
+    /// `{x}` and `{y}` (`https://tiles.example.vn/{z}/{x}/{y}.png`). Without it
+    /// the maps are drawn from the stored geometry alone, with no tile server.
+    #[arg(long = "map-tiles", env = "CAMKET_MAP_TILES")]
+    pub map_tiles: Option<String>,
     /// The bearer token a Prometheus scraper presents to `GET /metrics`; without
     /// it the route is off (404).
     #[arg(

@@ -139,6 +139,29 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' da
 /// anti-forgery check compares, and nothing leaks to other sites.
 pub const REFERRER_POLICY: &str = "same-origin";
 
+/// The origin (`https://host[:port]`) of a URL or URL template.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest
+        .split('/')
+        .next()
+        .filter(|h| !h.is_empty() && !h.contains('{'))?;
+    (scheme == "https" || scheme == "http").then(|| format!("{scheme}://{host}"))
+}
+
+/// Lets a page show images from `origin` too (the configured map tiles).
+pub fn allow_images_from(response: &mut HttpResponse, origin: &str) {
+    let policy = CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:",
+        &format!("img-src 'self' data: {origin}"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// An HTML response that no shared cache keeps (pages hold personal data).
 pub fn html_response(markup: Markup) -> HttpResponse {
     HttpResponse::Ok()

@@ -45,6 +45,8 @@ pub struct MapInput {
     /// The village's boundary rings (outer rings of its polygons), as (lat, lon).
     pub boundary: Vec<Vec<(f64, f64)>>,
     pub marks: Vec<Mark>,
+    /// A tile URL template (`…/{z}/{x}/{y}.png`) to draw under the map, if configured.
+    pub tiles: Option<String>,
 }
 
 /// The distance in metres between two (lat, lon) points.
@@ -63,6 +65,10 @@ pub fn rings(geometry: &geo::Geometry<f64>) -> Vec<Vec<(f64, f64)>> {
         _ => Vec::new(),
     }
 }
+
+/// A map tile under the drawing: zoom, x, y, and its top-left and
+/// bottom-right corners in drawing units.
+type Tile = (u32, u32, u32, (f64, f64), (f64, f64));
 
 /// Projects (lat, lon) onto the drawing: equirectangular around the middle
 /// latitude (true to scale over a village), north up, fitted with a margin.
@@ -108,6 +114,53 @@ impl Frame {
             self.offset_y + (self.north - lat) * self.scale,
         )
     }
+
+    /// The (lat, lon) at a point of the drawing.
+    fn unplace(&self, (x, y): (f64, f64)) -> (f64, f64) {
+        (
+            self.north - (y - self.offset_y) / self.scale,
+            self.west + (x - self.offset_x) / (self.shrink * self.scale),
+        )
+    }
+
+    /// The slippy-map tiles covering the drawing, at the zoom whose tiles are
+    /// about 256 units wide here: (z, x, y, top-left, bottom-right).
+    fn tiles(&self) -> Vec<Tile> {
+        let units_per_degree = self.shrink * self.scale;
+        let zoom = (360.0 * units_per_degree / 256.0)
+            .log2()
+            .round()
+            .clamp(0.0, 19.0) as u32;
+        let n = f64::from(1u32 << zoom);
+        let tile_x = |lon: f64| ((lon + 180.0) / 360.0 * n).floor().clamp(0.0, n - 1.0) as u32;
+        let tile_y = |lat: f64| {
+            let r = lat.clamp(-85.0, 85.0).to_radians();
+            ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+                .floor()
+                .clamp(0.0, n - 1.0) as u32
+        };
+        let lon_of = |x: u32| f64::from(x) / n * 360.0 - 180.0;
+        let lat_of = |y: u32| {
+            (std::f64::consts::PI * (1.0 - 2.0 * f64::from(y) / n))
+                .sinh()
+                .atan()
+                .to_degrees()
+        };
+        let (north, west) = self.unplace((0.0, 0.0));
+        let (south, east) = self.unplace((WIDTH, HEIGHT));
+        let mut found = Vec::new();
+        for y in tile_y(north)..=tile_y(south) {
+            for x in tile_x(west)..=tile_x(east) {
+                let top_left = self.place((lat_of(y), lon_of(x)));
+                let bottom_right = self.place((lat_of(y + 1), lon_of(x + 1)));
+                found.push((zoom, x, y, top_left, bottom_right));
+                if found.len() >= 64 {
+                    return found;
+                }
+            }
+        }
+        found
+    }
 }
 
 fn number(value: f64) -> String {
@@ -131,6 +184,12 @@ pub fn draw(input: &MapInput, lang: Lang) -> Option<Markup> {
             svg #map viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby="map-title" xmlns="http://www.w3.org/2000/svg" {
                 title #map-title { (title) }
                 rect.sea x="0" y="0" width=(WIDTH) height=(HEIGHT) {}
+                @if let Some(template) = &input.tiles {
+                    @for (z, x, y, (x0, y0), (x1, y1)) in frame.tiles() {
+                        image.tile href=(template.replace("{z}", &z.to_string()).replace("{x}", &x.to_string()).replace("{y}", &y.to_string()))
+                            x=(number(x0)) y=(number(y0)) width=(number(x1 - x0)) height=(number(y1 - y0)) preserveAspectRatio="none" {}
+                    }
+                }
                 @for ring in &input.boundary {
                     polygon.boundary points=(ring.iter().map(|p| { let (x, y) = frame.place(*p); format!("{},{}", number(x), number(y)) }).collect::<Vec<_>>().join(" ")) {}
                 }
@@ -205,7 +264,39 @@ mod tests {
                     at: (19.026, 105.005),
                 },
             ],
+            tiles: None,
         }
+    }
+
+    #[test]
+    fn configured_tiles_lie_under_the_drawing_and_cover_it() {
+        let mut data = input();
+        assert!(!draw(&data, Lang::Vi)
+            .expect("drawn")
+            .into_string()
+            .contains("<image"));
+        data.tiles = Some("https://tiles.example.vn/{z}/{x}/{y}.png".into());
+        let svg = draw(&data, Lang::Vi).expect("drawn").into_string();
+        let count = svg.matches("<image").count();
+        assert!((1..=64).contains(&count), "{count} tiles");
+        // 3 km across 640 units: zoom 14 or so; 105° E, 19° N is tile x ≈ 12971 there.
+        assert!(svg.contains("https://tiles.example.vn/1"), "{svg}");
+        assert!(
+            svg.find("<image").unwrap_or(usize::MAX) < svg.find("class=\"boundary\"").unwrap_or(0),
+            "tiles are drawn first"
+        );
+        let mut points: Vec<(f64, f64)> = data.boundary[0].clone();
+        points.extend(data.marks.iter().map(|m| m.at));
+        let frame = Frame::fit(&points).expect("points");
+        let tiles = frame.tiles();
+        let left = tiles.iter().map(|t| t.3 .0).fold(f64::MAX, f64::min);
+        let right = tiles.iter().map(|t| t.4 .0).fold(f64::MIN, f64::max);
+        let top = tiles.iter().map(|t| t.3 .1).fold(f64::MAX, f64::min);
+        let bottom = tiles.iter().map(|t| t.4 .1).fold(f64::MIN, f64::max);
+        assert!(
+            left <= 0.0 && right >= WIDTH && top <= 0.0 && bottom >= HEIGHT,
+            "{left} {right} {top} {bottom}"
+        );
     }
 
     #[test]
@@ -253,6 +344,7 @@ mod tests {
                 label: "GPS".into(),
                 at: (19.0, 105.0),
             }],
+            tiles: None,
         };
         let svg = draw(&alone, Lang::Vi).expect("drawn").into_string();
         assert!(svg.contains("<circle"));

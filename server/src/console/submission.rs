@@ -224,7 +224,7 @@ pub async fn page(
         }
         section #where {
             h2 { (lang.pick("Vị trí", "Where")) }
-            @match map::draw(&map_input(lang, &view, &context), lang) {
+            @match map::draw(&map_input(lang, &view, &context, state.config.map_tiles.as_deref()), lang) {
                 Some(svg) => (svg),
                 None => p { (lang.pick("Không có toạ độ nào để vẽ.", "No position to draw.")) },
             }
@@ -262,11 +262,16 @@ pub async fn page(
             }
         }
     };
-    Ok(layout::page(
-        &chrome(&visitor, "queue"),
-        &format!("#{id}"),
-        body,
-    ))
+    let mut response = layout::page(&chrome(&visitor, "queue"), &format!("#{id}"), body);
+    if let Some(origin) = state
+        .config
+        .map_tiles
+        .as_deref()
+        .and_then(layout::origin_of)
+    {
+        layout::allow_images_from(&mut response, &origin);
+    }
+    Ok(response)
 }
 
 fn review_form(lang: Lang, csrf: &str, id: i64, carried: &str) -> Markup {
@@ -289,7 +294,12 @@ fn review_form(lang: Lang, csrf: &str, id: i64, carried: &str) -> Markup {
     }
 }
 
-fn map_input(lang: Lang, view: &SubmissionView, context: &Context) -> map::MapInput {
+fn map_input(
+    lang: Lang,
+    view: &SubmissionView,
+    context: &Context,
+    tiles: Option<&str>,
+) -> map::MapInput {
     let boundary = context
         .village
         .as_ref()
@@ -323,7 +333,11 @@ fn map_input(lang: Lang, view: &SubmissionView, context: &Context) -> map::MapIn
             });
         }
     }
-    map::MapInput { boundary, marks }
+    map::MapInput {
+        boundary,
+        marks,
+        tiles: tiles.map(str::to_string),
+    }
 }
 
 /// The answers under the form's own labels, in the form's order; choices by

@@ -168,6 +168,8 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::PayloadConfig::new(import_limit))
+            // The console's forms carry form definitions and campaigns as text.
+            .app_data(web::FormConfig::default().limit(import_limit))
             .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
             .wrap(
                 DefaultHeaders::new()

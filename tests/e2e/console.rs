@@ -243,6 +243,7 @@ fn concrete(path: &str) -> String {
 per_backend! {
     fn every_console_page_wants_a_login_and_every_form_its_token(backend) {
         let fx = with_forms(backend, &[]);
+        open_campaign(&fx);
         let public = ["/login", "/lang", "/assets/console.css", "/assets/console.js"];
         let mut stranger = Browser::new(&fx.server.base);
         for (method, path) in camket::console::CONSOLE_ROUTES {
@@ -262,6 +263,14 @@ per_backend! {
         let policy = page.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-security-policy")).map(|(_, v)| v.clone()).unwrap_or_default();
         assert!(policy.contains("script-src 'self'"), "{policy}");
         assert!(page.text.contains("<html lang=\"vi\">") && page.text.contains("Tài khoản"));
+
+        // Far-off dates are refused in words, never a crash.
+        for path in ["/queue?to=%2B262142-12-31", "/reports?date=-262143-01-01"] {
+            let page = admin.get(path);
+            assert_eq!(page.status, 400, "{path}: {}", page.text);
+            assert!(page.content_type.starts_with("text/html"), "{path}");
+            assert!(page.text.contains("Dữ liệu chưa hợp lệ"), "{path}: {}", page.text);
+        }
 
         for (method, path) in camket::console::CONSOLE_ROUTES {
             if *method != "post" {

@@ -429,11 +429,14 @@ pub async fn imports(visitor: Visitor) -> Result<HttpResponse, ConsoleError> {
     ))
 }
 
-/// The token and the file of an upload form, read with the import size limit.
+/// The token and the file of an upload form, read with the import size limit;
+/// the token (first in the form) is checked before the file is read.
 async fn read_upload(
+    visitor: &Visitor,
+    req: &HttpRequest,
     mut multipart: Multipart,
     limit: usize,
-) -> Result<(String, String, web::Bytes), ApiError> {
+) -> Result<(String, String, web::Bytes), ConsoleError> {
     let (mut csrf, mut name, mut file) = (String::new(), String::new(), Vec::new());
     while let Some(field) = multipart.next().await {
         let mut field =
@@ -446,14 +449,20 @@ async fn read_upload(
                 .unwrap_or_default()
                 .to_string();
         }
+        if part == "file" {
+            // No file is read for a form without its token.
+            visitor.check_form(req, &csrf)?;
+        }
+        let cap = if part == "file" { limit } else { 256 };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk =
                 chunk.map_err(|e| ApiError::BadRequest(format!("unreadable upload: {e}")))?;
-            if bytes.len() + chunk.len() > limit {
+            if bytes.len() + chunk.len() > cap {
                 return Err(ApiError::PayloadTooLarge(format!(
-                    "the file is larger than {limit} bytes"
-                )));
+                    "the '{part}' part is larger than {cap} bytes"
+                ))
+                .into());
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -464,7 +473,7 @@ async fn read_upload(
         }
     }
     if file.is_empty() {
-        return Err(ApiError::invalid("file", "choose a file to import"));
+        return Err(ApiError::invalid("file", "choose a file to import").into());
     }
     Ok((csrf, name, web::Bytes::from(file)))
 }
@@ -479,7 +488,9 @@ pub async fn import(
 ) -> Result<HttpResponse, ConsoleError> {
     // Authorisation: the form's token, then the import services (Action::ManagePlaces
     // and every row inside the admin's areas).
-    let (csrf, name, bytes) = read_upload(multipart, state.config.import_limit).await?;
+    authorize(&visitor.principal, Action::ManagePlaces, None)?;
+    let (csrf, name, bytes) =
+        read_upload(&visitor, &req, multipart, state.config.import_limit).await?;
     visitor.check_form(&req, &csrf)?;
     let kind = kind.into_inner();
     let summary = match kind.as_str() {

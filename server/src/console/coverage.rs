@@ -182,8 +182,11 @@ async fn breadcrumb(
             ol {
                 @for row in &rows {
                     li {
-                        @if row.id == area.id || !scope.covers(&row.path) {
-                            span aria-current=[(row.id == area.id).then_some("page")] { (row.name) }
+                        @if !scope.covers(&row.path) {
+                            // Above the reader's areas: its level, not its name.
+                            span { (vocabulary::level(visitor.lang, row.level)) }
+                        } @else if row.id == area.id {
+                            span aria-current="page" { (row.name) }
                         } @else {
                             a href={ "/coverage?campaign=" (campaign) "&area=" (row.id.0) } { (row.name) }
                         }
@@ -237,7 +240,7 @@ pub async fn page(
                 (target_block(lang, target))
             }
         }
-        @if !view.children.is_empty() {
+        @if !view.children.is_empty() && area.level != AreaLevel::Village {
             h2 { (lang.pick("Theo địa bàn cấp dưới", "By area below")) }
             (children_table(lang, id, area, &view.children))
         }
@@ -298,11 +301,11 @@ pub async fn gap_list(
         figures::gap_page(&state, &visitor.principal, id, Some(area.id.0), None, 5000).await?;
     let offset = state.config.evidence.local_offset();
     let printed = locale::date_time(chrono::Utc::now(), offset);
-    let mut villages: Vec<(String, Vec<&figures::GapView>)> = Vec::new();
+    let mut villages: Vec<(AreaId, String, Vec<&figures::GapView>)> = Vec::new();
     for gap in &page.items {
         match villages.last_mut() {
-            Some((name, list)) if *name == gap.village => list.push(gap),
-            _ => villages.push((gap.village.clone(), vec![gap])),
+            Some((id, _, list)) if *id == gap.village_id => list.push(gap),
+            _ => villages.push((gap.village_id, gap.village.clone(), vec![gap])),
         }
     }
     let title = lang.pick("Danh sách còn thiếu cam kết", "Gap list");
@@ -314,7 +317,7 @@ pub async fn gap_list(
             @if page.items.len() < page.total {
                 p.notice { (lang.pick("Danh sách dài; chỉ in ", "Long list; only the first ")) (page.items.len()) (lang.pick(" dòng đầu. Hãy in theo từng xã hoặc thôn.", " lines are printed. Print by commune or village.")) }
             }
-            @for (village, gaps) in &villages {
+            @for (_, village, gaps) in &villages {
                 section.village {
                     h2 { (village) " " small { "(" (gaps.len()) ")" } }
                     table.gaps {

@@ -56,7 +56,11 @@ fn day(field: &str, value: &Option<String>) -> Result<Option<NaiveDate>, ApiErro
     given(value)
         .map(|text| {
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_param(field, "use a date such as 2026-11-27"))
+                .ok()
+                .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
+                .ok_or_else(|| {
+                    ApiError::bad_param(field, "use a date such as 2026-11-27 (2000 to 2100)")
+                })
         })
         .transpose()
 }

@@ -76,17 +76,33 @@ fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ConsoleError> {
 }
 
 /// A POST from a page of another site is refused even before its token is
-/// looked at: browsers name the page's origin on every POST.
+/// looked at: browsers name the page's origin on every POST. It must be the
+/// public URL's when one is set (behind a proxy the `Host` may be the
+/// proxy's upstream), else this request's `Host`.
 fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return Ok(());
     };
+    let origin = origin.to_str().unwrap_or("");
+    let public = req.app_data::<web::Data<AppState>>().and_then(|state| {
+        state
+            .config
+            .public_url
+            .as_deref()
+            .and_then(layout::origin_of)
+    });
+    if let Some(public) = public {
+        return if origin.eq_ignore_ascii_case(&public) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forged)
+        };
+    }
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    let origin = origin.to_str().unwrap_or("");
     let origin_host = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))

@@ -35,7 +35,12 @@ struct Context {
     surveyor: String,
 }
 
-async fn context(state: &AppState, view: &SubmissionView) -> Result<Context, ApiError> {
+async fn context(
+    state: &AppState,
+    principal: &Principal,
+    view: &SubmissionView,
+) -> Result<Context, ApiError> {
+    let principal = principal.clone();
     let db = state.db.clone();
     let (form_id, version) = (view.form_id.clone(), view.form_version);
     let (household_id, village_id, surveyor_id) =
@@ -50,6 +55,11 @@ async fn context(state: &AppState, view: &SubmissionView) -> Result<Context, Api
             .map(|id| crate::households::store::get(&db, HouseholdId(id)))
             .transpose()?
             .flatten()
+            // A surveyor reads their own submission wherever it is, but a
+            // household's details only where they may read households now.
+            .filter(|(_, path)| {
+                crate::access::authorize(&principal, Action::ReadHouseholds, Some(path)).is_ok()
+            })
             .map(|(row, _)| row);
         let village = crate::areas::store::get(&db, AreaId(village_id))?;
         let names = super::names::load(&db, vec![surveyor_id], vec![], vec![], vec![])?;
@@ -96,7 +106,7 @@ pub async fn page(
     let (row, attached) = submissions::load(&state, principal, id).await?;
     let view = crate::submissions::views::one(&state, principal, row, Some(attached)).await?;
     let history = submissions::history_of(&state, principal, id).await?;
-    let context = context(&state, &view).await?;
+    let context = context(&state, principal, &view).await?;
     let mut reused = Vec::new();
     for flag in &view.flags {
         if let (FlagCode::DuplicatePhoto, Some(other)) = (flag.code, flag.other_submission) {
@@ -108,7 +118,7 @@ pub async fn page(
     let lang = visitor.lang;
     let offset = state.config.evidence.local_offset();
     let carried = query.query_string();
-    let next = next_in_queue(&state, principal, &query, id).await;
+    let next = next_in_queue(&state, principal, &query, (view.risk, view.id)).await;
     let may_review = Action::Review.permits(principal.role)
         && view.submitted_by != principal.user_id.0
         && view.superseded_by.is_none();
@@ -440,7 +450,7 @@ pub async fn review(
         }
     };
     let comment = Some(form.comment.trim().to_string()).filter(|c| !c.is_empty());
-    submissions::decide(
+    let decided = submissions::decide(
         &state,
         &visitor.principal,
         id,
@@ -451,7 +461,7 @@ pub async fn review(
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let carried = filters.query_string();
-    let next = next_in_queue(&state, &visitor.principal, &filters, id).await;
+    let next = next_in_queue(&state, &visitor.principal, &filters, (decided.risk, id)).await;
     let join = |base: String| {
         if carried.is_empty() {
             format!("{base}?decided={id}")
@@ -468,22 +478,34 @@ pub async fn review(
         .finish())
 }
 
-/// The riskiest submission of the queue with `filters` other than `current`.
+/// The submission after `current` (risk, id) in the queue with `filters`
+/// that this user may review (not their own, not corrected since), else the
+/// first such from the top; never `current` itself.
 async fn next_in_queue(
     state: &AppState,
     principal: &Principal,
     filters: &QueueFilters,
-    current: i64,
+    current: (i32, i64),
 ) -> Option<i64> {
-    let mut query = filters
-        .to_list_query(state.config.evidence.local_offset(), 2)
-        .ok()?;
-    query.cursor = None;
-    let page = submissions::queue(state, principal, query).await.ok()?;
-    page.items
-        .into_iter()
-        .map(|s| s.id)
-        .find(|id| *id != current)
+    let reviewable = |s: &SubmissionView| {
+        s.id != current.1 && s.submitted_by != principal.user_id.0 && s.superseded_by.is_none()
+    };
+    let after = crate::paging::Cursor {
+        major: i64::from(current.0),
+        minor: current.1,
+    }
+    .encode();
+    for cursor in [Some(after), None] {
+        let mut query = filters
+            .to_list_query(state.config.evidence.local_offset(), 20)
+            .ok()?;
+        query.cursor = cursor;
+        let page = submissions::queue(state, principal, query).await.ok()?;
+        if let Some(next) = page.items.iter().find(|s| reviewable(s)) {
+            return Some(next.id);
+        }
+    }
+    None
 }
 
 /// Query of the photo route.

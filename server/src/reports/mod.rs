@@ -643,7 +643,10 @@ pub async fn file_report(
     let date = date
         .map(|text| {
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_param("date", "use YYYY-MM-DD"))
+                .ok()
+                // Far-off dates would overflow the period's arithmetic.
+                .filter(|d| (2000..=2100).contains(&d.year()))
+                .ok_or_else(|| ApiError::bad_param("date", "use YYYY-MM-DD, 2000 to 2100"))
         })
         .transpose()?;
     let today = Utc::now().with_timezone(&campaign.offset).date_naive();

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use camket_schema::domain::{AreaPath, Role, UserId};
+use camket_schema::models::UserRow;
 use camket_schema::Db;
 
 use crate::access::{authorize, Action, Principal, Scope};
@@ -119,17 +120,20 @@ pub fn area_paths(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<AreaPath>, 
 
 /// An account as admins see it, with the paths of its areas.
 fn load_view(db: &Db, id: i64) -> Result<Option<(UserView, Vec<AreaPath>)>, ApiError> {
-    Ok(store::get(db, id)?.map(|(user, bound)| {
-        let view = UserView {
-            id: user.id,
-            username: user.username,
-            full_name: user.full_name,
-            role: user.role,
-            active: user.active,
-            area_ids: bound.iter().map(|(id, _)| *id).collect(),
-        };
-        (view, bound.into_iter().map(|(_, path)| path).collect())
-    }))
+    Ok(store::get(db, id)?.map(|(user, bound)| view_of(user, bound)))
+}
+
+/// An account as clients see it, and the paths of its areas.
+fn view_of(user: UserRow, bound: store::BoundAreas) -> (UserView, Vec<AreaPath>) {
+    let view = UserView {
+        id: user.id,
+        username: user.username,
+        full_name: user.full_name,
+        role: user.role,
+        active: user.active,
+        area_ids: bound.iter().map(|(id, _)| *id).collect(),
+    };
+    (view, bound.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Users bound to at least one area inside `scope`, by id.
@@ -139,13 +143,11 @@ fn list_in_scope(
     after: i64,
     limit: i64,
 ) -> Result<Vec<UserView>, ApiError> {
-    let mut views = Vec::new();
-    for id in store::ids_in_scope(db, scope, after, limit)? {
-        if let Some((view, _)) = load_view(db, id)? {
-            views.push(view);
-        }
-    }
-    Ok(views)
+    let ids = store::ids_in_scope(db, scope, after, limit)?;
+    Ok(store::get_many(db, &ids)?
+        .into_iter()
+        .map(|(user, bound)| view_of(user, bound).0)
+        .collect())
 }
 
 /// Loads a user an admin wants to manage and checks the admin covers all its areas.

@@ -108,6 +108,35 @@ pub fn get(db: &Db, id: i64) -> Result<Option<(UserRow, BoundAreas)>, DbError> {
     }))
 }
 
+/// The users with these ids and the areas each is bound to, by id, in two
+/// queries (a page of the user list reads 500 of them at once).
+pub fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<(UserRow, BoundAreas)>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        let rows: Vec<UserRow> = users::table
+            .filter(users::id.eq_any(ids))
+            .select(UserRow::as_select())
+            .order(users::id)
+            .load(conn)?;
+        let bound: Vec<(i64, i64, AreaPath)> = user_areas::table
+            .inner_join(areas::table)
+            .filter(user_areas::user_id.eq_any(ids))
+            .select((user_areas::user_id, areas::id, areas::path))
+            .order((user_areas::user_id, areas::id))
+            .load(conn)?;
+        let mut by_user: std::collections::HashMap<i64, BoundAreas> =
+            std::collections::HashMap::new();
+        for (user, area, path) in bound {
+            by_user.entry(user).or_default().push((area, path));
+        }
+        rows.into_iter()
+            .map(|row| {
+                let areas = by_user.remove(&row.id.0).unwrap_or_default();
+                (row, areas)
+            })
+            .collect::<Vec<_>>()
+    }))
+}
+
 /// Ids of users bound to at least one area inside `scope`, after `after`, by id.
 pub fn ids_in_scope(db: &Db, scope: &Scope, after: i64, limit: i64) -> Result<Vec<i64>, DbError> {
     let mut ids: Vec<i64> = Vec::new();

@@ -88,6 +88,15 @@ impl Lang {
     }
 }
 
+/// A day written `YYYY-MM-DD` (as date inputs send it), in the years a
+/// campaign can concern (2000 to 2100): far-off dates would overflow the
+/// arithmetic of periods and windows.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
+}
+
 /// `dd/mm/yyyy`.
 pub fn date(day: NaiveDate) -> String {
     day.format("%d/%m/%Y").to_string()
@@ -158,5 +167,11 @@ mod tests {
         );
         assert_eq!(Lang::from_code("EN"), Lang::En);
         assert_eq!(Lang::from_code("fr"), Lang::Vi);
+        assert_eq!(
+            parse_day("2026-11-27"),
+            NaiveDate::from_ymd_opt(2026, 11, 27)
+        );
+        assert_eq!(parse_day("+262142-12-31"), None);
+        assert_eq!(parse_day("27/11/2026"), None);
     }
 }

@@ -162,14 +162,21 @@ pub fn allow_images_from(response: &mut HttpResponse, origin: &str) {
     }
 }
 
-/// An HTML response that no shared cache keeps (pages hold personal data).
-pub fn html_response(markup: Markup) -> HttpResponse {
-    HttpResponse::Ok()
+/// The start of every console HTML response, whatever its status: the
+/// content policy, the referrer policy, and no caching (pages hold personal data).
+pub fn html_builder(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::REFERRER_POLICY, REFERRER_POLICY))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .content_type("text/html; charset=utf-8")
-        .body(markup.into_string())
+        .content_type("text/html; charset=utf-8");
+    builder
+}
+
+/// A page as a 200 response.
+pub fn html_response(markup: Markup) -> HttpResponse {
+    html_builder(actix_web::http::StatusCode::OK).body(markup.into_string())
 }
 
 /// Handles the `GET /assets/console.css` route.

@@ -28,99 +28,53 @@ use crate::error::ApiError;
 use crate::locale::Lang;
 pub use session::Visitor;
 
-/// Every console route as (method, path pattern); a test walks it so that no
-/// page goes untested for who may reach it.
-pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
-    ("get", "/"),
-    ("get", "/login"),
-    ("post", "/login"),
-    ("post", "/logout"),
-    ("get", "/lang"),
-    ("get", "/assets/console.css"),
-    ("get", "/assets/console.js"),
-    ("get", "/queue"),
-    ("get", "/submissions/{id}"),
-    ("post", "/submissions/{id}/review"),
-    ("get", "/submissions/{id}/photos/{photo_id}"),
-    ("get", "/coverage"),
-    ("get", "/coverage/gaps"),
-    ("get", "/reports"),
-    ("get", "/reports/download"),
-    ("get", "/admin/users"),
-    ("post", "/admin/users"),
-    ("get", "/admin/users/{id}"),
-    ("post", "/admin/users/{id}/areas"),
-    ("post", "/admin/users/{id}/active"),
-    ("post", "/admin/users/{id}/devices"),
-    ("post", "/admin/users/{id}/devices/{device_id}/revoke"),
-    ("get", "/admin/users/{id}/devices/{device_id}/qr.png"),
-    ("get", "/admin/imports"),
-    ("post", "/admin/imports/{kind}"),
-    ("get", "/admin/forms"),
-    ("post", "/admin/forms"),
-    ("post", "/admin/forms/{form_id}/state"),
-    ("post", "/admin/forms/{form_id}/versions/{version}/retire"),
-    ("get", "/admin/campaigns"),
-    ("post", "/admin/campaigns"),
-];
+/// Writes the console's route table once and derives from it both the actix
+/// routes and [`CONSOLE_ROUTES`], which the tests walk (every page wants a
+/// login, every form its token), so that no route escapes them.
+macro_rules! console_routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every console route as (method, path pattern).
+        pub const CONSOLE_ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
 
-/// The console's routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(session::login_form))
-        .route("/login", web::post().to(session::log_in))
-        .route("/logout", web::post().to(session::log_out))
-        .route("/lang", web::get().to(session::switch_language))
-        .route("/assets/console.css", web::get().to(layout::stylesheet))
-        .route("/assets/console.js", web::get().to(layout::script))
-        .route("/queue", web::get().to(queue::page))
-        .route("/submissions/{id}", web::get().to(submission::page))
-        .route(
-            "/submissions/{id}/review",
-            web::post().to(submission::review),
-        )
-        .route(
-            "/submissions/{id}/photos/{photo_id}",
-            web::get().to(submission::photo),
-        )
-        .route("/coverage", web::get().to(coverage::page))
-        .route("/coverage/gaps", web::get().to(coverage::gap_list))
-        .route("/reports", web::get().to(reports::page))
-        .route("/reports/download", web::get().to(reports::download))
-        .route("/admin/users", web::get().to(admin::users))
-        .route("/admin/users", web::post().to(admin::create_user))
-        .route("/admin/users/{id}", web::get().to(admin::user))
-        .route("/admin/users/{id}/areas", web::post().to(admin::bind_areas))
-        .route(
-            "/admin/users/{id}/active",
-            web::post().to(admin::set_active),
-        )
-        .route(
-            "/admin/users/{id}/devices",
-            web::post().to(admin::add_device),
-        )
-        .route(
-            "/admin/users/{id}/devices/{device_id}/revoke",
-            web::post().to(admin::revoke_device),
-        )
-        .route(
-            "/admin/users/{id}/devices/{device_id}/qr.png",
-            web::get().to(admin::device_qr),
-        )
-        .route("/admin/imports", web::get().to(admin::imports))
-        .route("/admin/imports/{kind}", web::post().to(admin::import))
-        .route("/admin/forms", web::get().to(admin::forms))
-        .route("/admin/forms", web::post().to(admin::publish_form))
-        .route(
-            "/admin/forms/{form_id}/state",
-            web::post().to(admin::form_state),
-        )
-        .route(
-            "/admin/forms/{form_id}/versions/{version}/retire",
-            web::post().to(admin::retire_form_version),
-        )
-        .route("/admin/campaigns", web::get().to(admin::campaigns))
-        .route("/admin/campaigns", web::post().to(admin::create_campaign));
+        /// The console's routes.
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+console_routes! {
+    get "/" => home,
+    get "/login" => session::login_form,
+    post "/login" => session::log_in,
+    post "/logout" => session::log_out,
+    get "/lang" => session::switch_language,
+    get "/assets/console.css" => layout::stylesheet,
+    get "/assets/console.js" => layout::script,
+    get "/queue" => queue::page,
+    get "/submissions/{id}" => submission::page,
+    post "/submissions/{id}/review" => submission::review,
+    get "/submissions/{id}/photos/{photo_id}" => submission::photo,
+    get "/coverage" => coverage::page,
+    get "/coverage/gaps" => coverage::gap_list,
+    get "/reports" => reports::page,
+    get "/reports/download" => reports::download,
+    get "/admin/users" => admin::users,
+    post "/admin/users" => admin::create_user,
+    get "/admin/users/{id}" => admin::user,
+    post "/admin/users/{id}/areas" => admin::bind_areas,
+    post "/admin/users/{id}/active" => admin::set_active,
+    post "/admin/users/{id}/devices" => admin::add_device,
+    post "/admin/users/{id}/devices/{device_id}/revoke" => admin::revoke_device,
+    get "/admin/users/{id}/devices/{device_id}/qr.png" => admin::device_qr,
+    get "/admin/imports" => admin::imports,
+    post "/admin/imports/{kind}" => admin::import,
+    get "/admin/forms" => admin::forms,
+    post "/admin/forms" => admin::publish_form,
+    post "/admin/forms/{form_id}/state" => admin::form_state,
+    post "/admin/forms/{form_id}/versions/{version}/retire" => admin::retire_form_version,
+    get "/admin/campaigns" => admin::campaigns,
+    post "/admin/campaigns" => admin::create_campaign,
 }
 
 /// Handles the `GET /` route: the page a user starts the day on.
@@ -212,15 +166,7 @@ impl ResponseError for ConsoleError {
                 p { a href="/" { "Trang đầu / Home" } }
             }
         };
-        HttpResponse::build(status)
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                layout::CONTENT_SECURITY_POLICY,
-            ))
-            .insert_header((header::REFERRER_POLICY, layout::REFERRER_POLICY))
-            .content_type("text/html; charset=utf-8")
-            .body(layout::document(Lang::Vi, vi, None, body).into_string())
+        layout::html_builder(status).body(layout::document(Lang::Vi, vi, None, body).into_string())
     }
 }
 

@@ -55,12 +55,9 @@ fn number(field: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> 
 fn day(field: &str, value: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     given(value)
         .map(|text| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
-                .ok_or_else(|| {
-                    ApiError::bad_param(field, "use a date such as 2026-11-27 (2000 to 2100)")
-                })
+            locale::parse_day(text).ok_or_else(|| {
+                ApiError::bad_param(field, "use a date such as 2026-11-27 (2000 to 2100)")
+            })
         })
         .transpose()
 }

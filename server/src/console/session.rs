@@ -234,15 +234,8 @@ fn login_page(
         }
     };
     let page = layout::document(lang, lang.pick("Đăng nhập", "Log in"), None, body);
-    HttpResponse::build(status)
+    layout::html_builder(status)
         .cookie(cookie(state, LOGIN_COOKIE, nonce))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            layout::CONTENT_SECURITY_POLICY,
-        ))
-        .insert_header((header::REFERRER_POLICY, layout::REFERRER_POLICY))
-        .content_type("text/html; charset=utf-8")
         .body(page.into_string())
 }
 

@@ -85,12 +85,7 @@ pub fn queries(
 ) -> Result<Value, String> {
     let token = login(base, username, password)?;
     let agent = new_agent();
-    let first = |path: &str| -> Result<i64, String> {
-        let (_, body) = get(&agent, base, &token, path)?;
-        body["items"][0]["id"]
-            .as_i64()
-            .ok_or_else(|| format!("nothing at {path}"))
-    };
+    let first = |path: &str| first_id(&agent, base, &token, path);
     let commune = first("/api/v1/areas?level=commune&limit=1")?;
     let village = first("/api/v1/areas?level=village&limit=1")?;
     let cases = [
@@ -115,16 +110,36 @@ pub fn queries(
             format!("/api/v1/villages/{village}/households?limit=500"),
         ),
     ];
+    time_each(&cases, iterations, |path| {
+        get(&agent, base, &token, path).map(|(status, _)| status)
+    })
+}
+
+/// The id of the first item a list route answers.
+fn first_id(agent: &ureq::Agent, base: &str, token: &str, path: &str) -> Result<i64, String> {
+    let (_, body) = get(agent, base, token, path)?;
+    body["items"][0]["id"]
+        .as_i64()
+        .ok_or_else(|| format!("nothing at {path}"))
+}
+
+/// Fetches each (name, path) once (it must answer 200), then `iterations`
+/// times, timed; the statistics by name.
+fn time_each(
+    cases: &[(&str, String)],
+    iterations: usize,
+    fetch: impl Fn(&str) -> Result<u16, String>,
+) -> Result<Value, String> {
     let mut out = serde_json::Map::new();
     for (name, path) in cases {
-        let (status, _) = get(&agent, base, &token, &path)?;
+        let status = fetch(path)?;
         if status != 200 {
             return Err(format!("{name}: {path} answered {status}"));
         }
         let mut samples = Vec::with_capacity(iterations);
         for _ in 0..iterations {
             let started = Instant::now();
-            get(&agent, base, &token, &path)?;
+            fetch(path)?;
             samples.push(started.elapsed());
         }
         out.insert(name.to_string(), json!(stats(samples)));
@@ -193,12 +208,7 @@ pub fn console_pages(
         .timeout(Duration::from_secs(120))
         .redirects(0)
         .build();
-    let first = |path: &str| -> Result<i64, String> {
-        let (_, body) = get(&agent, base, &token, path)?;
-        body["items"][0]["id"]
-            .as_i64()
-            .ok_or_else(|| format!("nothing at {path}"))
-    };
+    let first = |path: &str| first_id(&agent, base, &token, path);
     let commune = first("/api/v1/areas?level=commune&limit=1")?;
     let village = first("/api/v1/areas?level=village&limit=1")?;
     let submission = first("/api/v1/submissions?limit=1")?;
@@ -232,35 +242,20 @@ pub fn console_pages(
         ),
         ("users", "/admin/users".to_string()),
     ];
-    let mut out = serde_json::Map::new();
-    for (name, path) in cases {
-        let fetch = || -> Result<u16, String> {
-            let response = match agent
-                .get(&format!("{base}{path}"))
-                .set("Cookie", &cookie)
-                .call()
-            {
-                Ok(r) => r,
-                Err(ureq::Error::Status(_, r)) => r,
-                Err(e) => return Err(e.to_string()),
-            };
-            let status = response.status();
-            response.into_string().map_err(|e| e.to_string())?;
-            Ok(status)
+    time_each(&cases, iterations, |path| {
+        let response = match agent
+            .get(&format!("{base}{path}"))
+            .set("Cookie", &cookie)
+            .call()
+        {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
         };
-        let status = fetch()?;
-        if status != 200 {
-            return Err(format!("{name}: {path} answered {status}"));
-        }
-        let mut samples = Vec::with_capacity(iterations);
-        for _ in 0..iterations {
-            let started = Instant::now();
-            fetch()?;
-            samples.push(started.elapsed());
-        }
-        out.insert(name.to_string(), json!(stats(samples)));
-    }
-    Ok(Value::Object(out))
+        let status = response.status();
+        // The whole page, as a browser receives it.
+        response.into_string().map_err(|e| e.to_string())?;
+        Ok(status)
+    })
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {

@@ -642,10 +642,7 @@ pub async fn file_report(
     let area = resolve_area(state, principal, &campaign, area).await?;
     let date = date
         .map(|text| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                // Far-off dates would overflow the period's arithmetic.
-                .filter(|d| (2000..=2100).contains(&d.year()))
+            crate::locale::parse_day(text)
                 .ok_or_else(|| ApiError::bad_param("date", "use YYYY-MM-DD, 2000 to 2100"))
         })
         .transpose()?;

@@ -4,7 +4,6 @@
 //! Playwright's own browser download is not used.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The pinned version, so that every machine drives the browser the same way.
@@ -19,42 +18,8 @@ fn install() -> Result<PathBuf, String> {
             "{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)"
         ));
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/playwright");
-    let python = venv.join("bin/python");
-    let marker = venv.join(format!("installed-{VERSION}"));
-    if python.exists() && marker.exists() {
-        return Ok(python);
-    }
-    let run = |command: &mut Command, what: &str| -> Result<(), String> {
-        let output = command
-            .output()
-            .map_err(|e| format!("{what}: cannot run: {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what} failed:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
-    };
-    run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "making a virtual environment for playwright",
-    )?;
-    run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            &format!("playwright=={VERSION}"),
-        ]),
-        "installing playwright from PyPI",
-    )?;
-    std::fs::write(&marker, VERSION).map_err(|e| e.to_string())?;
-    Ok(python)
+    super::python::venv_with("playwright", "playwright", VERSION)
+        .map(|venv| venv.join("bin/python"))
 }
 
 /// The Python that has Playwright, installed once per test run.

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod field;
 pub mod odk;
+pub mod python;
 pub mod schemathesis;
 
 use std::io::{BufRead, BufReader, Read};

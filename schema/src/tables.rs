@@ -210,6 +210,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    village_figures (campaign_id, village_id) {
+        campaign_id -> BigInt,
+        village_id -> BigInt,
+        village_path -> Text,
+        figures -> Text,
+        recounted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    filed_figures (campaign_id, as_of, village_id) {
+        campaign_id -> BigInt,
+        as_of -> Timestamp,
+        village_id -> BigInt,
+        village_path -> Text,
+        figures -> Text,
+        filed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     submission_photos (id) {
         id -> BigInt,
         submission_id -> BigInt,
@@ -287,4 +308,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_events,
     campaigns,
     coverage_counts,
+    village_figures,
+    filed_figures,
 );

@@ -161,6 +161,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             .map_err(|e| std::io::Error::other(format!("cannot set up the metrics: {e}")))?,
     });
     actix_web::rt::spawn(submissions::verification::run(state.clone()));
+    actix_web::rt::spawn(crate::reports::filing::run(state.clone()));
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {
         App::new()

@@ -548,8 +548,8 @@ fn run_coverage(command: CoverageCommand) -> Result<(), String> {
     let (checked, mismatches) = coverage::verify(&db).map_err(describe)?;
     for m in mismatches.iter().take(50) {
         eprintln!(
-            "  campaign {} village {} target {}: stored {:?}, recomputed {:?}",
-            m.campaign_id, m.village_id, m.target_index, m.stored, m.recomputed
+            "  campaign {} village {} {}: stored {}, recomputed {}",
+            m.campaign_id, m.village_id, m.what, m.stored, m.recomputed
         );
     }
     if mismatches.is_empty() {
@@ -560,7 +560,7 @@ fn run_coverage(command: CoverageCommand) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} difference(s) between maintained and recomputed coverage",
+            "{} difference(s) between maintained and recomputed coverage or report figures",
             mismatches.len()
         ))
     }

@@ -632,6 +632,31 @@ per_backend! {
             .get(&format!("/api/v1/campaigns/{campaign}/reports/weekly"))
             .assert_problem(404);
         viewer.get(&url("daily", today, "pdf")).assert_problem(400);
+
+        // A report of a moment that has passed is filed the first time it is
+        // asked and does not change afterwards; the live report moves on. A
+        // survey approved now puts H2 among the households with a relative
+        // abroad: the report due five days ago (filed above) still says 2.
+        assert_eq!(earlier.body["households_with_relative_abroad"], 2, "{}", earlier.text);
+        let survey = json!({
+            "instance_id": uuid::Uuid::new_v4().to_string(), "form_id": "household-survey", "form_version": 1,
+            "village_id": fx.area("V1"), "household_id": v1["H2"], "collected_at": when.to_rfc3339(),
+            "geotag": {"lat": H1.0, "lon": H1.1, "accuracy_m": 5.0},
+            "answers": {"member_count": 3, "has_relative_abroad": true,
+                "relatives_abroad": [
+                    {"full_name": "Lê Văn Tư", "relation": "con", "country": "Đài Loan", "purpose": "labour", "legal_status": "legal"}],
+                "has_relative_detained": false, "has_returnee": false, "broker_signs": false}
+        });
+        let s = surveyor.post_multipart("/api/v1/submissions", &[Part::json(&survey)]);
+        assert_eq!(s.status, 201, "{}", s.text);
+        approve(&officer, &s.body["id"]);
+        let filed = viewer.get(&url("daily", today - Duration::days(5), "json"));
+        assert_eq!(filed.body["households_with_relative_abroad"], 2, "{}", filed.text);
+        assert_eq!(filed.body["relatives_abroad"], 0, "approved after its moment");
+        let live = viewer.get(&url("final", today, "json"));
+        assert_eq!(live.body["households_with_relative_abroad"], 3, "{}", live.text);
+        assert_eq!(live.body["relatives_abroad"], 3);
+        verify(&fx);
     }
 }
 

@@ -5,16 +5,19 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-use crate::coverage::rules::{self as coverage, CoveringSubmission, HouseholdFacts, Standing};
+use crate::coverage::rules::{CoveringSubmission, HouseholdFacts, Standing};
 use camket_schema::domain::{AreaLevel, AreaPath, HouseholdCategory, SubmissionStatus};
 use camket_schema::models::CampaignRow;
 
 use crate::campaigns::CampaignRules;
-use camket_schema::tables::{areas, campaigns, coverage_counts, households, submissions};
+use crate::reports::figures::{self, VillageFigures, HOUSEHOLD_SURVEY};
+use camket_schema::tables::{
+    areas, campaigns, coverage_counts, filed_figures, households, submissions, village_figures,
+};
 
 /// The live submissions that may cover something, for a set of households and a village.
 pub type Facts = (Vec<HouseholdFacts>, Vec<CoveringSubmission>);
@@ -109,6 +112,24 @@ pub trait Recompute {
     fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>>;
     /// Recomputes the stored counts of these villages for every campaign that covers them.
     fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
+    /// One village's report figures as of `as_of`, for each of `campaigns`.
+    fn figures_as_of(
+        &mut self,
+        campaigns: &[&CampaignRules],
+        village_id: i64,
+        path: &AreaPath,
+        as_of: DateTime<Utc>,
+    ) -> QueryResult<Vec<VillageFigures>>;
+    /// The figures of these villages as of a moment that has passed, filed
+    /// once: a village already filed keeps what was filed; one whose figures
+    /// were last recounted before the moment files its kept figures (nothing
+    /// changed since); any other is recounted as of the moment.
+    fn file_figures(
+        &mut self,
+        campaign: &CampaignRules,
+        as_of: DateTime<Utc>,
+        villages: &[(i64, AreaPath)],
+    ) -> QueryResult<HashMap<i64, VillageFigures>>;
 }
 
 macro_rules! impl_recompute {
@@ -234,22 +255,25 @@ macro_rules! impl_recompute {
                         coverage_counts::table.filter(coverage_counts::village_id.eq(village_id)),
                     )
                     .execute(self)?;
+                    diesel::delete(
+                        village_figures::table.filter(village_figures::village_id.eq(village_id)),
+                    )
+                    .execute(self)?;
                     if campaigns.is_empty() || level != AreaLevel::Village {
                         continue;
                     }
-                    let (homes, subs) = self
-                        .subtree_facts(&path)?
-                        .remove(village_id)
-                        .unwrap_or_default();
-                    for campaign in campaigns {
-                        let counts = coverage::village_counts(
-                            &campaign.targets,
-                            &homes,
-                            &subs,
-                            &campaign.window,
-                            now,
-                        );
-                        for (index, count) in counts.iter().enumerate() {
+                    let all = self.figures_as_of(&campaigns, *village_id, &path, now)?;
+                    for (campaign, figures) in campaigns.iter().zip(all) {
+                        diesel::insert_into(village_figures::table)
+                            .values((
+                                village_figures::campaign_id.eq(campaign.row.id),
+                                village_figures::village_id.eq(village_id),
+                                village_figures::village_path.eq(path.as_str()),
+                                village_figures::figures.eq(to_json(&figures)?),
+                                village_figures::recounted_at.eq(now.naive_utc()),
+                            ))
+                            .execute(self)?;
+                        for (index, count) in figures.counts.iter().enumerate() {
                             diesel::insert_into(coverage_counts::table)
                                 .values((
                                     coverage_counts::campaign_id.eq(campaign.row.id),
@@ -266,8 +290,125 @@ macro_rules! impl_recompute {
                 }
                 Ok(())
             }
+
+            fn figures_as_of(
+                &mut self,
+                campaigns: &[&CampaignRules],
+                village_id: i64,
+                path: &AreaPath,
+                as_of: DateTime<Utc>,
+            ) -> QueryResult<Vec<VillageFigures>> {
+                let (homes, subs) = self
+                    .subtree_facts(path)?
+                    .remove(&village_id)
+                    .unwrap_or_default();
+                let ids: Vec<i64> = homes.iter().map(|h| h.id).collect();
+                let mut approved: Vec<(Option<i64>, NaiveDateTime, i64, String)> = Vec::new();
+                for chunk in ids.chunks(500) {
+                    approved.extend(
+                        submissions::table
+                            .filter(submissions::household_id.eq_any(chunk))
+                            .filter(submissions::form_id.eq(HOUSEHOLD_SURVEY))
+                            .filter(submissions::status.eq(SubmissionStatus::Approved))
+                            .filter(submissions::approved_at.le(as_of.naive_utc()))
+                            .filter(submissions::superseded_by.is_null())
+                            .select((
+                                submissions::household_id,
+                                submissions::collected_at,
+                                submissions::id,
+                                submissions::answers,
+                            ))
+                            .load::<(Option<i64>, NaiveDateTime, i64, String)>(self)?,
+                    );
+                }
+                approved.sort_by_key(|(_, collected, id, _)| (*collected, *id));
+                let surveys = figures::latest_surveys(
+                    approved
+                        .into_iter()
+                        .map(|(household, _, _, answers)| (household, answers))
+                        .collect(),
+                );
+                Ok(campaigns
+                    .iter()
+                    .map(|campaign| {
+                        figures::village_figures(
+                            &campaign.targets,
+                            &campaign.window,
+                            &homes,
+                            &subs,
+                            &surveys,
+                            as_of,
+                        )
+                    })
+                    .collect())
+            }
+
+            fn file_figures(
+                &mut self,
+                campaign: &CampaignRules,
+                as_of: DateTime<Utc>,
+                villages: &[(i64, AreaPath)],
+            ) -> QueryResult<HashMap<i64, VillageFigures>> {
+                let moment = as_of.naive_utc();
+                let mut filed: HashMap<i64, VillageFigures> = HashMap::new();
+                let ids: Vec<i64> = villages.iter().map(|(id, _)| *id).collect();
+                let mut unchanged: HashMap<i64, String> = HashMap::new();
+                for chunk in ids.chunks(500) {
+                    let rows: Vec<(i64, String)> = filed_figures::table
+                        .filter(filed_figures::campaign_id.eq(campaign.row.id))
+                        .filter(filed_figures::as_of.eq(moment))
+                        .filter(filed_figures::village_id.eq_any(chunk))
+                        .select((filed_figures::village_id, filed_figures::figures))
+                        .load(self)?;
+                    for (village, json) in rows {
+                        filed.insert(village, from_json(&json)?);
+                    }
+                    unchanged.extend(
+                        village_figures::table
+                            .filter(village_figures::campaign_id.eq(campaign.row.id))
+                            .filter(village_figures::village_id.eq_any(chunk))
+                            .filter(village_figures::recounted_at.le(moment))
+                            .select((village_figures::village_id, village_figures::figures))
+                            .load::<(i64, String)>(self)?,
+                    );
+                }
+                let now = Utc::now().naive_utc();
+                for (village_id, path) in villages {
+                    if filed.contains_key(village_id) {
+                        continue;
+                    }
+                    let figures = match unchanged.get(village_id) {
+                        Some(json) => from_json(json)?,
+                        None => self
+                            .figures_as_of(&[campaign], *village_id, path, as_of)?
+                            .pop()
+                            .unwrap_or_default(),
+                    };
+                    diesel::insert_into(filed_figures::table)
+                        .values((
+                            filed_figures::campaign_id.eq(campaign.row.id),
+                            filed_figures::as_of.eq(moment),
+                            filed_figures::village_id.eq(village_id),
+                            filed_figures::village_path.eq(path.as_str()),
+                            filed_figures::figures.eq(to_json(&figures)?),
+                            filed_figures::filed_at.eq(now),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(self)?;
+                    filed.insert(*village_id, figures);
+                }
+                Ok(filed)
+            }
         }
     };
+}
+
+fn to_json(figures: &VillageFigures) -> QueryResult<String> {
+    serde_json::to_string(figures).map_err(|e| diesel::result::Error::SerializationError(e.into()))
+}
+
+fn from_json(json: &str) -> QueryResult<VillageFigures> {
+    serde_json::from_str(json).map_err(|e| diesel::result::Error::DeserializationError(e.into()))
 }
 
 impl_recompute!(SqliteConnection);

@@ -400,18 +400,20 @@ pub async fn village_sheet(
     })
 }
 
-/// A difference between the maintained counts and a recomputation.
+/// A difference between the maintained figures and a recomputation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
     pub campaign_id: i64,
     pub village_id: AreaId,
-    pub target_index: usize,
-    pub stored: Option<Count>,
-    pub recomputed: Count,
+    /// What differs: a target's counts, the number of stored rows, or the
+    /// village's report figures.
+    pub what: String,
+    pub stored: String,
+    pub recomputed: String,
 }
 
 /// Recomputes every village of every campaign from scratch and compares with
-/// the maintained figures; returns (villages checked, mismatches).
+/// the maintained counts and report figures; returns (villages checked, mismatches).
 pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
     let all = campaigns::all(db)?;
     let now = Utc::now();
@@ -423,6 +425,7 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
                 .into_iter()
                 .map(|(t, v, _, c)| ((v, t), c))
                 .collect();
+        let kept = store::kept_figures(db, campaign.row.id, &campaign.scope_path)?;
         let mut expected_rows = 0;
         let mut facts = store::subtree_facts(db, &campaign.scope_path)?;
         for village in villages_in(db, campaign, &campaign.scope_path)? {
@@ -437,24 +440,31 @@ pub fn verify(db: &Db) -> Result<(usize, Vec<Mismatch>), ApiError> {
                     mismatches.push(Mismatch {
                         campaign_id: campaign.row.id,
                         village_id: village.id,
-                        target_index: index,
-                        stored: found,
-                        recomputed: count,
+                        what: format!("target {index}"),
+                        stored: format!("{found:?}"),
+                        recomputed: format!("{count:?}"),
                     });
                 }
             }
+            let recounted = store::figures_as_of(db, campaign, &village, now)?;
+            let found = kept.get(&village.id.0);
+            if found != Some(&recounted) {
+                mismatches.push(Mismatch {
+                    campaign_id: campaign.row.id,
+                    village_id: village.id,
+                    what: "report figures".into(),
+                    stored: format!("{found:?}"),
+                    recomputed: format!("{recounted:?}"),
+                });
+            }
         }
-        if stored.len() != expected_rows {
+        if stored.len() != expected_rows || kept.len() * campaign.targets.len() != expected_rows {
             mismatches.push(Mismatch {
                 campaign_id: campaign.row.id,
                 village_id: AreaId(0),
-                target_index: 0,
-                stored: None,
-                recomputed: Count {
-                    eligible: stored.len() as i64,
-                    covered: 0,
-                    pending: 0,
-                },
+                what: "stored rows".into(),
+                stored: format!("{} counts, {} villages' figures", stored.len(), kept.len()),
+                recomputed: format!("{expected_rows} counts"),
             });
         }
     }

@@ -14,6 +14,9 @@ use camket_schema::{with_conn, Db, DbError};
 
 use super::maintain::{Facts, Recompute};
 use super::rules::Count;
+use crate::campaigns::CampaignRules;
+use crate::reports::figures::VillageFigures;
+use camket_schema::tables::village_figures;
 
 /// The maintained counts of a campaign in a subtree: (target index, village id,
 /// village path, count).
@@ -80,4 +83,39 @@ pub fn villages_under(db: &Db, path: &AreaPath) -> Result<Vec<AreaRow>, DbError>
 /// village at or below `path`, by village id.
 pub fn subtree_facts(db: &Db, path: &AreaPath) -> Result<HashMap<i64, Facts>, DbError> {
     Ok(with_conn!(db, |conn| conn.subtree_facts(path)?))
+}
+
+/// The report figures kept live for a campaign's villages at or below `path`, by village id.
+pub fn kept_figures(
+    db: &Db,
+    campaign_id: i64,
+    path: &AreaPath,
+) -> Result<HashMap<i64, VillageFigures>, DbError> {
+    let (lower, upper) = path.subtree_range();
+    let rows: Vec<(i64, String)> = with_conn!(db, |conn| village_figures::table
+        .filter(village_figures::campaign_id.eq(campaign_id))
+        .filter(village_figures::village_path.ge(&lower))
+        .filter(village_figures::village_path.lt(&upper))
+        .select((village_figures::village_id, village_figures::figures))
+        .load(conn)?);
+    rows.into_iter()
+        .map(|(village, json)| {
+            serde_json::from_str(&json)
+                .map(|figures| (village, figures))
+                .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(e.into())))
+        })
+        .collect()
+}
+
+/// One village's report figures for a campaign, counted as of `as_of`.
+pub fn figures_as_of(
+    db: &Db,
+    campaign: &CampaignRules,
+    village: &AreaRow,
+    as_of: chrono::DateTime<chrono::Utc>,
+) -> Result<VillageFigures, DbError> {
+    Ok(with_conn!(db, |conn| conn
+        .figures_as_of(&[campaign], village.id.0, &village.path, as_of)?
+        .pop()
+        .unwrap_or_default()))
 }

@@ -3,6 +3,8 @@
 //! Excel opens it right) or XLSX, with Vietnamese headers.
 //! `GET /campaigns/{id}/reports/{kind}?area=&date=&format=` and `camket report`.
 
+pub mod figures;
+pub mod filing;
 pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage;
 use crate::coverage::rules::{self, Count, TargetKind, Window};
-use camket_schema::domain::{AreaId, AreaLevel, AreaPath, CommitmentKind, HouseholdCategory};
+use camket_schema::domain::{AreaId, AreaLevel, CommitmentKind, HouseholdCategory};
 use camket_schema::models::AreaRow;
 use camket_schema::Db;
+use figures::VillageFigures;
 
 use crate::access::Principal;
 use crate::campaigns;
@@ -174,9 +177,11 @@ pub struct Report {
     pub flagged_unreviewed: i64,
 }
 
-/// Builds a report from live data (coverage as of `as_of`: approvals after it do
-/// not count). A report of now or later reads the maintained per-village counts;
-/// one of an earlier time recounts each village as of then with the same rules.
+/// Builds a report: the sum of its villages' figures as of the end of the
+/// period. A report of now or later reads the figures kept live per village;
+/// one of a moment that has passed reads them from their filing (filing, the
+/// first time, those of villages not yet filed: see [`store::filed_figures`]),
+/// so that a filed report does not change afterwards.
 pub fn build(
     db: &Db,
     campaign: &CampaignRules,
@@ -185,44 +190,30 @@ pub fn build(
     period: Period,
 ) -> Result<Report, ApiError> {
     let as_of = period.to;
-    let taken = as_of.min(Utc::now());
+    let now = Utc::now();
+    let taken = as_of.min(now);
     let counted = &coverage::counted_path(campaign, &area.path);
     let villages = villages_in(db, campaign, counted)?;
-    let mut facts = coverage::store::subtree_facts(db, counted)?;
     let ancestors = Ancestors::of(db, &villages)?;
-    let maintained = if as_of >= Utc::now() {
-        Some(maintained_counts(db, campaign, counted)?)
+    let by_village = if as_of >= now {
+        store::current_figures(db, campaign, counted, &villages)?
     } else {
-        None
+        store::filed_figures(db, campaign, as_of, &villages)?
     };
     let n = campaign.targets.len();
-    let mut totals = vec![Count::default(); n];
-    let mut rows = Vec::new();
-    let mut category_counts: BTreeMap<HouseholdCategory, i64> = BTreeMap::new();
-    let mut villages_with_meeting = 0;
-    let mut meetings_held = 0;
+    let mut area_figures = VillageFigures {
+        counts: vec![Count::default(); n],
+        ..VillageFigures::default()
+    };
+    let mut rows = Vec::with_capacity(villages.len());
     for village in &villages {
-        let (homes, subs) = facts.remove(&village.id.0).unwrap_or_default();
-        let counts = match &maintained {
-            Some(stored) => stored
-                .get(&village.id.0)
-                .cloned()
-                .unwrap_or_else(|| vec![Count::default(); n]),
-            None => {
-                rules::village_counts(&campaign.targets, &homes, &subs, &campaign.window, as_of)
-            }
-        };
-        for (total, count) in totals.iter_mut().zip(&counts) {
-            *total += *count;
-        }
-        for home in homes.iter().filter(|h| h.active) {
-            for category in &home.categories {
-                *category_counts.entry(*category).or_default() += 1;
+        let mut counts = vec![Count::default(); n];
+        if let Some(figures) = by_village.get(&village.id.0) {
+            area_figures.add(figures);
+            for (slot, count) in counts.iter_mut().zip(&figures.counts) {
+                *slot = *count;
             }
         }
-        let held = rules::meetings_held(&subs, &campaign.window, as_of);
-        meetings_held += held;
-        villages_with_meeting += i64::from(held > 0);
         rows.push(ReportRow {
             village_id: village.id,
             village_code: village.code.clone(),
@@ -234,33 +225,8 @@ pub fn build(
     }
     // Grouped by district and commune, as the subtotals of the table are.
     rows.sort_by(|a, b| (&a.district, &a.commune).cmp(&(&b.district, &b.commune)));
-    let surveys = store::approved_surveys(db, counted, as_of)?;
     let flagged = store::flagged_unreviewed(db, counted, as_of)?;
-    // The latest approved survey of each household speaks for it.
-    let mut latest: BTreeMap<i64, serde_json::Value> = BTreeMap::new();
-    for (household, answers) in surveys {
-        if let (Some(h), Ok(value)) = (household, serde_json::from_str(&answers)) {
-            latest.insert(h, value);
-        }
-    }
-    let mut returnees_by_manner: BTreeMap<String, i64> =
-        ["self_returned", "arrested_handed_back", "expelled"]
-            .iter()
-            .map(|k| (k.to_string(), 0))
-            .collect();
-    let mut relatives_abroad = 0;
-    for answers in latest.values() {
-        relatives_abroad += answers["relatives_abroad"]
-            .as_array()
-            .map(Vec::len)
-            .unwrap_or(0) as i64;
-        for returnee in answers["returnees"].as_array().into_iter().flatten() {
-            if let Some(manner) = returnee["manner_of_return"].as_str() {
-                *returnees_by_manner.entry(manner.to_string()).or_default() += 1;
-            }
-        }
-    }
-    let count = |c: HouseholdCategory| category_counts.get(&c).copied().unwrap_or(0);
+    let count = |c: HouseholdCategory| area_figures.households_in(c);
     Ok(Report {
         kind,
         campaign_id: campaign.row.id,
@@ -276,16 +242,16 @@ pub fn build(
             local_time(period.to, campaign.offset)
         ),
         figures_taken_local: local_time(taken, campaign.offset),
-        totals: figures(campaign, &totals, as_of),
+        totals: figures(campaign, &area_figures.counts, as_of),
         rows,
         households_with_relative_abroad: count(HouseholdCategory::RelativeAbroad),
         households_with_relative_abroad_illegally: count(HouseholdCategory::RelativeAbroadIllegal),
-        relatives_abroad,
+        relatives_abroad: area_figures.relatives_abroad,
         households_with_relative_detained: count(HouseholdCategory::RelativeDetained),
         households_with_returnee: count(HouseholdCategory::Returnee),
-        returnees_by_manner,
-        villages_with_meeting,
-        meetings_held,
+        returnees_by_manner: area_figures.returnees_listed(),
+        villages_with_meeting: area_figures.villages_with_meeting,
+        meetings_held: area_figures.meetings_held,
         flagged_unreviewed: flagged,
     })
 }
@@ -343,26 +309,6 @@ fn subtotal(
         }
     }
     figures(campaign, &counts, as_of)
-}
-
-/// The maintained counts of every village at or below `path`, per target.
-fn maintained_counts(
-    db: &Db,
-    campaign: &CampaignRules,
-    path: &AreaPath,
-) -> Result<HashMap<i64, Vec<Count>>, ApiError> {
-    let n = campaign.targets.len();
-    let mut by_village: HashMap<i64, Vec<Count>> = HashMap::new();
-    for (target, village, _, count) in coverage::store::subtree_counts(db, campaign.row.id, path)? {
-        if let Some(slot) = by_village
-            .entry(village)
-            .or_insert_with(|| vec![Count::default(); n])
-            .get_mut(target)
-        {
-            *slot = count;
-        }
-    }
-    Ok(by_village)
 }
 
 /// Neutralises a cell a spreadsheet would read as a formula.

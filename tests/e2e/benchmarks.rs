@@ -82,9 +82,10 @@ per_backend! {
             ]),
             "bench console",
         );
-        assert_eq!(pages.as_object().map(|cases| cases.len()), Some(9), "{pages}");
+        assert_eq!(pages.as_object().map(|cases| cases.len()), Some(10), "{pages}");
         for (name, stats) in pages.as_object().expect("cases") {
             assert_eq!(stats["count"], 3, "{name}");
+            assert!(stats["first_ms"].as_f64().unwrap_or(-1.0) > 0.0, "{name}: {stats}");
             assert!(
                 stats["p50_ms"].as_f64().unwrap_or(-1.0) > 0.0,
                 "{name}: {stats}"

@@ -120,16 +120,32 @@ pub trait Recompute {
         path: &AreaPath,
         as_of: DateTime<Utc>,
     ) -> QueryResult<Vec<VillageFigures>>;
-    /// The figures of these villages as of a moment that has passed, filed
-    /// once: a village already filed keeps what was filed; one whose figures
-    /// were last recounted before the moment files its kept figures (nothing
-    /// changed since); any other is recounted as of the moment.
-    fn file_figures(
+    /// The figures of these villages as of a moment that has passed: a
+    /// village already filed keeps what was filed (`Filed`); one whose figures
+    /// were last recounted before the moment has its kept figures (nothing
+    /// changed since); any other is recounted as of the moment. Reads only:
+    /// [`Recompute::store_filed`] writes what was not filed yet.
+    fn figures_to_file(
         &mut self,
         campaign: &CampaignRules,
         as_of: DateTime<Utc>,
         villages: &[(i64, AreaPath)],
-    ) -> QueryResult<HashMap<i64, VillageFigures>>;
+    ) -> QueryResult<HashMap<i64, ToFile>>;
+    /// Files these villages' figures as of a moment (a village filed
+    /// meanwhile keeps its first filing).
+    fn store_filed(
+        &mut self,
+        campaign: &CampaignRules,
+        as_of: DateTime<Utc>,
+        figures: &[(i64, &AreaPath, &VillageFigures)],
+    ) -> QueryResult<()>;
+}
+
+/// A village's figures as of a moment, and whether they are already filed.
+#[derive(Debug, Clone)]
+pub enum ToFile {
+    Filed(VillageFigures),
+    New(VillageFigures),
 }
 
 macro_rules! impl_recompute {
@@ -343,14 +359,14 @@ macro_rules! impl_recompute {
                     .collect())
             }
 
-            fn file_figures(
+            fn figures_to_file(
                 &mut self,
                 campaign: &CampaignRules,
                 as_of: DateTime<Utc>,
                 villages: &[(i64, AreaPath)],
-            ) -> QueryResult<HashMap<i64, VillageFigures>> {
+            ) -> QueryResult<HashMap<i64, ToFile>> {
                 let moment = as_of.naive_utc();
-                let mut filed: HashMap<i64, VillageFigures> = HashMap::new();
+                let mut found: HashMap<i64, ToFile> = HashMap::new();
                 let ids: Vec<i64> = villages.iter().map(|(id, _)| *id).collect();
                 let mut unchanged: HashMap<i64, String> = HashMap::new();
                 for chunk in ids.chunks(500) {
@@ -361,7 +377,7 @@ macro_rules! impl_recompute {
                         .select((filed_figures::village_id, filed_figures::figures))
                         .load(self)?;
                     for (village, json) in rows {
-                        filed.insert(village, from_json(&json)?);
+                        found.insert(village, ToFile::Filed(from_json(&json)?));
                     }
                     unchanged.extend(
                         village_figures::table
@@ -372,9 +388,8 @@ macro_rules! impl_recompute {
                             .load::<(i64, String)>(self)?,
                     );
                 }
-                let now = Utc::now().naive_utc();
                 for (village_id, path) in villages {
-                    if filed.contains_key(village_id) {
+                    if found.contains_key(village_id) {
                         continue;
                     }
                     let figures = match unchanged.get(village_id) {
@@ -384,20 +399,32 @@ macro_rules! impl_recompute {
                             .pop()
                             .unwrap_or_default(),
                     };
+                    found.insert(*village_id, ToFile::New(figures));
+                }
+                Ok(found)
+            }
+
+            fn store_filed(
+                &mut self,
+                campaign: &CampaignRules,
+                as_of: DateTime<Utc>,
+                figures: &[(i64, &AreaPath, &VillageFigures)],
+            ) -> QueryResult<()> {
+                let now = Utc::now().naive_utc();
+                for (village_id, path, figures) in figures {
                     diesel::insert_into(filed_figures::table)
                         .values((
                             filed_figures::campaign_id.eq(campaign.row.id),
-                            filed_figures::as_of.eq(moment),
+                            filed_figures::as_of.eq(as_of.naive_utc()),
                             filed_figures::village_id.eq(village_id),
                             filed_figures::village_path.eq(path.as_str()),
-                            filed_figures::figures.eq(to_json(&figures)?),
+                            filed_figures::figures.eq(to_json(figures)?),
                             filed_figures::filed_at.eq(now),
                         ))
                         .on_conflict_do_nothing()
                         .execute(self)?;
-                    filed.insert(*village_id, figures);
                 }
-                Ok(filed)
+                Ok(())
             }
         }
     };

@@ -67,7 +67,13 @@ pub fn file_due(
     for campaign in campaigns::all(&state.db)? {
         for moment in due_moments(&campaign, after, until) {
             let villages = villages_in(&state.db, &campaign, &campaign.scope_path)?;
-            store::filed_figures(&state.db, &campaign, moment, &villages)?;
+            store::filed_figures(
+                &state.db,
+                &campaign,
+                moment,
+                &campaign.scope_path,
+                &villages,
+            )?;
             tracing::info!(campaign = campaign.row.id, %moment, villages = villages.len(), "reports filed");
             filed += 1;
         }

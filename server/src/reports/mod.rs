@@ -198,7 +198,7 @@ pub fn build(
     let by_village = if as_of >= now {
         store::current_figures(db, campaign, counted, &villages)?
     } else {
-        store::filed_figures(db, campaign, as_of, &villages)?
+        store::filed_figures(db, campaign, as_of, counted, &villages)?
     };
     let n = campaign.targets.len();
     let mut area_figures = VillageFigures {

@@ -10,13 +10,13 @@ use diesel::prelude::*;
 
 use camket_schema::domain::AreaPath;
 use camket_schema::models::AreaRow;
-use camket_schema::tables::submissions;
+use camket_schema::tables::{filed_figures, submissions};
 use camket_schema::{with_conn, write_tx, Db, DbError};
 
 use super::figures::VillageFigures;
 use crate::campaigns::CampaignRules;
 use crate::coverage;
-use crate::coverage::maintain::Recompute;
+use crate::coverage::maintain::{Recompute, ToFile};
 
 /// The live figures of `villages` (all at or below `path`), by village id. A
 /// village whose figures were never kept (a database from before they were)
@@ -40,20 +40,53 @@ pub fn current_figures(
     coverage::store::kept_figures(db, campaign.row.id, path)
 }
 
-/// The figures of `villages` as of `as_of` (a moment that has passed), by
-/// village id: read from their filing, filing those not yet filed.
+/// The figures of `villages` (all at or below `path`) as of `as_of` (a moment that has passed), by
+/// village id: read from their filing, filing those not yet filed. The
+/// recount is done on a plain connection and only the filing's rows are
+/// written in a (short) write transaction: SQLite has one writer, and the
+/// phones' submissions must not wait for a province's recount.
 pub fn filed_figures(
     db: &Db,
     campaign: &CampaignRules,
     as_of: DateTime<Utc>,
+    path: &AreaPath,
     villages: &[AreaRow],
 ) -> Result<HashMap<i64, VillageFigures>, DbError> {
-    let mut filed = HashMap::with_capacity(villages.len());
-    // In small batches: a recount as of a past moment holds the write lock
-    // (SQLite has one) while it counts, and submissions keep arriving.
-    for batch in villages.chunks(25) {
+    let (lower, upper) = path.subtree_range();
+    let rows: Vec<(i64, String)> = with_conn!(db, |conn| filed_figures::table
+        .filter(filed_figures::campaign_id.eq(campaign.row.id))
+        .filter(filed_figures::as_of.eq(as_of.naive_utc()))
+        .filter(filed_figures::village_path.ge(&lower))
+        .filter(filed_figures::village_path.lt(&upper))
+        .select((filed_figures::village_id, filed_figures::figures))
+        .load(conn)?);
+    let mut filed: HashMap<i64, VillageFigures> = HashMap::with_capacity(villages.len());
+    for (village, json) in rows {
+        let figures = serde_json::from_str(&json)
+            .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(e.into())))?;
+        filed.insert(village, figures);
+    }
+    let unfiled: Vec<AreaRow> = villages
+        .iter()
+        .filter(|v| !filed.contains_key(&v.id.0))
+        .cloned()
+        .collect();
+    for batch in unfiled.chunks(100) {
         let wanted: Vec<(i64, AreaPath)> = batch.iter().map(|v| (v.id.0, v.path.clone())).collect();
-        filed.extend(write_tx!(db, |conn| conn.file_figures(campaign, as_of, &wanted))?);
+        let found = with_conn!(db, |conn| conn.figures_to_file(campaign, as_of, &wanted)?);
+        let new: Vec<(i64, &AreaPath, &VillageFigures)> = wanted
+            .iter()
+            .filter_map(|(id, path)| match found.get(id) {
+                Some(ToFile::New(figures)) => Some((*id, path, figures)),
+                _ => None,
+            })
+            .collect();
+        if !new.is_empty() {
+            write_tx!(db, |conn| conn.store_filed(campaign, as_of, &new))?;
+        }
+        filed.extend(found.into_iter().map(|(id, to_file)| match to_file {
+            ToFile::Filed(figures) | ToFile::New(figures) => (id, figures),
+        }));
     }
     Ok(filed)
 }

@@ -242,7 +242,6 @@ macro_rules! impl_recompute {
                 if rules.is_empty() {
                     return Ok(());
                 }
-                let now = Utc::now();
                 // One recount per village at a time: two transactions recounting
                 // the same village on PostgreSQL would each count without the
                 // other's change (a lost update) or insert the same rows twice.
@@ -256,6 +255,9 @@ macro_rules! impl_recompute {
                         .set(areas::level.eq(areas::level))
                         .execute(self)?;
                 }
+                // Taken once the villages are ours: a change committed while
+                // this waited for them is counted, and is older than the stamp.
+                let now = Utc::now();
                 for village_id in village_ids {
                     let found: Option<(AreaPath, AreaLevel)> = areas::table
                         .find(village_id)

@@ -20,8 +20,10 @@ pub const HOUSEHOLD_SURVEY: &str = "household-survey";
 /// The ways a returnee came back, in the order reports list them.
 pub const MANNERS_OF_RETURN: [&str; 3] = ["self_returned", "arrested_handed_back", "expelled"];
 
-/// One village's figures (or, summed, an area's).
+/// One village's figures (or, summed, an area's). Stored as JSON and kept
+/// for good once filed: a field added later reads as its default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VillageFigures {
     /// Per campaign target, in the campaign's order.
     pub counts: Vec<Count>,

@@ -23,6 +23,20 @@ const LOOKBACK_HOURS: i64 = 36;
 /// How often the filer looks for moments that have passed.
 const EVERY: StdDuration = StdDuration::from_secs(60);
 
+/// How long after its moment a report is filed: a review or a submission
+/// stamped just before the moment may still be committing (its time is taken
+/// before its transaction waits for the database).
+pub const SETTLING_MINUTES: i64 = 10;
+
+/// Whether a report as of `moment` may be filed at `now`: it is a moment a
+/// report of `campaign` falls due, and it has settled. Reports of any other
+/// moment (a day before the campaign, a date picked by hand) are counted
+/// each time they are asked, and not kept.
+pub fn may_file(campaign: &CampaignRules, moment: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    moment <= now - Duration::minutes(SETTLING_MINUTES)
+        && due_moments(campaign, moment - Duration::seconds(1), moment).contains(&moment)
+}
+
 /// The moments in `(after, until]` at which a report of `campaign` falls
 /// due: each day's 14:00 and each month's 15th (local time) from the
 /// campaign's first day to the day its window closes (the last day's
@@ -64,28 +78,41 @@ pub fn file_due(
     until: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
     let mut filed = 0;
+    let mut failed = None;
     for campaign in campaigns::all(&state.db)? {
         for moment in due_moments(&campaign, after, until) {
-            let villages = villages_in(&state.db, &campaign, &campaign.scope_path)?;
-            store::filed_figures(
-                &state.db,
-                &campaign,
-                moment,
-                &campaign.scope_path,
-                &villages,
-            )?;
-            tracing::info!(campaign = campaign.row.id, %moment, villages = villages.len(), "reports filed");
-            filed += 1;
+            // One campaign's failure does not keep the others from filing.
+            let outcome =
+                villages_in(&state.db, &campaign, &campaign.scope_path).and_then(|villages| {
+                    store::filed_figures(
+                        &state.db,
+                        &campaign,
+                        moment,
+                        &campaign.scope_path,
+                        &villages,
+                    )
+                    .map_err(ApiError::from)
+                });
+            match outcome {
+                Ok(figures) => {
+                    tracing::info!(campaign = campaign.row.id, %moment, villages = figures.len(), "reports filed");
+                    filed += 1;
+                }
+                Err(error) => failed = Some(error),
+            }
         }
     }
-    Ok(filed)
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(filed),
+    }
 }
 
 /// Files reports as they fall due, for as long as the server runs.
 pub async fn run(state: actix_web::web::Data<AppState>) {
     let mut after = Utc::now() - Duration::hours(LOOKBACK_HOURS);
     loop {
-        let until = Utc::now();
+        let until = Utc::now() - Duration::minutes(SETTLING_MINUTES);
         let worker = state.clone();
         let outcome = tokio::task::spawn_blocking(move || file_due(&worker, after, until)).await;
         match outcome {
@@ -157,6 +184,20 @@ mod tests {
         // (a daily report of the last afternoon), and nothing later.
         let end = due_moments(&c, local(2026, 4, 30, 15), local(2026, 6, 1, 0));
         assert_eq!(end, vec![c.window.end, local(2026, 5, 1, 14)]);
+        // Filed once settled, and only at a moment a report falls due.
+        let due = local(2026, 3, 16, 14);
+        assert!(!may_file(&c, due, due + Duration::minutes(5)));
+        assert!(may_file(&c, due, due + Duration::minutes(10)));
+        assert!(!may_file(
+            &c,
+            due + Duration::hours(1),
+            due + Duration::days(1)
+        ));
+        assert!(may_file(
+            &c,
+            c.window.end,
+            c.window.end + Duration::days(30)
+        ));
         // Before the campaign, nothing.
         assert!(due_moments(&c, local(2026, 1, 1, 0), local(2026, 2, 28, 23)).is_empty());
     }

@@ -36,13 +36,19 @@ pub fn current_figures(
     if missing.is_empty() {
         return Ok(kept);
     }
-    write_tx!(db, |conn| conn.recompute_villages(&missing))?;
+    // A few villages per transaction: the first report after an upgrade may
+    // count a whole province, and SQLite's writer must not wait for all of it.
+    for batch in missing.chunks(25) {
+        write_tx!(db, |conn| conn.recompute_villages(batch))?;
+    }
     coverage::store::kept_figures(db, campaign.row.id, path)
 }
 
-/// The figures of `villages` (all at or below `path`) as of `as_of` (a moment that has passed), by
-/// village id: read from their filing, filing those not yet filed. The
-/// recount is done on a plain connection and only the filing's rows are
+/// The figures of `villages` (all at or below `path`) as of `as_of` (a moment
+/// that has passed), by village id: read from their filing, filing those not
+/// yet filed when `as_of` is a moment a report falls due and has settled
+/// (see [`super::filing::may_file`]); any other moment is counted and not kept.
+/// The recount is done on a plain connection and only the filing's rows are
 /// written in a (short) write transaction: SQLite has one writer, and the
 /// phones' submissions must not wait for a province's recount.
 pub fn filed_figures(
@@ -71,9 +77,10 @@ pub fn filed_figures(
         .filter(|v| !filed.contains_key(&v.id.0))
         .cloned()
         .collect();
+    let keep = super::filing::may_file(campaign, as_of, Utc::now());
     for batch in unfiled.chunks(100) {
         let wanted: Vec<(i64, AreaPath)> = batch.iter().map(|v| (v.id.0, v.path.clone())).collect();
-        let found = with_conn!(db, |conn| conn.figures_to_file(campaign, as_of, &wanted)?);
+        let mut found = with_conn!(db, |conn| conn.figures_to_file(campaign, as_of, &wanted)?);
         let new: Vec<(i64, &AreaPath, &VillageFigures)> = wanted
             .iter()
             .filter_map(|(id, path)| match found.get(id) {
@@ -81,8 +88,11 @@ pub fn filed_figures(
                 _ => None,
             })
             .collect();
-        if !new.is_empty() {
+        if keep && !new.is_empty() {
             write_tx!(db, |conn| conn.store_filed(campaign, as_of, &new))?;
+            // Read back what is filed: another instance or request may have
+            // filed some of these first, and its filing is the one kept.
+            found = with_conn!(db, |conn| conn.figures_to_file(campaign, as_of, &wanted)?);
         }
         filed.extend(found.into_iter().map(|(id, to_file)| match to_file {
             ToFile::Filed(figures) | ToFile::New(figures) => (id, figures),

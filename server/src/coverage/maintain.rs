@@ -92,6 +92,10 @@ pub enum Touched<'a> {
     Submission {
         household_id: Option<i64>,
         village_id: i64,
+        /// It is a household survey: the relatives and returnees a report
+        /// counts may have changed. Any other form leaves them as they were,
+        /// and the recount keeps them instead of reading every survey again.
+        survey: bool,
     },
     /// Households of these villages were imported, moved in or moved out, or
     /// the villages are new.
@@ -112,6 +116,9 @@ pub trait Recompute {
     fn subtree_facts(&mut self, path: &AreaPath) -> QueryResult<HashMap<i64, Facts>>;
     /// Recomputes the stored counts of these villages for every campaign that covers them.
     fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
+    /// [`Recompute::recompute_villages`], reading the villages' surveys again
+    /// only when `surveys_changed` (or a village has no kept figures).
+    fn recount_villages(&mut self, village_ids: &[i64], surveys_changed: bool) -> QueryResult<()>;
     /// One village's report figures as of `as_of`, for each of `campaigns`.
     fn figures_as_of(
         &mut self,
@@ -119,6 +126,16 @@ pub trait Recompute {
         village_id: i64,
         path: &AreaPath,
         as_of: DateTime<Utc>,
+    ) -> QueryResult<Vec<VillageFigures>>;
+    /// [`Recompute::figures_as_of`], with the surveys' relatives and returnees
+    /// left at zero unless `with_surveys`.
+    fn figures_as_of_with(
+        &mut self,
+        campaigns: &[&CampaignRules],
+        village_id: i64,
+        path: &AreaPath,
+        as_of: DateTime<Utc>,
+        with_surveys: bool,
     ) -> QueryResult<Vec<VillageFigures>>;
     /// The figures of these villages as of a moment that has passed: a
     /// village already filed keeps what was filed (`Filed`); one whose figures
@@ -152,6 +169,7 @@ macro_rules! impl_recompute {
     ($conn:ty) => {
         impl Recompute for $conn {
             fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()> {
+                let surveys_changed = !matches!(touched, Touched::Submission { survey: false, .. });
                 let villages: Vec<i64> = match touched {
                     Touched::Submission {
                         household_id: Some(household),
@@ -163,6 +181,7 @@ macro_rules! impl_recompute {
                     Touched::Submission {
                         household_id: None,
                         village_id,
+                        ..
                     } => vec![village_id],
                     Touched::Villages(ids) => ids.to_vec(),
                     Touched::Campaign(scope) => {
@@ -175,7 +194,7 @@ macro_rules! impl_recompute {
                             .load(self)?
                     }
                 };
-                self.recompute_villages(&villages)
+                self.recount_villages(&villages, surveys_changed)
             }
 
             fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>> {
@@ -238,6 +257,14 @@ macro_rules! impl_recompute {
             }
 
             fn recompute_villages(&mut self, village_ids: &[i64]) -> QueryResult<()> {
+                self.recount_villages(village_ids, true)
+            }
+
+            fn recount_villages(
+                &mut self,
+                village_ids: &[i64],
+                surveys_changed: bool,
+            ) -> QueryResult<()> {
                 let rules = self.campaign_rules()?;
                 if rules.is_empty() {
                     return Ok(());
@@ -269,6 +296,16 @@ macro_rules! impl_recompute {
                         .iter()
                         .filter(|c| c.scope_path.contains(&path))
                         .collect();
+                    let kept: HashMap<i64, String> = if surveys_changed {
+                        HashMap::new()
+                    } else {
+                        village_figures::table
+                            .filter(village_figures::village_id.eq(village_id))
+                            .select((village_figures::campaign_id, village_figures::figures))
+                            .load::<(i64, String)>(self)?
+                            .into_iter()
+                            .collect()
+                    };
                     diesel::delete(
                         coverage_counts::table.filter(coverage_counts::village_id.eq(village_id)),
                     )
@@ -280,7 +317,19 @@ macro_rules! impl_recompute {
                     if campaigns.is_empty() || level != AreaLevel::Village {
                         continue;
                     }
-                    let all = self.figures_as_of(&campaigns, *village_id, &path, now)?;
+                    let reuse =
+                        !surveys_changed && campaigns.iter().all(|c| kept.contains_key(&c.row.id));
+                    let mut all =
+                        self.figures_as_of_with(&campaigns, *village_id, &path, now, !reuse)?;
+                    if reuse {
+                        for (campaign, figures) in campaigns.iter().zip(all.iter_mut()) {
+                            if let Some(json) = kept.get(&campaign.row.id) {
+                                let before = from_json(json)?;
+                                figures.relatives_abroad = before.relatives_abroad;
+                                figures.returnees_by_manner = before.returnees_by_manner;
+                            }
+                        }
+                    }
                     for (campaign, figures) in campaigns.iter().zip(all) {
                         diesel::insert_into(village_figures::table)
                             .values((
@@ -316,11 +365,26 @@ macro_rules! impl_recompute {
                 path: &AreaPath,
                 as_of: DateTime<Utc>,
             ) -> QueryResult<Vec<VillageFigures>> {
+                self.figures_as_of_with(campaigns, village_id, path, as_of, true)
+            }
+
+            fn figures_as_of_with(
+                &mut self,
+                campaigns: &[&CampaignRules],
+                village_id: i64,
+                path: &AreaPath,
+                as_of: DateTime<Utc>,
+                with_surveys: bool,
+            ) -> QueryResult<Vec<VillageFigures>> {
                 let (homes, subs) = self
                     .subtree_facts(path)?
                     .remove(&village_id)
                     .unwrap_or_default();
-                let ids: Vec<i64> = homes.iter().map(|h| h.id).collect();
+                let ids: Vec<i64> = if with_surveys {
+                    homes.iter().map(|h| h.id).collect()
+                } else {
+                    Vec::new()
+                };
                 let mut approved: Vec<(Option<i64>, NaiveDateTime, i64, String)> = Vec::new();
                 for chunk in ids.chunks(500) {
                     approved.extend(

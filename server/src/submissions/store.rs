@@ -20,6 +20,7 @@ use crate::access::Scope;
 use crate::coverage::maintain::{Recompute, Touched};
 use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
+use crate::reports::figures::HOUSEHOLD_SURVEY;
 
 /// The submission with this phone-made id, if any.
 pub fn find_by_instance(db: &Db, instance_id: &str) -> Result<Option<SubmissionRow>, DbError> {
@@ -488,11 +489,13 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
             conn.touch(Touched::Submission {
                 household_id,
                 village_id,
+                survey: record.submission.form_id == HOUSEHOLD_SURVEY,
             })?;
         }
         conn.touch(Touched::Submission {
             household_id: record.submission.household_id,
             village_id: record.submission.village_id,
+            survey: record.submission.form_id == HOUSEHOLD_SURVEY,
         })?;
         Ok(id)
     })
@@ -680,6 +683,7 @@ pub fn review(
         conn.touch(Touched::Submission {
             household_id: row.household_id,
             village_id: row.village_id,
+            survey: row.form_id == HOUSEHOLD_SURVEY,
         })?;
         Ok(submissions::table
             .find(id)

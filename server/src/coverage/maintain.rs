@@ -500,7 +500,8 @@ fn to_json(figures: &VillageFigures) -> QueryResult<String> {
     serde_json::to_string(figures).map_err(|e| diesel::result::Error::SerializationError(e.into()))
 }
 
-fn from_json(json: &str) -> QueryResult<VillageFigures> {
+/// Reads stored figures (`village_figures`, `filed_figures`).
+pub fn from_json(json: &str) -> QueryResult<VillageFigures> {
     serde_json::from_str(json).map_err(|e| diesel::result::Error::DeserializationError(e.into()))
 }
 

@@ -99,11 +99,7 @@ pub fn kept_figures(
         .select((village_figures::village_id, village_figures::figures))
         .load(conn)?);
     rows.into_iter()
-        .map(|(village, json)| {
-            serde_json::from_str(&json)
-                .map(|figures| (village, figures))
-                .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(e.into())))
-        })
+        .map(|(village, json)| Ok((village, super::maintain::from_json(&json)?)))
         .collect()
 }
 

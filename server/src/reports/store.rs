@@ -68,9 +68,7 @@ pub fn filed_figures(
         .load(conn)?);
     let mut filed: HashMap<i64, VillageFigures> = HashMap::with_capacity(villages.len());
     for (village, json) in rows {
-        let figures = serde_json::from_str(&json)
-            .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(e.into())))?;
-        filed.insert(village, figures);
+        filed.insert(village, coverage::maintain::from_json(&json)?);
     }
     let unfiled: Vec<AreaRow> = villages
         .iter()

@@ -231,6 +231,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    evidence_leases (submission_id) {
+        submission_id -> BigInt,
+        holder -> Text,
+        leased_until -> Timestamp,
+    }
+}
+
+diesel::table! {
     submission_photos (id) {
         id -> BigInt,
         submission_id -> BigInt,
@@ -310,4 +318,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     coverage_counts,
     village_figures,
     filed_figures,
+    evidence_leases,
 );

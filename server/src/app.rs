@@ -14,7 +14,6 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::config::ServerConfig;
 use crate::error::{path_error, problem_for_plain_errors, query_error, ApiError};
-use crate::photo_store::PhotoStore;
 use crate::state::AppState;
 use crate::{
     areas, auth, campaigns, collect, coverage, forms, health, households, reports, submissions,
@@ -134,12 +133,33 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
 /// Serves until SIGTERM / SIGINT, then drains in-flight requests.
 pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Result<()> {
     let config = Arc::new(config);
-    let photos = PhotoStore::open(&config.storage.data_dir)?;
-    if !crate::recovery::last_stop_was_clean(&config.storage.data_dir) {
-        match crate::recovery::remove_orphan_photos(&db, &photos) {
+    let photos = config
+        .storage
+        .open_photos()
+        .map_err(std::io::Error::other)?;
+    photos.check_reachable().map_err(|e| {
+        std::io::Error::other(format!(
+            "the photo store {} does not answer: {e}",
+            config.storage.photo_location().unwrap_or_else(|_| {
+                crate::photo_store::StoreLocation::default_for(&config.storage.data_dir)
+            })
+        ))
+    })?;
+    let crashed = !crate::recovery::last_stop_was_clean(&config.storage.data_dir);
+    // One process owns a local photo directory: after its own crash no upload
+    // can be in flight, so every orphan goes now. A bucket shared by several
+    // instances is swept with a grace period instead (`recovery::sweep_orphans`).
+    if crashed && !photos.is_shared() {
+        match crate::recovery::remove_orphan_photos(&db, &photos, None) {
             Ok(0) => {}
             Ok(removed) => tracing::warn!(removed, "removed photos left by a crash"),
             Err(error) => tracing::error!(%error, "cannot check the photo store after a crash"),
+        }
+    }
+    if db.backend() == camket_schema::db::Backend::Sqlite {
+        // SQLite is one process's: leases left by its previous run are void.
+        if let Err(error) = crate::submissions::store::clear_evidence_leases(&db) {
+            tracing::warn!(%error, "cannot clear the evidence leases of the previous run");
         }
     }
     let decoders = Arc::new(tokio::sync::Semaphore::new(
@@ -162,6 +182,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
     });
     actix_web::rt::spawn(submissions::verification::run(state.clone()));
     actix_web::rt::spawn(crate::reports::filing::run(state.clone()));
+    actix_web::rt::spawn(crate::recovery::sweep_orphans(state.clone()));
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {
         App::new()

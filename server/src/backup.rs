@@ -2,9 +2,12 @@
 //! database and the photo store, taken while the server runs.
 //!
 //! The database is snapshotted first (`VACUUM INTO` on SQLite, `pg_dump` on
-//! PostgreSQL), then the photo store is copied. Photos are content-addressed and
-//! never rewritten or deleted, so every photo the snapshot refers to is already
-//! on disk when the copy starts: the pair is consistent without stopping writes.
+//! PostgreSQL), then the photo store is copied (a local directory or a bucket,
+//! whichever is in force) into `DIR/photos`. Photos are content-addressed and
+//! never rewritten, and only photos that no row names are ever removed, so
+//! every photo the snapshot refers to is already stored when the copy starts:
+//! the pair is consistent without stopping writes. A restore copies
+//! `DIR/photos` into the store in force, which may be of the other kind.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use camket_schema::db::Backend;
 use camket_schema::Db;
 
+use crate::photo_store::PhotoStore;
+
 /// What a backup holds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -24,25 +29,13 @@ pub struct Manifest {
     pub photo_files: u64,
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
-    let mut copied = 0;
-    if !from.exists() {
-        return Ok(0);
+/// Copies every photo of `from` into `to`; returns how many files were written.
+fn copy_photos(from: &PhotoStore, to: &PhotoStore) -> std::io::Result<u64> {
+    let mut written = 0;
+    for photo in from.originals()? {
+        written += from.copy_photo_to(&photo.sha256, to)? as u64;
     }
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copied += copy_tree(&entry.path(), &target)?;
-        } else if !target.exists() {
-            std::fs::copy(entry.path(), &target)?;
-            copied += 1;
-        } else {
-            copied += 1;
-        }
-    }
-    Ok(copied)
+    Ok(written)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
@@ -59,9 +52,9 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
-/// Writes a snapshot of the database at `url` and of the photo store under
-/// `data_dir` into `dir` (which must be empty or absent).
-pub fn backup(db: &Db, url: &str, data_dir: &Path, dir: &Path) -> Result<Manifest, String> {
+/// Writes a snapshot of the database at `url` and of the photo store `photos`
+/// into `dir` (which must be empty or absent).
+pub fn backup(db: &Db, url: &str, photos: &PhotoStore, dir: &Path) -> Result<Manifest, String> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -94,7 +87,8 @@ pub fn backup(db: &Db, url: &str, data_dir: &Path, dir: &Path) -> Result<Manifes
             ("postgres", "camket.pgdump")
         }
     };
-    let photo_files = copy_tree(&data_dir.join("photos"), &dir.join("photos"))
+    let photo_files = PhotoStore::directory(&dir.join("photos"))
+        .and_then(|copy| copy_photos(photos, &copy))
         .map_err(|e| format!("copying photos: {e}"))?;
     let manifest = Manifest {
         created_at: chrono::Utc::now(),
@@ -108,8 +102,8 @@ pub fn backup(db: &Db, url: &str, data_dir: &Path, dir: &Path) -> Result<Manifes
 }
 
 /// Restores a backup into the database at `url` (which must be empty) and the
-/// photo store under `data_dir`. Run it with the server stopped.
-pub fn restore(url: &str, data_dir: &Path, dir: &Path) -> Result<Manifest, String> {
+/// photo store `photos`. Run it with the server stopped.
+pub fn restore(url: &str, photos: &PhotoStore, dir: &Path) -> Result<Manifest, String> {
     let manifest: Manifest = std::fs::read_to_string(dir.join("manifest.json"))
         .map_err(|e| format!("{} is not a camket backup: {e}", dir.display()))
         .and_then(|text| {
@@ -146,7 +140,8 @@ pub fn restore(url: &str, data_dir: &Path, dir: &Path) -> Result<Manifest, Strin
             ))
         }
     }
-    copy_tree(&dir.join("photos"), &data_dir.join("photos"))
+    PhotoStore::directory(&dir.join("photos"))
+        .and_then(|copy| copy_photos(&copy, photos))
         .map_err(|e| format!("restoring photos: {e}"))?;
     Ok(manifest)
 }

@@ -28,6 +28,17 @@ pub struct ServerConfig {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// With a bucket as the photo store: answer a photo request (after the
+    /// same authorisation) with a redirect to a presigned URL valid this many
+    /// seconds, so that large originals do not pass through camket. 0 (the
+    /// default): camket sends the bytes itself.
+    #[arg(long, env = "CAMKET_PHOTO_REDIRECT_SECS", default_value_t = 0)]
+    pub photo_redirect_secs: u64,
+    /// A stored photo that no submission names (its upload was cut off between
+    /// the store and the database) is removed once it is this many seconds
+    /// old; younger ones may belong to an upload still committing elsewhere.
+    #[arg(long, env = "CAMKET_ORPHAN_GRACE_SECS", default_value_t = 3600)]
+    pub orphan_grace_secs: u64,
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long = "bind", env = "CAMKET_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -108,9 +119,31 @@ pub struct StorageConfig {
     /// Database connections kept in the pool.
     #[arg(long, env = "CAMKET_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
+    /// Where photos are kept: `file:///path` or `s3://bucket/prefix` (endpoint,
+    /// region and credentials from the AWS_* variables); default: the
+    /// `photos` directory in the data dir.
+    #[arg(long, env = "CAMKET_PHOTO_STORE")]
+    pub photo_store: Option<String>,
 }
 
 impl StorageConfig {
+    /// The photo store in force.
+    pub fn photo_location(&self) -> Result<crate::photo_store::StoreLocation, String> {
+        match &self.photo_store {
+            Some(text) => crate::photo_store::StoreLocation::parse(text),
+            None => Ok(crate::photo_store::StoreLocation::default_for(
+                &self.data_dir,
+            )),
+        }
+    }
+
+    /// Opens the photo store in force.
+    pub fn open_photos(&self) -> Result<crate::photo_store::PhotoStore, String> {
+        let location = self.photo_location()?;
+        crate::photo_store::PhotoStore::open_at(&self.data_dir, &location)
+            .map_err(|e| format!("cannot open the photo store {location}: {e}"))
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -141,6 +174,10 @@ pub struct EvidenceConfig {
     /// Photos decoded at once (each 12-MP decode holds ≈ 36 MB).
     #[arg(long, env = "CAMKET_PHOTO_DECODERS", default_value_t = 2)]
     pub photo_decoders: usize,
+    /// How long an instance holds a submission it is checking, in seconds: if
+    /// the instance dies, another takes the check over after this.
+    #[arg(long, env = "CAMKET_EVIDENCE_LEASE_SECS", default_value_t = 120)]
+    pub evidence_lease_secs: u64,
     /// A geotag less accurate than this is flagged, in metres.
     #[arg(long, env = "CAMKET_MAX_ACCURACY_M", default_value_t = 50.0)]
     pub max_accuracy_m: f64,

@@ -107,6 +107,26 @@ enum Command {
         #[command(flatten)]
         storage: StorageConfig,
     },
+    /// Copy every photo of the store in force into another store (`s3://bucket/prefix`
+    /// or `file:///path`); resumable: what the target holds is skipped. Then point
+    /// CAMKET_PHOTO_STORE at the target.
+    MigratePhotos {
+        /// The target store.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
+    /// Remove stored photos that no submission names and that are older than the
+    /// grace period (the server runs this itself every so often).
+    SweepPhotos {
+        /// Keep orphans younger than this many seconds (they may belong to an
+        /// upload that is still committing).
+        #[arg(long, default_value_t = 3600)]
+        older_than_secs: u64,
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -629,8 +649,7 @@ fn run_gen_province(
     if demo::is_built(&db).map_err(describe)? {
         return Err("the database is not empty: generate into a new one".into());
     }
-    let store =
-        camket::photo_store::PhotoStore::open(&storage.data_dir).map_err(|e| e.to_string())?;
+    let store = storage.open_photos()?;
     let bar = spinner("generating the province");
     let started = Instant::now();
     let spec = camket::devtools::province::ProvinceSpec {
@@ -649,6 +668,44 @@ fn run_gen_province(
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
     println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run_migrate_photos(to: &str, storage: StorageConfig) -> Result<(), String> {
+    let from = storage.open_photos()?;
+    let target = camket::photo_store::StoreLocation::parse(to)?;
+    let into = camket::photo_store::PhotoStore::open_at(&storage.data_dir, &target)
+        .map_err(|e| format!("cannot open {target}: {e}"))?;
+    into.check_reachable()
+        .map_err(|e| format!("the photo store {target} does not answer: {e}"))?;
+    let originals = from
+        .originals()
+        .map_err(|e| format!("cannot list the photos: {e}"))?;
+    let bar = spinner("copying photos");
+    let (mut written, mut photos) = (0, 0);
+    for photo in &originals {
+        written += from
+            .copy_photo_to(&photo.sha256, &into)
+            .map_err(|e| format!("photo {}: {e} (run it again to resume)", photo.sha256))?;
+        photos += 1;
+        bar.set_message(format!("copying photos: {photos} of {}", originals.len()));
+    }
+    bar.finish_and_clear();
+    println!(
+        "{photos} photos are in {target} ({written} files copied now); set CAMKET_PHOTO_STORE={target}"
+    );
+    Ok(())
+}
+
+fn run_sweep_photos(older_than_secs: u64, storage: StorageConfig) -> Result<(), String> {
+    let db = open_database(&storage)?;
+    let photos = storage.open_photos()?;
+    // Clamped: a century is as good as forever here, and chrono panics far beyond.
+    let age = chrono::Duration::seconds(older_than_secs.min(100 * 365 * 86_400) as i64);
+    let removed =
+        camket::recovery::remove_orphan_photos(&db, &photos, Some(chrono::Utc::now() - age))
+            .map_err(describe)?;
+    println!("removed {removed} photos that no submission names");
     Ok(())
 }
 
@@ -805,9 +862,14 @@ fn main() -> ExitCode {
             storage,
         } => run_gen_province(households, villages, seed, photos, storage),
         Command::Bench { what } => run_bench(what),
+        Command::MigratePhotos { to, storage } => run_migrate_photos(&to, storage),
+        Command::SweepPhotos {
+            older_than_secs,
+            storage,
+        } => run_sweep_photos(older_than_secs, storage),
         Command::Backup { dir, storage } => open_database(&storage).and_then(|db| {
-            let manifest =
-                camket::backup::backup(&db, &storage.database_url(), &storage.data_dir, &dir)?;
+            let photos = storage.open_photos()?;
+            let manifest = camket::backup::backup(&db, &storage.database_url(), &photos, &dir)?;
             println!(
                 "backup of the {} database and {} photo files written to {}",
                 manifest.backend,
@@ -819,8 +881,8 @@ fn main() -> ExitCode {
         Command::Restore { dir, storage } => std::fs::create_dir_all(&storage.data_dir)
             .map_err(|e| e.to_string())
             .and_then(|()| {
-                let manifest =
-                    camket::backup::restore(&storage.database_url(), &storage.data_dir, &dir)?;
+                let photos = storage.open_photos()?;
+                let manifest = camket::backup::restore(&storage.database_url(), &photos, &dir)?;
                 open_database(&storage)?;
                 println!(
                     "restored the backup of {} ({} photo files)",

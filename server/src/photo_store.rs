@@ -1,14 +1,28 @@
-//! The photo store: content-addressed files on disk (by sha-256), one copy of
-//! each photo however often it is sent, plus its derivatives. Files are written
-//! to a temporary name on the same filesystem, synced, then renamed into place,
-//! so a crash never leaves a half-written photo under its final name.
-//! Directories are created 0700 and files 0600: only the server's user reads
-//! the photos, whatever the umask.
+//! The photo store: content-addressed photos (by sha-256), one copy of each
+//! photo however often it is sent, plus its derivatives. Two places can hold
+//! them, chosen by `CAMKET_PHOTO_STORE`:
+//!
+//! - a local directory (the default, `DATA_DIR/photos`): files are written to a
+//!   temporary name on the same filesystem, synced, then renamed into place, so
+//!   a crash never leaves a half-written photo under its final name.
+//!   Directories are created 0700 and files 0600: only the server's user reads
+//!   the photos, whatever the umask;
+//! - an S3-compatible bucket (`s3://bucket/prefix`, through `object_store`),
+//!   for several instances behind a load balancer: a PUT is atomic, so an
+//!   object is whole or absent.
+//!
+//! Either way, uploads are staged on local disk (`DATA_DIR/tmp`) and the parts
+//! of split ODK Collect uploads wait in `DATA_DIR/held`; both are per instance.
+//! The keys are the same in both places: `aa/bb/SHA.SUFFIX`.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use object_store::ObjectStore;
 
 /// The stored variants of a photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +38,15 @@ pub enum Variant {
 }
 
 impl Variant {
+    /// Every variant, the original last (removed last, so that a half-done
+    /// removal still lists the photo).
+    pub const ALL: [Variant; 4] = [
+        Variant::Thumbnail,
+        Variant::Review,
+        Variant::Signature,
+        Variant::Original,
+    ];
+
     fn suffix(self) -> &'static str {
         match self {
             Variant::Original => "orig",
@@ -34,12 +57,110 @@ impl Variant {
     }
 }
 
-/// The store under `DATA_DIR/photos`, with uploads staged in `DATA_DIR/tmp`.
+/// Where the photos are kept (`CAMKET_PHOTO_STORE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `file:///absolute/path`: a local directory.
+    Directory(PathBuf),
+    /// `s3://bucket/prefix`: a bucket of an S3-compatible store. The endpoint,
+    /// region and credentials come from the environment as AWS tools name them
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`; `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
+    Bucket { bucket: String, prefix: String },
+}
+
+impl StoreLocation {
+    /// Reads `file:///path` or `s3://bucket[/prefix]`.
+    pub fn parse(text: &str) -> Result<StoreLocation, String> {
+        if let Some(path) = text.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "'{text}': a file:// photo store needs an absolute path (file:///srv/camket/photos)"
+                ));
+            }
+            return Ok(StoreLocation::Directory(PathBuf::from(path)));
+        }
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("'{text}': no bucket named (s3://bucket/prefix)"));
+            }
+            return Ok(StoreLocation::Bucket {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        Err(format!(
+            "'{text}' is not a photo store: use file:///path or s3://bucket/prefix"
+        ))
+    }
+
+    /// The default: `DATA_DIR/photos`.
+    pub fn default_for(data_dir: &Path) -> StoreLocation {
+        StoreLocation::Directory(data_dir.join("photos"))
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Directory(path) => write!(f, "file://{}", path.display()),
+            StoreLocation::Bucket { bucket, prefix } if prefix.is_empty() => {
+                write!(f, "s3://{bucket}")
+            }
+            StoreLocation::Bucket { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// The store, with uploads staged in `DATA_DIR/tmp`.
 #[derive(Debug, Clone)]
 pub struct PhotoStore {
-    root: PathBuf,
+    objects: Objects,
     tmp: PathBuf,
     held: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+enum Objects {
+    Directory(PathBuf),
+    Bucket(Bucket),
+}
+
+#[derive(Debug, Clone)]
+struct Bucket {
+    store: Arc<object_store::aws::AmazonS3>,
+    prefix: String,
+}
+
+/// A stored original as listed: its hash and when it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOriginal {
+    pub sha256: String,
+    pub written_at: DateTime<Utc>,
+}
+
+/// The original as a local file for the decoders: the stored file itself, or a
+/// staged copy of the object that is removed when this is dropped.
+#[derive(Debug)]
+pub struct LocalOriginal {
+    path: PathBuf,
+    staged_copy: bool,
+}
+
+impl LocalOriginal {
+    /// Where to read it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for LocalOriginal {
+    fn drop(&mut self) {
+        if self.staged_copy {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// How long the first parts of a split ODK Collect upload wait for the rest.
@@ -60,12 +181,171 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
+/// The runtime that drives the object store's HTTP calls. The store's callers
+/// are blocking threads (the request handlers' `web::block`, the photo
+/// checkers, the command line), so they wait on this runtime rather than on
+/// actix's per-worker ones.
+fn object_runtime() -> std::io::Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("photo-store")
+        .enable_all()
+        .build()?;
+    Ok(RUNTIME.get_or_init(|| runtime))
+}
+
+fn object_error(error: object_store::Error) -> std::io::Error {
+    match error {
+        object_store::Error::NotFound { .. } => {
+            std::io::Error::new(std::io::ErrorKind::NotFound, error.to_string())
+        }
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+impl Bucket {
+    fn open(bucket: &str, prefix: &str) -> std::io::Result<Bucket> {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // AWS's own tools name the endpoint AWS_ENDPOINT_URL; object_store reads AWS_ENDPOINT.
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let store = builder
+            .build()
+            .map_err(|e| std::io::Error::other(format!("photo store s3://{bucket}: {e}")))?;
+        Ok(Bucket {
+            store: Arc::new(store),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    fn key(&self, relative: &str) -> object_store::path::Path {
+        if self.prefix.is_empty() {
+            object_store::path::Path::from(relative)
+        } else {
+            object_store::path::Path::from(format!("{}/{relative}", self.prefix))
+        }
+    }
+
+    /// Runs one call of the store to completion from blocking code (on a
+    /// scoped thread when the caller is itself inside a runtime).
+    fn wait<T: Send>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, object_store::Error>> + Send,
+    ) -> std::io::Result<T> {
+        let runtime = object_runtime()?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| runtime.block_on(call))
+                    .join()
+                    .map_err(|_| std::io::Error::other("the photo store call panicked"))?
+                    .map_err(object_error)
+            })
+        } else {
+            runtime.block_on(call).map_err(object_error)
+        }
+    }
+
+    fn exists(&self, relative: &str) -> std::io::Result<bool> {
+        match self.wait(self.store.head(&self.key(relative))) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put(&self, relative: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+        let key = self.key(relative);
+        self.wait(self.store.put(&key, bytes.into())).map(|_| ())
+    }
+
+    fn get(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        let key = self.key(relative);
+        let store = self.store.clone();
+        self.wait(async move {
+            let found = store.get(&key).await?;
+            Ok(found.bytes().await?.to_vec())
+        })
+    }
+
+    fn delete(&self, relative: &str) -> std::io::Result<()> {
+        match self.wait(self.store.delete(&self.key(relative))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn list(&self) -> std::io::Result<Vec<(String, DateTime<Utc>)>> {
+        use futures_util::StreamExt;
+        let prefix = (!self.prefix.is_empty()).then(|| self.key(""));
+        let store = self.store.clone();
+        let skip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        self.wait(async move {
+            let mut listing = store.list(prefix.as_ref());
+            let mut found = Vec::new();
+            while let Some(meta) = listing.next().await {
+                let meta = meta?;
+                let key = meta.location.to_string();
+                found.push((
+                    key.get(skip..).unwrap_or("").to_string(),
+                    meta.last_modified,
+                ));
+            }
+            Ok(found)
+        })
+    }
+
+    fn signed_url(&self, relative: &str, ttl: std::time::Duration) -> std::io::Result<String> {
+        use object_store::signer::Signer;
+        let key = self.key(relative);
+        self.wait(self.store.signed_url(http::Method::GET, &key, ttl))
+            .map(|url| url.to_string())
+    }
+}
+
+/// `aa/bb/SHA.SUFFIX`: where a variant lives, relative to the store's root.
+fn relative_key(sha256: &str, variant: Variant) -> String {
+    let (a, b) = (
+        sha256.get(0..2).unwrap_or("xx"),
+        sha256.get(2..4).unwrap_or("xx"),
+    );
+    format!("{a}/{b}/{sha256}.{}", variant.suffix())
+}
+
+/// The sha-256 in a key of an original (`aa/bb/SHA.orig`).
+fn original_in_key(relative: &str) -> Option<&str> {
+    let name = relative.rsplit('/').next()?;
+    name.strip_suffix(".orig")
+}
+
 impl PhotoStore {
-    /// Opens (creating) the store; leftovers of uploads cut off by a crash are removed.
+    /// Opens (creating) the default store under `DATA_DIR/photos`; leftovers of
+    /// uploads cut off by a crash are removed.
     pub fn open(data_dir: &Path) -> std::io::Result<PhotoStore> {
-        let root = data_dir.join("photos");
+        PhotoStore::open_at(data_dir, &StoreLocation::default_for(data_dir))
+    }
+
+    /// Opens the store at `location`, staging uploads under `data_dir`.
+    pub fn open_at(data_dir: &Path, location: &StoreLocation) -> std::io::Result<PhotoStore> {
+        let objects = match location {
+            StoreLocation::Directory(root) => {
+                create_private_dir(root)?;
+                Objects::Directory(root.clone())
+            }
+            StoreLocation::Bucket { bucket, prefix } => {
+                Objects::Bucket(Bucket::open(bucket, prefix)?)
+            }
+        };
         let tmp = data_dir.join("tmp");
-        create_private_dir(&root)?;
         if tmp.exists() {
             for entry in std::fs::read_dir(&tmp)?.flatten() {
                 let _ = std::fs::remove_file(entry.path());
@@ -85,7 +365,38 @@ impl PhotoStore {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        Ok(PhotoStore { root, tmp, held })
+        Ok(PhotoStore { objects, tmp, held })
+    }
+
+    /// A bare directory of photos in the store's layout (a backup's copy): its
+    /// own writes are staged in a hidden directory inside it.
+    pub fn directory(root: &Path) -> std::io::Result<PhotoStore> {
+        create_private_dir(root)?;
+        let tmp = root.join(".staging");
+        create_private_dir(&tmp)?;
+        Ok(PhotoStore {
+            objects: Objects::Directory(root.to_path_buf()),
+            held: tmp.clone(),
+            tmp,
+        })
+    }
+
+    /// Whether the photos are in a bucket shared by several instances.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.objects, Objects::Bucket(_))
+    }
+
+    /// Checks that the store takes a write (a bucket that is missing or
+    /// refuses the credentials is found at start, not at the first upload).
+    pub fn check_reachable(&self) -> std::io::Result<()> {
+        match &self.objects {
+            Objects::Directory(root) => std::fs::metadata(root).map(|_| ()),
+            Objects::Bucket(bucket) => {
+                let probe = format!("probe/{}", crate::auth::tokens::random_hex(8));
+                bucket.put(&probe, b"camket".to_vec())?;
+                bucket.delete(&probe)
+            }
+        }
     }
 
     /// Where the parts of one split upload wait for the rest (see `collect::held`).
@@ -113,39 +424,53 @@ impl PhotoStore {
         Ok((path, file))
     }
 
-    /// Where a variant of a photo lives.
-    pub fn path(&self, sha256: &str, variant: Variant) -> PathBuf {
-        let (a, b) = (
-            sha256.get(0..2).unwrap_or("xx"),
-            sha256.get(2..4).unwrap_or("xx"),
-        );
-        self.root
-            .join(a)
-            .join(b)
-            .join(format!("{sha256}.{}", variant.suffix()))
+    fn file_path(root: &Path, sha256: &str, variant: Variant) -> PathBuf {
+        root.join(relative_key(sha256, variant))
     }
 
     /// Whether the original is stored.
-    pub fn contains(&self, sha256: &str) -> bool {
-        self.path(sha256, Variant::Original).exists()
+    pub fn contains(&self, sha256: &str) -> std::io::Result<bool> {
+        match &self.objects {
+            Objects::Directory(root) => {
+                Ok(PhotoStore::file_path(root, sha256, Variant::Original).exists())
+            }
+            Objects::Bucket(bucket) => bucket.exists(&relative_key(sha256, Variant::Original)),
+        }
     }
 
     /// Moves a synced staging file into place as the original (or drops it when
     /// the same photo is already stored).
     pub fn adopt(&self, staged: &Path, sha256: &str) -> std::io::Result<()> {
-        let target = self.path(sha256, Variant::Original);
-        if target.exists() {
-            return std::fs::remove_file(staged);
+        match &self.objects {
+            Objects::Directory(root) => {
+                let target = PhotoStore::file_path(root, sha256, Variant::Original);
+                if target.exists() {
+                    return std::fs::remove_file(staged);
+                }
+                if let Some(dir) = target.parent() {
+                    create_private_dir(dir)?;
+                }
+                std::fs::rename(staged, &target)
+            }
+            Objects::Bucket(bucket) => {
+                let relative = relative_key(sha256, Variant::Original);
+                if !bucket.exists(&relative)? {
+                    bucket.put(&relative, std::fs::read(staged)?)?;
+                }
+                std::fs::remove_file(staged)
+            }
         }
-        if let Some(dir) = target.parent() {
-            create_private_dir(dir)?;
-        }
-        std::fs::rename(staged, &target)
     }
 
     /// Writes a derivative atomically.
     pub fn put(&self, sha256: &str, variant: Variant, bytes: &[u8]) -> std::io::Result<()> {
-        let target = self.path(sha256, variant);
+        let root = match &self.objects {
+            Objects::Directory(root) => root,
+            Objects::Bucket(bucket) => {
+                return bucket.put(&relative_key(sha256, variant), bytes.to_vec())
+            }
+        };
+        let target = PhotoStore::file_path(root, sha256, variant);
         if target.exists() {
             return Ok(());
         }
@@ -161,19 +486,85 @@ impl PhotoStore {
 
     /// Reads a variant.
     pub fn read(&self, sha256: &str, variant: Variant) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.path(sha256, variant))
+        match &self.objects {
+            Objects::Directory(root) => std::fs::read(PhotoStore::file_path(root, sha256, variant)),
+            Objects::Bucket(bucket) => bucket.get(&relative_key(sha256, variant)),
+        }
     }
 
-    /// The sha-256 of every stored original.
-    pub fn originals(&self) -> std::io::Result<Vec<String>> {
+    /// The original as a local file, for the decoders.
+    pub fn local_original(&self, sha256: &str) -> std::io::Result<LocalOriginal> {
+        match &self.objects {
+            Objects::Directory(root) => Ok(LocalOriginal {
+                path: PhotoStore::file_path(root, sha256, Variant::Original),
+                staged_copy: false,
+            }),
+            Objects::Bucket(bucket) => {
+                let bytes = bucket.get(&relative_key(sha256, Variant::Original))?;
+                let (path, mut file) = self.temp_file()?;
+                let copy = LocalOriginal {
+                    path,
+                    staged_copy: true,
+                };
+                file.write_all(&bytes)?;
+                Ok(copy)
+            }
+        }
+    }
+
+    /// A short-lived URL from which the variant can be fetched without
+    /// credentials, when the store can make one (a bucket; not a directory).
+    pub fn signed_url(
+        &self,
+        sha256: &str,
+        variant: Variant,
+        ttl: std::time::Duration,
+    ) -> Option<std::io::Result<String>> {
+        match &self.objects {
+            Objects::Directory(_) => None,
+            Objects::Bucket(bucket) => Some(bucket.signed_url(&relative_key(sha256, variant), ttl)),
+        }
+    }
+
+    /// Every stored original, with when it was written.
+    pub fn originals(&self) -> std::io::Result<Vec<StoredOriginal>> {
         let mut found = Vec::new();
-        let suffix = format!(".{}", Variant::Original.suffix());
-        for level1 in std::fs::read_dir(&self.root)?.flatten() {
-            for level2 in std::fs::read_dir(level1.path())?.flatten() {
-                for file in std::fs::read_dir(level2.path())?.flatten() {
-                    let name = file.file_name().to_string_lossy().to_string();
-                    if let Some(sha) = name.strip_suffix(&suffix) {
-                        found.push(sha.to_string());
+        match &self.objects {
+            Objects::Directory(root) => {
+                let subdirectories = |dir: &Path| -> std::io::Result<Vec<PathBuf>> {
+                    Ok(std::fs::read_dir(dir)?
+                        .flatten()
+                        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+                        .map(|entry| entry.path())
+                        .filter(|path| path.is_dir())
+                        .collect())
+                };
+                for level1 in subdirectories(root)? {
+                    for level2 in subdirectories(&level1)? {
+                        for file in std::fs::read_dir(level2)?.flatten() {
+                            let name = file.file_name().to_string_lossy().to_string();
+                            if let Some(sha) = original_in_key(&name) {
+                                let written_at = file
+                                    .metadata()
+                                    .and_then(|m| m.modified())
+                                    .map(DateTime::<Utc>::from)
+                                    .unwrap_or_else(|_| Utc::now());
+                                found.push(StoredOriginal {
+                                    sha256: sha.to_string(),
+                                    written_at,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Objects::Bucket(bucket) => {
+                for (relative, written_at) in bucket.list()? {
+                    if let Some(sha) = original_in_key(&relative) {
+                        found.push(StoredOriginal {
+                            sha256: sha.to_string(),
+                            written_at,
+                        });
                     }
                 }
             }
@@ -183,18 +574,49 @@ impl PhotoStore {
 
     /// Removes a photo with its derivatives.
     pub fn remove(&self, sha256: &str) -> std::io::Result<()> {
-        for variant in [
-            Variant::Thumbnail,
-            Variant::Review,
-            Variant::Signature,
-            Variant::Original,
-        ] {
-            match std::fs::remove_file(self.path(sha256, variant)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
+        for variant in Variant::ALL {
+            match &self.objects {
+                Objects::Directory(root) => {
+                    match std::fs::remove_file(PhotoStore::file_path(root, sha256, variant)) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                        _ => {}
+                    }
+                }
+                Objects::Bucket(bucket) => bucket.delete(&relative_key(sha256, variant))?,
             }
         }
         Ok(())
+    }
+
+    /// Copies every variant of one photo from this store into `target` (both
+    /// may be of either kind); what `target` already holds is left as it is,
+    /// so that an interrupted copy resumes where it stopped. Returns how many
+    /// objects were written.
+    pub fn copy_photo_to(&self, sha256: &str, target: &PhotoStore) -> std::io::Result<usize> {
+        let mut written = 0;
+        // The original last: a photo whose original is in the target is whole there.
+        for variant in Variant::ALL {
+            let exists_there = match &target.objects {
+                Objects::Directory(root) => PhotoStore::file_path(root, sha256, variant).exists(),
+                Objects::Bucket(bucket) => bucket.exists(&relative_key(sha256, variant))?,
+            };
+            if exists_there {
+                continue;
+            }
+            let bytes = match self.read(sha256, variant) {
+                Ok(bytes) => bytes,
+                // Derivatives are made by the background checks: not yet, or never for an unreadable photo.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound && variant != Variant::Original =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            };
+            target.put(sha256, variant, &bytes)?;
+            written += 1;
+        }
+        Ok(written)
     }
 }
 
@@ -212,7 +634,7 @@ mod tests {
         let (staged, mut file) = store.temp_file().expect("temp");
         file.write_all(b"bytes").expect("write");
         store.adopt(&staged, "abcdef").expect("adopt");
-        assert!(store.contains("abcdef"));
+        assert!(store.contains("abcdef").expect("contains"));
         assert_eq!(
             store.read("abcdef", Variant::Original).expect("read"),
             b"bytes"
@@ -223,8 +645,69 @@ mod tests {
         let (leftover, _) = store.temp_file().expect("temp");
         let reopened = PhotoStore::open(&dir).expect("reopen");
         assert!(!leftover.exists(), "staging is swept at start");
-        assert!(reopened.contains("abcdef"));
+        assert!(reopened.contains("abcdef").expect("contains"));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn photo_store_locations_are_read_from_their_urls() {
+        assert_eq!(
+            StoreLocation::parse("s3://camket/photos/").expect("s3"),
+            StoreLocation::Bucket {
+                bucket: "camket".into(),
+                prefix: "photos".into()
+            }
+        );
+        assert_eq!(
+            StoreLocation::parse("s3://camket").expect("s3"),
+            StoreLocation::Bucket {
+                bucket: "camket".into(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            StoreLocation::parse("file:///srv/photos").expect("file"),
+            StoreLocation::Directory(PathBuf::from("/srv/photos"))
+        );
+        for wrong in ["file://relative", "s3://", "/srv/photos", "gs://b/p"] {
+            assert!(StoreLocation::parse(wrong).is_err(), "{wrong}");
+        }
+        assert_eq!(original_in_key("ab/cd/abcd.orig"), Some("abcd"));
+        assert_eq!(original_in_key("ab/cd/abcd.thumb.jpg"), None);
+    }
+
+    #[test]
+    fn a_photo_is_copied_between_stores_once_and_whole() {
+        let base = std::env::temp_dir().join(format!(
+            "camket-copy-{}",
+            crate::auth::tokens::random_hex(4)
+        ));
+        let from = PhotoStore::open(&base.join("a")).expect("open a");
+        let to = PhotoStore::open(&base.join("b")).expect("open b");
+        let (staged, mut file) = from.temp_file().expect("temp");
+        file.write_all(b"original").expect("write");
+        from.adopt(&staged, "abcdef").expect("adopt");
+        from.put("abcdef", Variant::Thumbnail, b"thumb")
+            .expect("put");
+        // No review size nor signature yet: copied as they are.
+        assert_eq!(from.copy_photo_to("abcdef", &to).expect("copy"), 2);
+        assert_eq!(
+            to.read("abcdef", Variant::Original).expect("read"),
+            b"original"
+        );
+        assert_eq!(
+            to.read("abcdef", Variant::Thumbnail).expect("read"),
+            b"thumb"
+        );
+        assert_eq!(
+            from.copy_photo_to("abcdef", &to).expect("again"),
+            0,
+            "resumes, not repeats"
+        );
+        let listed = to.originals().expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].sha256, "abcdef");
+        let _ = std::fs::remove_dir_all(base);
     }
 
     #[cfg(unix)]
@@ -255,8 +738,10 @@ mod tests {
             .put("abcdef", Variant::Thumbnail, b"thumb")
             .expect("put");
         for path in [
-            store.path("abcdef", Variant::Original),
-            store.path("abcdef", Variant::Thumbnail),
+            dir.join("photos")
+                .join(relative_key("abcdef", Variant::Original)),
+            dir.join("photos")
+                .join(relative_key("abcdef", Variant::Thumbnail)),
         ] {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
             for dir in path.ancestors().skip(1).take(3) {

@@ -23,5 +23,6 @@ mod openapi;
 mod places;
 mod probe_access;
 mod probe_accounts;
+mod scale;
 mod submissions;
 mod uploads;

@@ -526,6 +526,14 @@ pub async fn photo(
     let (variant, _) = submissions::photo_size(query.size.as_deref())?;
     let (sha, media_type) =
         submissions::photo_of(&state, &visitor.principal, id, photo_id, variant).await?;
+    // Only the original (opened as a page of its own) goes to the store: the
+    // smaller sizes are images inside console pages, whose content policy
+    // allows images from this server alone.
+    if variant == Variant::Original {
+        if let Some(url) = submissions::presigned_url(&state, &sha, variant).await? {
+            return Ok(submissions::redirect_to_store(&url));
+        }
+    }
     let bytes = submissions::photo_bytes(&state, &sha, variant).await?;
     let cache = match variant {
         Variant::Original => "private, no-store",

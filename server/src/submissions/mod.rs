@@ -354,6 +354,9 @@ pub async fn photo(
             .insert_header(cache)
             .finish());
     }
+    if let Some(url) = presigned_url(&state, &sha, variant).await? {
+        return Ok(redirect_to_store(&url));
+    }
     let bytes = photo_bytes(&state, &sha, variant).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
@@ -412,6 +415,44 @@ pub async fn photo_bytes(
     web::block(move || store.read(&key, variant))
         .await?
         .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))
+}
+
+/// A short-lived URL of the photo in the bucket, when the store is a bucket
+/// and `CAMKET_PHOTO_REDIRECT_SECS` is set (after [`photo_of`] allowed it).
+pub async fn presigned_url(
+    state: &AppState,
+    sha: &str,
+    variant: Variant,
+) -> Result<Option<String>, ApiError> {
+    let seconds = state.config.photo_redirect_secs;
+    if seconds == 0 || !state.photos.is_shared() {
+        return Ok(None);
+    }
+    let store = state.photos.clone();
+    let key = sha.to_string();
+    let signed = web::block(move || {
+        store.signed_url(&key, variant, std::time::Duration::from_secs(seconds))
+    })
+    .await?;
+    match signed {
+        None => Ok(None),
+        Some(Ok(url)) => Ok(Some(url)),
+        Some(Err(e)) => {
+            state.metrics.photo_store_errors.inc();
+            Err(ApiError::Internal(format!(
+                "cannot sign a URL for photo {sha}: {e}"
+            )))
+        }
+    }
+}
+
+/// A temporary redirect to the photo's presigned URL; the redirect itself is
+/// not kept (the URL stops working soon).
+pub fn redirect_to_store(url: &str) -> HttpResponse {
+    HttpResponse::TemporaryRedirect()
+        .insert_header((header::LOCATION, url))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .finish()
 }
 
 /// The size asked for by `?size=` (review when absent) and its ETag suffix.

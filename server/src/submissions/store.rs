@@ -1,7 +1,7 @@
 //! Submissions in the database: idempotent insert, the facts the evidence checks
 //! need, the officer queue, reviews and the audit trail.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use camket_schema::domain::AreaPath;
@@ -10,7 +10,7 @@ use camket_schema::models::{
     SubmissionPhotoRow, SubmissionRow,
 };
 use camket_schema::tables::{
-    areas, form_versions, households, photo_hash_bands, photos, submission_events,
+    areas, evidence_leases, form_versions, households, photo_hash_bands, photos, submission_events,
     submission_flags, submission_photos, submissions, sync_counters, users,
 };
 use camket_schema::{with_conn, write_tx, Db, DbError};
@@ -278,14 +278,87 @@ pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> R
     })
 }
 
-/// Submissions waiting for the background checks, oldest first.
-pub fn evidence_backlog(db: &Db, limit: i64) -> Result<Vec<i64>, DbError> {
-    with_conn!(db, |conn| Ok(submissions::table
-        .filter(submissions::evidence_pending.eq(true))
-        .order(submissions::id)
-        .select(submissions::id)
-        .limit(limit)
-        .load(conn)?))
+#[derive(diesel::QueryableByName)]
+struct ClaimedJob {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    submission_id: i64,
+}
+
+/// Takes up to `limit` submissions waiting for the background checks, oldest
+/// first, for `holder` until `leased_until`: those nobody holds, or whose
+/// holder's lease ran out (its instance died). On PostgreSQL two instances
+/// claiming at once skip each other's rows (`FOR UPDATE SKIP LOCKED`), and the
+/// upsert takes over a lease only if it has run out as the row stands when
+/// written; SQLite has one writer at a time.
+pub fn claim_evidence_jobs(
+    db: &Db,
+    holder: &str,
+    limit: i64,
+    leased_until: DateTime<Utc>,
+) -> Result<Vec<i64>, DbError> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let (now, until) = (Utc::now().naive_utc(), leased_until.naive_utc());
+    let claimed: Vec<ClaimedJob> = match db {
+        Db::Sqlite(_) => write_tx!(db, |conn| diesel::sql_query(
+            "INSERT INTO evidence_leases (submission_id, holder, leased_until) \
+             SELECT s.id, ?, ? FROM submissions s \
+             LEFT JOIN evidence_leases l ON l.submission_id = s.id \
+             WHERE s.evidence_pending AND (l.leased_until IS NULL OR l.leased_until < ?) \
+             ORDER BY s.id LIMIT ? \
+             ON CONFLICT (submission_id) DO UPDATE SET holder = excluded.holder, \
+             leased_until = excluded.leased_until \
+             WHERE evidence_leases.leased_until < ? \
+             RETURNING submission_id"
+        )
+        .bind::<Text, _>(holder)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .bind::<Timestamp, _>(now)
+        .load(conn))?,
+        Db::Pg(_) => write_tx!(db, |conn| diesel::sql_query(
+            "WITH free AS ( \
+               SELECT s.id FROM submissions s \
+               LEFT JOIN evidence_leases l ON l.submission_id = s.id \
+               WHERE s.evidence_pending AND (l.leased_until IS NULL OR l.leased_until < $3) \
+               ORDER BY s.id LIMIT $4 FOR UPDATE OF s SKIP LOCKED) \
+             INSERT INTO evidence_leases (submission_id, holder, leased_until) \
+             SELECT id, $1, $2 FROM free \
+             ON CONFLICT (submission_id) DO UPDATE SET holder = excluded.holder, \
+             leased_until = excluded.leased_until \
+             WHERE evidence_leases.leased_until < $3 \
+             RETURNING submission_id"
+        )
+        .bind::<Text, _>(holder)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn))?,
+    };
+    let mut ids: Vec<i64> = claimed.into_iter().map(|job| job.submission_id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Gives a job back before its lease runs out (its check failed; it is
+/// tried again, here or elsewhere).
+pub fn release_evidence_lease(db: &Db, id: i64, holder: &str) -> Result<(), DbError> {
+    write_tx!(db, |conn| diesel::delete(
+        evidence_leases::table
+            .filter(evidence_leases::submission_id.eq(id))
+            .filter(evidence_leases::holder.eq(holder))
+    )
+    .execute(conn))?;
+    Ok(())
+}
+
+/// Forgets every lease: only for a database that one process uses (SQLite),
+/// at its start, when no other checker can exist.
+pub fn clear_evidence_leases(db: &Db) -> Result<usize, DbError> {
+    Ok(write_tx!(db, |conn| diesel::delete(
+        evidence_leases::table
+    )
+    .execute(conn))?)
 }
 
 /// How many submissions wait for the background checks.
@@ -320,6 +393,8 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
             ))
             .execute(conn)?;
         record_flag_codes(conn, id, found)?;
+        diesel::delete(evidence_leases::table.filter(evidence_leases::submission_id.eq(id)))
+            .execute(conn)?;
         Ok(())
     })
 }

@@ -5,10 +5,15 @@
 //! it finds to the submission's flags and risk.
 //!
 //! The backlog is the set of submissions with `evidence_pending`, so it survives
-//! a restart; every step is idempotent (derivatives are content-addressed, a
-//! photo is marked verified once, a submission is settled once), so a crash
-//! only repeats work. `photo_decoders` threads check photos, at a lower
-//! scheduling priority than the threads answering requests.
+//! a restart. Each is a job in the database that any instance may take: the
+//! instance leases it (`store::claim_evidence_jobs`) for
+//! `CAMKET_EVIDENCE_LEASE_SECS`, and a job whose instance died is taken by
+//! another when the lease runs out. Every step is idempotent (derivatives are
+//! content-addressed, a photo is marked verified once, a submission is settled
+//! once, in a transaction that checks it is still pending), so a crash or an
+//! expired lease only repeats work, never doubles its effect.
+//! `photo_decoders` threads check photos, at a lower scheduling priority than
+//! the threads answering requests.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -26,19 +31,34 @@ use crate::state::AppState;
 
 use super::store;
 
-/// How many submissions the dispatcher asks the database for at a time.
-const BATCH: i64 = 64;
 /// Near-duplicate candidates compared locally per photo (each costs milliseconds).
 const MAX_LOCAL_COMPARISONS: usize = 6;
 
 /// One submission to check, and where to say it is done.
 type Job = (i64, tokio::sync::oneshot::Sender<Result<(), ApiError>>);
 
-/// Wakes the pool and remembers which submissions are being checked.
-#[derive(Default)]
+/// Wakes the pool and remembers which submissions this instance is checking.
 pub struct Backlog {
     wake: tokio::sync::Notify,
     in_flight: Mutex<HashSet<i64>>,
+    /// This instance's name on its leases: host, process and a random part.
+    holder: String,
+}
+
+impl Default for Backlog {
+    fn default() -> Backlog {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        Backlog {
+            wake: Default::default(),
+            in_flight: Default::default(),
+            holder: format!(
+                "{}-{}-{}",
+                host.trim(),
+                std::process::id(),
+                crate::auth::tokens::random_hex(4)
+            ),
+        }
+    }
 }
 
 /// How much lower than the request threads the checking threads run (`nice`):
@@ -103,24 +123,36 @@ impl Backlog {
     }
 }
 
-/// Runs the pool until the server stops. Spawned once, at start.
+/// Runs the pool until the server stops. Spawned once, at start. It claims
+/// only as many jobs as it has idle checkers, so that the other instances
+/// take the rest.
 pub async fn run(state: web::Data<AppState>) {
     let checkers = start_checkers(&state);
+    let lease = Duration::from_secs(state.config.evidence.evidence_lease_secs.max(1));
     loop {
-        let db = state.db.clone();
-        let pending = match web::block(move || store::evidence_backlog(&db, BATCH)).await {
-            Ok(Ok(ids)) => ids,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "cannot read the evidence backlog");
-                Vec::new()
+        let idle = state.decoders.available_permits();
+        let claimed = if idle == 0 {
+            Vec::new()
+        } else {
+            let (db, holder) = (state.db.clone(), state.backlog.holder.clone());
+            let until = chrono::Utc::now()
+                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(2));
+            match web::block(move || store::claim_evidence_jobs(&db, &holder, idle as i64, until))
+                .await
+            {
+                Ok(Ok(ids)) => state.backlog.claim(ids),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot claim from the evidence backlog");
+                    Vec::new()
+                }
+                Err(_) => Vec::new(),
             }
-            Err(_) => Vec::new(),
         };
-        let claimed = state.backlog.claim(pending);
         if claimed.is_empty() {
-            // Woken by a new submission or a finished check; else look again later.
+            // Woken by a new submission or a finished check; else look again
+            // soon (another instance's lease may run out).
             let _ =
-                tokio::time::timeout(Duration::from_secs(5), state.backlog.wake.notified()).await;
+                tokio::time::timeout(Duration::from_secs(2), state.backlog.wake.notified()).await;
             continue;
         }
         for id in claimed {
@@ -133,13 +165,19 @@ pub async fn run(state: web::Data<AppState>) {
                 return;
             }
             actix_web::rt::spawn(async move {
-                match outcome.await {
-                    Ok(Ok(())) => {}
+                let failed = match outcome.await {
+                    Ok(Ok(())) => false,
                     Ok(Err(error)) => {
                         tracing::warn!(submission = id, %error, "evidence checks failed; will retry");
-                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        true
                     }
-                    Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                    Err(_) => true,
+                };
+                if failed {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let (db, holder) = (state.db.clone(), state.backlog.holder.clone());
+                    let _ =
+                        web::block(move || store::release_evidence_lease(&db, id, &holder)).await;
                 }
                 drop(permit);
                 state.backlog.release(id);
@@ -203,8 +241,15 @@ fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
         return Ok(photo);
     }
     let config = &state.config.evidence;
-    let path = state.photos.path(sha, Variant::Original);
-    let outcome = match photo::inspect(&path, config.photo_limits(), config.local_offset()) {
+    let original = state.photos.local_original(sha).map_err(|e| {
+        state.metrics.photo_store_errors.inc();
+        ApiError::Internal(format!("photo store: cannot read photo {sha}: {e}"))
+    })?;
+    let outcome = match photo::inspect(
+        original.path(),
+        config.photo_limits(),
+        config.local_offset(),
+    ) {
         Ok(inspected) => {
             let io = |e: std::io::Error| {
                 state.metrics.photo_store_errors.inc();

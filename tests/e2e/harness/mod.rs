@@ -7,6 +7,7 @@ pub mod browser;
 pub mod field;
 pub mod odk;
 pub mod python;
+pub mod s3;
 pub mod schemathesis;
 
 use std::io::{BufRead, BufReader, Read};
@@ -293,7 +294,14 @@ impl TestEnv {
         for (k, v) in vars {
             command.env(k, v);
         }
-        let log_path = self.data_dir.path().join("server.log");
+        // A second instance on the same database has its own data dir (its
+        // staging and its log).
+        let data_dir = vars
+            .iter()
+            .find(|(k, _)| *k == "CAMKET_DATA_DIR")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| self.data_dir.path().to_path_buf());
+        let log_path = data_dir.join("server.log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = command
             .stdout(Stdio::piped())

@@ -231,6 +231,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    photo_intents (sha256) {
+        sha256 -> Text,
+        started_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     evidence_leases (submission_id) {
         submission_id -> BigInt,
         holder -> Text,
@@ -319,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     village_figures,
     filed_figures,
     evidence_leases,
+    photo_intents,
 );

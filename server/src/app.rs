@@ -137,6 +137,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         .storage
         .open_photos()
         .map_err(std::io::Error::other)?;
+    photos.sweep_staging()?;
     photos.check_reachable().map_err(|e| {
         std::io::Error::other(format!(
             "the photo store {} does not answer: {e}",
@@ -156,11 +157,19 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
             Err(error) => tracing::error!(%error, "cannot check the photo store after a crash"),
         }
     }
-    if db.backend() == camket_schema::db::Backend::Sqlite {
-        // SQLite is one process's: leases left by its previous run are void.
-        if let Err(error) = crate::submissions::store::clear_evidence_leases(&db) {
-            tracing::warn!(%error, "cannot clear the evidence leases of the previous run");
-        }
+    // Leases left by this instance's previous run are void (on SQLite, which
+    // is one process's, every lease is).
+    let backlog = submissions::verification::Backlog::for_instance(&config.storage.data_dir);
+    let cleared = if db.backend() == camket_schema::db::Backend::Sqlite {
+        crate::submissions::store::clear_evidence_leases(&db)
+    } else {
+        crate::submissions::store::clear_leases_of_earlier_runs(
+            &db,
+            &submissions::verification::Backlog::instance_prefix(&config.storage.data_dir),
+        )
+    };
+    if let Err(error) = cleared {
+        tracing::warn!(%error, "cannot clear the evidence leases of the previous run");
     }
     let decoders = Arc::new(tokio::sync::Semaphore::new(
         config.evidence.photo_decoders.max(1),
@@ -175,7 +184,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         config: config.clone(),
         photos,
         decoders,
-        backlog: Default::default(),
+        backlog,
         basic_auth: Default::default(),
         metrics: crate::metrics::Metrics::new()
             .map_err(|e| std::io::Error::other(format!("cannot set up the metrics: {e}")))?,

@@ -29,15 +29,6 @@ pub struct Manifest {
     pub photo_files: u64,
 }
 
-/// Copies every photo of `from` into `to`; returns how many files were written.
-fn copy_photos(from: &PhotoStore, to: &PhotoStore) -> std::io::Result<u64> {
-    let mut written = 0;
-    for photo in from.originals()? {
-        written += from.copy_photo_to(&photo.sha256, to)? as u64;
-    }
-    Ok(written)
-}
-
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let output = command
         .output()
@@ -87,9 +78,10 @@ pub fn backup(db: &Db, url: &str, photos: &PhotoStore, dir: &Path) -> Result<Man
             ("postgres", "camket.pgdump")
         }
     };
-    let photo_files = PhotoStore::directory(&dir.join("photos"))
-        .and_then(|copy| copy_photos(photos, &copy))
-        .map_err(|e| format!("copying photos: {e}"))?;
+    let photo_files = photos
+        .copy_all_to(&PhotoStore::directory(&dir.join("photos")), |_, _| {})
+        .map_err(|e| format!("copying photos: {e}"))?
+        .1 as u64;
     let manifest = Manifest {
         created_at: chrono::Utc::now(),
         backend: backend.into(),
@@ -141,7 +133,7 @@ pub fn restore(url: &str, photos: &PhotoStore, dir: &Path) -> Result<Manifest, S
         }
     }
     PhotoStore::directory(&dir.join("photos"))
-        .and_then(|copy| copy_photos(&copy, photos))
+        .copy_all_to(photos, |_, _| {})
         .map_err(|e| format!("restoring photos: {e}"))?;
     Ok(manifest)
 }

@@ -108,8 +108,9 @@ enum Command {
         storage: StorageConfig,
     },
     /// Copy every photo of the store in force into another store (`s3://bucket/prefix`
-    /// or `file:///path`); resumable: what the target holds is skipped. Then point
-    /// CAMKET_PHOTO_STORE at the target.
+    /// or `file:///path`); resumable: what the target holds is skipped. It may run
+    /// while the server serves; stop the server, run it again (it copies only what
+    /// came in meanwhile), then point CAMKET_PHOTO_STORE at the target.
     MigratePhotos {
         /// The target store.
         #[arg(long)]
@@ -678,18 +679,12 @@ fn run_migrate_photos(to: &str, storage: StorageConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot open {target}: {e}"))?;
     into.check_reachable()
         .map_err(|e| format!("the photo store {target} does not answer: {e}"))?;
-    let originals = from
-        .originals()
-        .map_err(|e| format!("cannot list the photos: {e}"))?;
     let bar = spinner("copying photos");
-    let (mut written, mut photos) = (0, 0);
-    for photo in &originals {
-        written += from
-            .copy_photo_to(&photo.sha256, &into)
-            .map_err(|e| format!("photo {}: {e} (run it again to resume)", photo.sha256))?;
-        photos += 1;
-        bar.set_message(format!("copying photos: {photos} of {}", originals.len()));
-    }
+    let (photos, written) = from
+        .copy_all_to(&into, |done, all| {
+            bar.set_message(format!("copying photos: {done} of {all}"))
+        })
+        .map_err(|e| format!("{e} (run it again to resume)"))?;
     bar.finish_and_clear();
     println!(
         "{photos} photos are in {target} ({written} files copied now); set CAMKET_PHOTO_STORE={target}"

@@ -3,8 +3,10 @@
 //! them, chosen by `CAMKET_PHOTO_STORE`:
 //!
 //! - a local directory (the default, `DATA_DIR/photos`): files are written to a
-//!   temporary name on the same filesystem, synced, then renamed into place, so
-//!   a crash never leaves a half-written photo under its final name.
+//!   temporary name on the same filesystem (the directory's own `.staging`, or
+//!   the upload's staging file when it is on the same filesystem), synced, then
+//!   renamed into place, so a crash never leaves a half-written photo under its
+//!   final name.
 //!   Directories are created 0700 and files 0600: only the server's user reads
 //!   the photos, whatever the umask;
 //! - an S3-compatible bucket (`s3://bucket/prefix`, through `object_store`),
@@ -12,8 +14,11 @@
 //!   object is whole or absent.
 //!
 //! Either way, uploads are staged on local disk (`DATA_DIR/tmp`) and the parts
-//! of split ODK Collect uploads wait in `DATA_DIR/held`; both are per instance.
-//! The keys are the same in both places: `aa/bb/SHA.SUFFIX`.
+//! of split ODK Collect uploads wait in `DATA_DIR/held`; both are per instance,
+//! and only `camket serve` empties them at start (`sweep_staging`).
+//! The keys are the same in both places: `aa/bb/SHA.SUFFIX`. Objects carry
+//! their media type and `Cache-Control: private, no-store`, so that a
+//! presigned URL serves them as camket itself would.
 
 use std::fs::File;
 use std::io::Write;
@@ -186,16 +191,20 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
 /// checkers, the command line), so they wait on this runtime rather than on
 /// actix's per-worker ones.
 fn object_runtime() -> std::io::Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    if let Some(runtime) = RUNTIME.get() {
-        return Ok(runtime);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("photo-store")
-        .enable_all()
-        .build()?;
-    Ok(RUNTIME.get_or_init(|| runtime))
+    // Built inside `get_or_init`: a second runtime built by a racing caller
+    // would have to be dropped, which panics on an async thread.
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("photo-store")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| std::io::Error::other(format!("cannot start the photo store's runtime: {e}")))
 }
 
 fn object_error(error: object_store::Error) -> std::io::Error {
@@ -209,12 +218,10 @@ fn object_error(error: object_store::Error) -> std::io::Error {
 
 impl Bucket {
     fn open(bucket: &str, prefix: &str) -> std::io::Result<Bucket> {
-        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-        // AWS's own tools name the endpoint AWS_ENDPOINT_URL; object_store reads AWS_ENDPOINT.
-        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-            builder = builder.with_endpoint(endpoint);
-        }
-        let store = builder
+        // `from_env` reads AWS_ENDPOINT_URL (or AWS_ENDPOINT), AWS_REGION, the
+        // keys and AWS_ALLOW_HTTP.
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
             .build()
             .map_err(|e| std::io::Error::other(format!("photo store s3://{bucket}: {e}")))?;
         Ok(Bucket {
@@ -259,9 +266,18 @@ impl Bucket {
         }
     }
 
-    fn put(&self, relative: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+    fn put(&self, relative: &str, bytes: Vec<u8>, media_type: &'static str) -> std::io::Result<()> {
+        use object_store::{Attribute, Attributes, PutOptions};
         let key = self.key(relative);
-        self.wait(self.store.put(&key, bytes.into())).map(|_| ())
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, media_type.into());
+        attributes.insert(Attribute::CacheControl, "private, no-store".into());
+        let options = PutOptions {
+            attributes,
+            ..PutOptions::default()
+        };
+        self.wait(self.store.put_opts(&key, bytes.into(), options))
+            .map(|_| ())
     }
 
     fn get(&self, relative: &str) -> std::io::Result<Vec<u8>> {
@@ -321,17 +337,25 @@ fn relative_key(sha256: &str, variant: Variant) -> String {
     format!("{a}/{b}/{sha256}.{}", variant.suffix())
 }
 
-/// The sha-256 in a key of an original (`aa/bb/SHA.orig`).
+/// The sha-256 in a key of an original (`aa/bb/SHA.orig`, as `relative_key`
+/// writes it); anything else is not a photo of ours.
 fn original_in_key(relative: &str) -> Option<&str> {
-    let name = relative.rsplit('/').next()?;
-    name.strip_suffix(".orig")
+    let sha = relative.rsplit('/').next()?.strip_suffix(".orig")?;
+    let ours = sha.len() == 64
+        && sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && relative.ends_with(&relative_key(sha, Variant::Original));
+    ours.then_some(sha)
 }
 
 impl PhotoStore {
-    /// Opens (creating) the default store under `DATA_DIR/photos`; leftovers of
-    /// uploads cut off by a crash are removed.
+    /// Opens (creating) the default store under `DATA_DIR/photos` and sweeps
+    /// the staging directories (see [`PhotoStore::sweep_staging`]).
     pub fn open(data_dir: &Path) -> std::io::Result<PhotoStore> {
-        PhotoStore::open_at(data_dir, &StoreLocation::default_for(data_dir))
+        let store = PhotoStore::open_at(data_dir, &StoreLocation::default_for(data_dir))?;
+        store.sweep_staging()?;
+        Ok(store)
     }
 
     /// Opens the store at `location`, staging uploads under `data_dir`.
@@ -346,15 +370,21 @@ impl PhotoStore {
             }
         };
         let tmp = data_dir.join("tmp");
-        if tmp.exists() {
-            for entry in std::fs::read_dir(&tmp)?.flatten() {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
         create_private_dir(&tmp)?;
         let held = data_dir.join("held");
         create_private_dir(&held)?;
-        for entry in std::fs::read_dir(&held)?.flatten() {
+        Ok(PhotoStore { objects, tmp, held })
+    }
+
+    /// Removes what uploads cut off by a crash left in the staging directories
+    /// (and split ODK Collect uploads abandoned for a week). Only for
+    /// `camket serve` at start: a command run beside a running server must not
+    /// take the files of its uploads in flight.
+    pub fn sweep_staging(&self) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(&self.tmp)?.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+        for entry in std::fs::read_dir(&self.held)?.flatten() {
             let stale = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -365,20 +395,19 @@ impl PhotoStore {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        Ok(PhotoStore { objects, tmp, held })
+        Ok(())
     }
 
-    /// A bare directory of photos in the store's layout (a backup's copy): its
-    /// own writes are staged in a hidden directory inside it.
-    pub fn directory(root: &Path) -> std::io::Result<PhotoStore> {
-        create_private_dir(root)?;
-        let tmp = root.join(".staging");
-        create_private_dir(&tmp)?;
-        Ok(PhotoStore {
+    /// A bare directory of photos in the store's layout (a backup's copy).
+    /// Nothing is created until something is written to it, so a backup on
+    /// read-only media can be restored from.
+    pub fn directory(root: &Path) -> PhotoStore {
+        let staging = root.join(".staging");
+        PhotoStore {
             objects: Objects::Directory(root.to_path_buf()),
-            held: tmp.clone(),
-            tmp,
-        })
+            held: staging.clone(),
+            tmp: staging,
+        }
     }
 
     /// Whether the photos are in a bucket shared by several instances.
@@ -392,8 +421,12 @@ impl PhotoStore {
         match &self.objects {
             Objects::Directory(root) => std::fs::metadata(root).map(|_| ()),
             Objects::Bucket(bucket) => {
+                // Write, ask for a key that is not there (a policy without
+                // s3:ListBucket answers 403, and every upload would fail),
+                // then remove.
                 let probe = format!("probe/{}", crate::auth::tokens::random_hex(8));
-                bucket.put(&probe, b"camket".to_vec())?;
+                bucket.put(&probe, b"camket".to_vec(), "text/plain")?;
+                bucket.exists(&format!("{probe}-absent"))?;
                 bucket.delete(&probe)
             }
         }
@@ -406,13 +439,26 @@ impl PhotoStore {
 
     /// A new, empty staging file.
     pub fn temp_file(&self) -> std::io::Result<(PathBuf, File)> {
+        temp_file_in(&self.tmp)
+    }
+
+    fn file_path(root: &Path, sha256: &str, variant: Variant) -> PathBuf {
+        root.join(relative_key(sha256, variant))
+    }
+}
+
+/// A new, empty file with a unique name in `dir` (created 0700 if missing),
+/// readable only by its owner.
+fn temp_file_in(dir: &Path) -> std::io::Result<(PathBuf, File)> {
+    {
+        create_private_dir(dir)?;
         let name = format!(
             "upload-{}-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
             crate::auth::tokens::random_hex(6)
         );
-        let path = self.tmp.join(name);
+        let path = dir.join(name);
         let mut options = File::options();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -423,11 +469,39 @@ impl PhotoStore {
         let file = options.open(&path)?;
         Ok((path, file))
     }
+}
 
-    fn file_path(root: &Path, sha256: &str, variant: Variant) -> PathBuf {
-        root.join(relative_key(sha256, variant))
+/// Moves `staged` to `target`; across filesystems (a `file://` store on
+/// another disk than the data dir) by a synced copy in the store's own
+/// staging directory, then a rename.
+fn move_into_place(staged: &Path, target: &Path, store_staging: &Path) -> std::io::Result<()> {
+    match std::fs::rename(staged, target) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let (copy, mut file) = temp_file_in(store_staging)?;
+            let mut source = File::open(staged)?;
+            std::io::copy(&mut source, &mut file)?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&copy, target)?;
+            std::fs::remove_file(staged)
+        }
+        other => other,
     }
+}
 
+/// The media type a stored object is served with: sniffed from the first
+/// bytes for an original (the store accepts JPEG and PNG), fixed for the rest.
+fn media_type(variant: Variant, bytes: &[u8]) -> &'static str {
+    match variant {
+        Variant::Thumbnail | Variant::Review => "image/jpeg",
+        Variant::Signature => "application/octet-stream",
+        Variant::Original if bytes.starts_with(b"\x89PNG") => "image/png",
+        Variant::Original if bytes.starts_with(&[0xFF, 0xD8]) => "image/jpeg",
+        Variant::Original => "application/octet-stream",
+    }
+}
+
+impl PhotoStore {
     /// Whether the original is stored.
     pub fn contains(&self, sha256: &str) -> std::io::Result<bool> {
         match &self.objects {
@@ -450,12 +524,14 @@ impl PhotoStore {
                 if let Some(dir) = target.parent() {
                     create_private_dir(dir)?;
                 }
-                std::fs::rename(staged, &target)
+                move_into_place(staged, &target, &root.join(".staging"))
             }
             Objects::Bucket(bucket) => {
                 let relative = relative_key(sha256, Variant::Original);
                 if !bucket.exists(&relative)? {
-                    bucket.put(&relative, std::fs::read(staged)?)?;
+                    let bytes = std::fs::read(staged)?;
+                    let media_type = media_type(Variant::Original, &bytes);
+                    bucket.put(&relative, bytes, media_type)?;
                 }
                 std::fs::remove_file(staged)
             }
@@ -467,14 +543,15 @@ impl PhotoStore {
         let root = match &self.objects {
             Objects::Directory(root) => root,
             Objects::Bucket(bucket) => {
-                return bucket.put(&relative_key(sha256, variant), bytes.to_vec())
+                let media_type = media_type(variant, bytes);
+                return bucket.put(&relative_key(sha256, variant), bytes.to_vec(), media_type);
             }
         };
         let target = PhotoStore::file_path(root, sha256, variant);
         if target.exists() {
             return Ok(());
         }
-        let (staged, mut file) = self.temp_file()?;
+        let (staged, mut file) = temp_file_in(&root.join(".staging"))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -530,6 +607,7 @@ impl PhotoStore {
     pub fn originals(&self) -> std::io::Result<Vec<StoredOriginal>> {
         let mut found = Vec::new();
         match &self.objects {
+            Objects::Directory(root) if !root.exists() => {}
             Objects::Directory(root) => {
                 let subdirectories = |dir: &Path| -> std::io::Result<Vec<PathBuf>> {
                     Ok(std::fs::read_dir(dir)?
@@ -541,9 +619,13 @@ impl PhotoStore {
                 };
                 for level1 in subdirectories(root)? {
                     for level2 in subdirectories(&level1)? {
-                        for file in std::fs::read_dir(level2)?.flatten() {
-                            let name = file.file_name().to_string_lossy().to_string();
-                            if let Some(sha) = original_in_key(&name) {
+                        for file in std::fs::read_dir(&level2)?.flatten() {
+                            let relative = file
+                                .path()
+                                .strip_prefix(root)
+                                .map(|p| p.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            if let Some(sha) = original_in_key(&relative) {
                                 let written_at = file
                                     .metadata()
                                     .and_then(|m| m.modified())
@@ -618,11 +700,45 @@ impl PhotoStore {
         }
         Ok(written)
     }
+    /// Copies every photo of this store into `target` (see
+    /// [`PhotoStore::copy_photo_to`]), telling `progress` how far it is;
+    /// returns (photos now in the target, files written). A photo removed
+    /// from this store while the copy runs (an orphan swept) is skipped.
+    pub fn copy_all_to(
+        &self,
+        target: &PhotoStore,
+        mut progress: impl FnMut(usize, usize),
+    ) -> std::io::Result<(usize, usize)> {
+        let originals = self.originals()?;
+        let (mut photos, mut written) = (0, 0);
+        for (n, photo) in originals.iter().enumerate() {
+            match self.copy_photo_to(&photo.sha256, target) {
+                Ok(files) => {
+                    written += files;
+                    photos += 1;
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && !self.contains(&photo.sha256)? => {}
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!("photo {}: {e}", photo.sha256),
+                    ))
+                }
+            }
+            progress(n + 1, originals.len());
+        }
+        Ok((photos, written))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sha-256 as the store names photos by.
+    const SHA: &str = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12";
 
     #[test]
     fn photos_are_stored_once_by_hash_and_staging_is_swept() {
@@ -672,8 +788,23 @@ mod tests {
         for wrong in ["file://relative", "s3://", "/srv/photos", "gs://b/p"] {
             assert!(StoreLocation::parse(wrong).is_err(), "{wrong}");
         }
-        assert_eq!(original_in_key("ab/cd/abcd.orig"), Some("abcd"));
-        assert_eq!(original_in_key("ab/cd/abcd.thumb.jpg"), None);
+        let sha = "ab12".repeat(16);
+        let key = relative_key(&sha, Variant::Original);
+        assert_eq!(original_in_key(&key), Some(sha.as_str()));
+        assert_eq!(
+            original_in_key(&format!("prefix/{key}")),
+            Some(sha.as_str())
+        );
+        assert_eq!(
+            original_in_key(&relative_key(&sha, Variant::Thumbnail)),
+            None
+        );
+        assert_eq!(original_in_key("ab/cd/abcd.orig"), None, "not a sha-256");
+        assert_eq!(
+            original_in_key(&format!("zz/zz/{sha}.orig")),
+            None,
+            "not where we put it"
+        );
     }
 
     #[test]
@@ -686,27 +817,33 @@ mod tests {
         let to = PhotoStore::open(&base.join("b")).expect("open b");
         let (staged, mut file) = from.temp_file().expect("temp");
         file.write_all(b"original").expect("write");
-        from.adopt(&staged, "abcdef").expect("adopt");
-        from.put("abcdef", Variant::Thumbnail, b"thumb")
-            .expect("put");
+        from.adopt(&staged, SHA).expect("adopt");
+        from.put(SHA, Variant::Thumbnail, b"thumb").expect("put");
         // No review size nor signature yet: copied as they are.
-        assert_eq!(from.copy_photo_to("abcdef", &to).expect("copy"), 2);
+        assert_eq!(from.copy_photo_to(SHA, &to).expect("copy"), 2);
+        assert_eq!(to.read(SHA, Variant::Original).expect("read"), b"original");
+        assert_eq!(to.read(SHA, Variant::Thumbnail).expect("read"), b"thumb");
         assert_eq!(
-            to.read("abcdef", Variant::Original).expect("read"),
-            b"original"
-        );
-        assert_eq!(
-            to.read("abcdef", Variant::Thumbnail).expect("read"),
-            b"thumb"
-        );
-        assert_eq!(
-            from.copy_photo_to("abcdef", &to).expect("again"),
+            from.copy_photo_to(SHA, &to).expect("again"),
             0,
             "resumes, not repeats"
         );
         let listed = to.originals().expect("list");
         assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].sha256, "abcdef");
+        assert_eq!(listed[0].sha256, SHA);
+        // A backup's directory is made on the first write, and one that was
+        // never made reads as empty (a backup of no photos restores).
+        let backup = PhotoStore::directory(&base.join("backup").join("photos"));
+        assert_eq!(
+            from.copy_all_to(&backup, |_, _| {}).expect("backup"),
+            (1, 2)
+        );
+        let nothing = PhotoStore::directory(&base.join("never-written"));
+        assert_eq!(nothing.copy_all_to(&to, |_, _| {}).expect("empty"), (0, 0));
+        assert!(
+            !base.join("never-written").exists(),
+            "reading creates nothing"
+        );
         let _ = std::fs::remove_dir_all(base);
     }
 
@@ -733,15 +870,13 @@ mod tests {
         let (staged, mut file) = store.temp_file().expect("temp");
         file.write_all(b"bytes").expect("write");
         assert_eq!(mode(&staged), 0o600);
-        store.adopt(&staged, "abcdef").expect("adopt");
-        store
-            .put("abcdef", Variant::Thumbnail, b"thumb")
-            .expect("put");
+        store.adopt(&staged, SHA).expect("adopt");
+        store.put(SHA, Variant::Thumbnail, b"thumb").expect("put");
         for path in [
             dir.join("photos")
-                .join(relative_key("abcdef", Variant::Original)),
+                .join(relative_key(SHA, Variant::Original)),
             dir.join("photos")
-                .join(relative_key("abcdef", Variant::Thumbnail)),
+                .join(relative_key(SHA, Variant::Thumbnail)),
         ] {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
             for dir in path.ancestors().skip(1).take(3) {

@@ -1,15 +1,27 @@
-//! What a start after a crash repairs. A photo is moved into the store before
-//! the transaction that records it commits (so an acknowledged submission never
-//! lacks its photo); a crash between the two leaves an original that no row
-//! names. A clean stop leaves a marker in the data dir; a start without it
-//! removes such orphans before serving, when no upload can be in flight.
+//! Photos that no row names. A photo is written to the store before the
+//! transaction that records it commits (so an acknowledged submission never
+//! lacks its photo); a crash or a refused submission between the two leaves an
+//! original that no row names. Before writing, an upload records an intent
+//! (`photo_intents`), which its commit removes. Such orphans are removed:
+//!
+//! - at start after a crash, from a local directory (one process's: no upload
+//!   can be in flight), by listing it whole;
+//! - every so often by every instance, from the intents older than the grace
+//!   period (`sweep_orphans`): a photo of an upload still committing has a
+//!   recent intent;
+//! - by `camket sweep-photos`, by listing the whole store (photos written
+//!   before intents existed), keeping those younger than the grace period.
+//!
+//! A photo is removed in a transaction that holds its intent row, so an upload
+//! of the same photo at that moment waits for the removal, then writes it again.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use camket_schema::tables::photos;
-use camket_schema::{with_conn, Db};
-use chrono::{DateTime, Utc};
+use camket_schema::db::Backend;
+use camket_schema::tables::{photo_intents, photos};
+use camket_schema::{with_conn, write_tx, Db, DbError};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::error::ApiError;
@@ -36,8 +48,102 @@ pub fn record_clean_stop(data_dir: &Path) {
     }
 }
 
+/// Records that `sha256` is about to be written to the store for an upload
+/// that has not committed; waits while a sweep is removing the same photo.
+pub fn intend_photo(db: &Db, sha256: &str) -> Result<(), DbError> {
+    let now = Utc::now().naive_utc();
+    write_tx!(db, |conn| diesel::insert_into(photo_intents::table)
+        .values((
+            photo_intents::sha256.eq(sha256),
+            photo_intents::started_at.eq(now),
+        ))
+        .on_conflict(photo_intents::sha256)
+        .do_update()
+        .set(photo_intents::started_at.eq(now))
+        .execute(conn))?;
+    Ok(())
+}
+
+enum SweepError {
+    Db(DbError),
+    Store(std::io::Error),
+}
+
+impl From<DbError> for SweepError {
+    fn from(error: DbError) -> SweepError {
+        SweepError::Db(error)
+    }
+}
+
+impl From<diesel::result::Error> for SweepError {
+    fn from(error: diesel::result::Error) -> SweepError {
+        SweepError::Db(DbError::from(error))
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Intent {
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    started_at: NaiveDateTime,
+}
+
+/// Removes the photo `sha256` (with its derivatives) if no row names it and
+/// no upload of it started at or after `intended_before` (any upload when
+/// `None`); says whether it did. The photo's intent row is held meanwhile.
+fn remove_if_orphan(
+    db: &Db,
+    store: &PhotoStore,
+    sha256: &str,
+    intended_before: Option<DateTime<Utc>>,
+) -> Result<bool, SweepError> {
+    let long_ago = DateTime::<Utc>::UNIX_EPOCH.naive_utc();
+    let lock = match db.backend() {
+        Backend::Postgres => "SELECT started_at FROM photo_intents WHERE sha256 = $1 FOR UPDATE",
+        // One writer at a time: the write transaction is the lock.
+        Backend::Sqlite => "SELECT started_at FROM photo_intents WHERE sha256 = ?",
+    };
+    write_tx!(db, |conn| {
+        diesel::insert_into(photo_intents::table)
+            .values((
+                photo_intents::sha256.eq(sha256),
+                photo_intents::started_at.eq(long_ago),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        let intent: Intent = diesel::sql_query(lock)
+            .bind::<diesel::sql_types::Text, _>(sha256)
+            .get_result(conn)?;
+        let uploading =
+            intended_before.is_some_and(|before| intent.started_at >= before.naive_utc());
+        let named = photos::table
+            .find(sha256)
+            .select(photos::sha256)
+            .first::<String>(conn)
+            .optional()?
+            .is_some();
+        if uploading {
+            return Ok(false);
+        }
+        if !named {
+            store.remove(sha256).map_err(SweepError::Store)?;
+        }
+        diesel::delete(photo_intents::table.find(sha256)).execute(conn)?;
+        Ok(!named)
+    })
+}
+
+fn sweep_error(sha256: &str, error: SweepError) -> ApiError {
+    match error {
+        SweepError::Db(error) => ApiError::from(error),
+        SweepError::Store(error) => {
+            ApiError::Internal(format!("cannot remove photo {sha256}: {error}"))
+        }
+    }
+}
+
 /// Removes stored photos that no row names and that were written before
-/// `written_before` (every such photo when `None`); returns how many.
+/// `written_before` (every such photo when `None`), by listing the whole
+/// store; returns how many.
 pub fn remove_orphan_photos(
     db: &Db,
     store: &PhotoStore,
@@ -59,35 +165,67 @@ pub fn remove_orphan_photos(
         .into_iter()
         .collect();
         for sha in chunk.iter().filter(|sha| !known.contains(*sha)) {
-            store
-                .remove(sha)
-                .map_err(|e| ApiError::Internal(format!("cannot remove photo {sha}: {e}")))?;
-            removed += 1;
+            if remove_if_orphan(db, store, sha, written_before).map_err(|e| sweep_error(sha, e))? {
+                removed += 1;
+            }
         }
     }
     Ok(removed)
 }
 
-/// Sweeps the photo store for orphans older than the grace period, now and
-/// then, until the server stops. With several instances on one store none of
-/// them can know that no upload is in flight elsewhere, so the grace period
-/// (not a clean-stop marker) is what keeps a committing upload's photo.
+/// Removes the photos of uploads that recorded their intent before `before`
+/// and never committed; returns how many.
+pub fn remove_abandoned_uploads(
+    db: &Db,
+    store: &PhotoStore,
+    before: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let cutoff = before.naive_utc();
+    let mut removed = 0;
+    loop {
+        let abandoned: Vec<String> = with_conn!(db, |conn| photo_intents::table
+            .filter(photo_intents::started_at.lt(cutoff))
+            .select(photo_intents::sha256)
+            .order(photo_intents::sha256)
+            .limit(500)
+            .load::<String>(conn)?);
+        for sha in &abandoned {
+            if remove_if_orphan(db, store, sha, Some(before)).map_err(|e| sweep_error(sha, e))? {
+                removed += 1;
+            }
+        }
+        // Each one handled is gone from the table (or renewed by an upload).
+        if abandoned.len() < 500 {
+            return Ok(removed);
+        }
+    }
+}
+
+/// Every so often, until the server stops, removes the photos of uploads that
+/// started more than the grace period ago (at least a minute) and never
+/// committed. Every instance runs it; the intent rows keep them from removing
+/// a photo an upload elsewhere is committing.
 pub async fn sweep_orphans(state: actix_web::web::Data<crate::state::AppState>) {
-    let grace = std::time::Duration::from_secs(state.config.orphan_grace_secs);
+    let grace = std::time::Duration::from_secs(state.config.orphan_grace_secs.max(60));
     let every = (grace / 4).clamp(
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(3600),
     );
+    let Ok(grace) = chrono::Duration::from_std(grace) else {
+        tracing::error!("CAMKET_ORPHAN_GRACE_SECS is too large; photos are not swept");
+        return;
+    };
     loop {
         tokio::time::sleep(every).await;
-        let Ok(grace_chrono) = chrono::Duration::from_std(grace) else {
-            return;
+        let Some(before) = Utc::now().checked_sub_signed(grace) else {
+            continue;
         };
         let (db, store) = (state.db.clone(), state.photos.clone());
-        let before = Utc::now() - grace_chrono;
-        match actix_web::web::block(move || remove_orphan_photos(&db, &store, Some(before))).await {
+        match actix_web::web::block(move || remove_abandoned_uploads(&db, &store, before)).await {
             Ok(Ok(0)) => {}
-            Ok(Ok(removed)) => tracing::warn!(removed, "removed photos that no submission names"),
+            Ok(Ok(removed)) => {
+                tracing::warn!(removed, "removed photos of uploads that never committed")
+            }
             Ok(Err(error)) => tracing::warn!(%error, "cannot sweep the photo store"),
             Err(_) => {}
         }

@@ -48,15 +48,26 @@ fn get_unfollowed(client: &Client, path: &str) -> (u16, Option<String>) {
 
 /// GET an absolute URL without credentials: (status, body).
 fn fetch(url: &str) -> (u16, Vec<u8>) {
+    let (status, _, bytes) = fetch_with_headers(url);
+    (status, bytes)
+}
+
+/// GET an absolute URL without credentials: (status, Content-Type and
+/// Cache-Control, body).
+fn fetch_with_headers(url: &str) -> (u16, (String, String), Vec<u8>) {
     let response = match ureq::get(url).call() {
         Ok(response) => response,
         Err(ureq::Error::Status(_, response)) => response,
         Err(other) => panic!("GET {url}: {other}"),
     };
     let status = response.status();
+    let headers = (
+        response.header("content-type").unwrap_or("").to_string(),
+        response.header("cache-control").unwrap_or("").to_string(),
+    );
     let mut bytes = Vec::new();
     let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes);
-    (status, bytes)
+    (status, headers, bytes)
 }
 
 per_backend! {
@@ -94,9 +105,12 @@ per_backend! {
         assert_eq!(status, 307);
         let location = location.expect("Location");
         assert!(location.contains("X-Amz-Signature="), "{location}");
-        let (status, bytes) = fetch(&location);
+        let (status, (media_type, cache), bytes) = fetch_with_headers(&location);
         assert_eq!(status, 200);
         assert_eq!(hex_sha256(&bytes), sha, "the signed URL gives the original");
+        // ... served as camket serves it: a JPEG, never kept by the browser.
+        assert_eq!(media_type, "image/jpeg");
+        assert_eq!(cache, "private, no-store");
         let forged = location.replace("X-Amz-Expires=60", "X-Amz-Expires=604800");
         assert_ne!(fetch(&forged).0, 200, "a signed URL cannot be stretched");
         let (status, _) = get_unfollowed(&fx.login("officer2"), original_url);
@@ -390,4 +404,28 @@ fn two_instances_share_the_work_and_one_killed_loses_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     drop(second);
+}
+
+per_backend! {
+    fn the_sweep_leaves_an_upload_in_flight_alone_and_removes_an_abandoned_one(backend) {
+        use camket::recovery::{intend_photo, remove_abandoned_uploads};
+        use std::io::Write;
+        let env = TestEnv::new(backend);
+        let db = camket_schema::Db::connect(&env.database_url, 4).expect("database");
+        let store = camket::photo_store::PhotoStore::open(env.data_dir.path()).expect("store");
+        let sha = "cd".repeat(32);
+        // An upload records its intent, writes the photo, and has not committed.
+        intend_photo(&db, &sha).expect("intent");
+        let (staged, mut file) = store.temp_file().expect("staging");
+        file.write_all(b"a photo").expect("write");
+        store.adopt(&staged, &sha).expect("adopt");
+        let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+        assert_eq!(remove_abandoned_uploads(&db, &store, an_hour_ago).expect("sweep"), 0);
+        assert!(store.contains(&sha).expect("contains"), "a recent upload keeps its photo");
+        // Once its intent is older than the grace period, it was abandoned.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(remove_abandoned_uploads(&db, &store, later).expect("sweep"), 1);
+        assert!(!store.contains(&sha).expect("contains"), "an abandoned upload's photo goes");
+        assert_eq!(remove_abandoned_uploads(&db, &store, later).expect("sweep"), 0, "and its intent");
+    }
 }

@@ -1,1 +1,2 @@
+DROP TABLE photo_intents;
 DROP TABLE evidence_leases;

@@ -7,3 +7,12 @@ CREATE TABLE evidence_leases (
     holder TEXT NOT NULL,
     leased_until TIMESTAMP NOT NULL
 );
+
+-- A photo being written to the store for an upload that has not committed yet
+-- (the row goes with the commit). The orphan sweep leaves a photo with a recent
+-- intent alone, and holds this row while it removes one, so that an upload of
+-- the same photo waits for the removal and then writes the photo again.
+CREATE TABLE photo_intents (
+    sha256 TEXT PRIMARY KEY,
+    started_at TIMESTAMP NOT NULL
+);

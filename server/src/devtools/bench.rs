@@ -298,6 +298,21 @@ pub struct IngestOptions {
 /// Photo submissions per second from `clients` concurrent phones, each
 /// submission carrying one JPEG of `width × height` (a distinct file every time).
 pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
+    // Several instances of one deployment (`--url A,B`): the clients are spread
+    // over them in turn; they share the signing secret, so one login serves all.
+    let servers: Vec<String> = options
+        .base
+        .split(',')
+        .map(|b| b.trim().trim_end_matches('/').to_string())
+        .filter(|b| !b.is_empty())
+        .collect();
+    let Some(first_base) = servers.first().cloned() else {
+        return Err("--url names no server".into());
+    };
+    let options = &IngestOptions {
+        base: first_base,
+        ..options.clone()
+    };
     let token = login(&options.base, &options.username, &options.password)?;
     let agent = new_agent();
     let (_, villages) = get(
@@ -370,9 +385,9 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let workers: Vec<_> = (0..options.clients)
-        .map(|_| {
+        .map(|client| {
             let (targets, encoded, counter, latencies, failures, token, base) =
-                (targets.clone(), encoded.clone(), counter.clone(), latencies.clone(), failures.clone(), token.clone(), options.base.clone());
+                (targets.clone(), encoded.clone(), counter.clone(), latencies.clone(), failures.clone(), token.clone(), servers[client % servers.len()].clone());
             let first_failure = first_failure.clone();
             std::thread::spawn(move || {
                 let agent = new_agent();
@@ -441,6 +456,7 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
     let ok = samples.len();
     Ok(json!({
         "clients": options.clients,
+        "instances": servers.len(),
         "seconds": (elapsed * 10.0).round() / 10.0,
         "photo": format!("{}x{}, {:.1} MB", options.width, options.height, photo_bytes as f64 / 1e6),
         "accepted": ok,

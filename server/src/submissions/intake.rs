@@ -336,6 +336,8 @@ fn store_photos(
                 .and_then(|f| f.sync_all())
                 .map_err(io)?;
             // Content-addressed: a second copy of the same photo is dropped.
+            // The intent keeps the orphan sweep away until the commit.
+            crate::recovery::intend_photo(&state.db, &part.sha256)?;
             state.photos.adopt(&part.path, &part.sha256).map_err(io)?;
             if !rows.iter().any(|r| r.sha256 == part.sha256) {
                 rows.push(PhotoRow {

@@ -424,7 +424,8 @@ pub async fn presigned_url(
     sha: &str,
     variant: Variant,
 ) -> Result<Option<String>, ApiError> {
-    let seconds = state.config.photo_redirect_secs;
+    // S3 refuses presigned URLs valid longer than seven days.
+    let seconds = state.config.photo_redirect_secs.min(7 * 24 * 3600);
     if seconds == 0 || !state.photos.is_shared() {
         return Ok(None);
     }

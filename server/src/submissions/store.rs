@@ -10,8 +10,8 @@ use camket_schema::models::{
     SubmissionPhotoRow, SubmissionRow,
 };
 use camket_schema::tables::{
-    areas, evidence_leases, form_versions, households, photo_hash_bands, photos, submission_events,
-    submission_flags, submission_photos, submissions, sync_counters, users,
+    areas, evidence_leases, form_versions, households, photo_hash_bands, photo_intents, photos,
+    submission_events, submission_flags, submission_photos, submissions, sync_counters, users,
 };
 use camket_schema::{with_conn, write_tx, Db, DbError};
 
@@ -340,14 +340,22 @@ pub fn claim_evidence_jobs(
     Ok(ids)
 }
 
-/// Gives a job back before its lease runs out (its check failed; it is
-/// tried again, here or elsewhere).
-pub fn release_evidence_lease(db: &Db, id: i64, holder: &str) -> Result<(), DbError> {
-    write_tx!(db, |conn| diesel::delete(
+/// Puts off a job whose check failed until `retry_at` (then any instance may
+/// take it again), so that a job that keeps failing does not take the
+/// checkers from the rest of the backlog.
+pub fn postpone_evidence_job(
+    db: &Db,
+    id: i64,
+    holder: &str,
+    retry_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let retry_at = retry_at.naive_utc();
+    write_tx!(db, |conn| diesel::update(
         evidence_leases::table
             .filter(evidence_leases::submission_id.eq(id))
             .filter(evidence_leases::holder.eq(holder))
     )
+    .set(evidence_leases::leased_until.eq(retry_at))
     .execute(conn))?;
     Ok(())
 }
@@ -359,6 +367,40 @@ pub fn clear_evidence_leases(db: &Db) -> Result<usize, DbError> {
         evidence_leases::table
     )
     .execute(conn))?)
+}
+
+/// Forgets the leases of an earlier run of this instance (their holder starts
+/// with `prefix`, see `verification::Backlog::instance_prefix`): after a
+/// crash, its own jobs are taken again at once, not after their leases.
+pub fn clear_leases_of_earlier_runs(db: &Db, prefix: &str) -> Result<usize, DbError> {
+    let held: Vec<(i64, String)> = with_conn!(db, |conn| evidence_leases::table
+        .select((evidence_leases::submission_id, evidence_leases::holder))
+        .load(conn)?);
+    let mine: Vec<i64> = held
+        .into_iter()
+        .filter(|(_, holder)| holder.starts_with(prefix))
+        .map(|(id, _)| id)
+        .collect();
+    let mut cleared = 0;
+    for chunk in mine.chunks(500) {
+        // Only if still held by a run of this instance (not taken over since).
+        let held_by_us: Vec<(i64, String)> = with_conn!(db, |conn| evidence_leases::table
+            .filter(evidence_leases::submission_id.eq_any(chunk))
+            .select((evidence_leases::submission_id, evidence_leases::holder))
+            .load(conn)?);
+        for (id, holder) in held_by_us
+            .into_iter()
+            .filter(|(_, h)| h.starts_with(prefix))
+        {
+            cleared += write_tx!(db, |conn| diesel::delete(
+                evidence_leases::table
+                    .filter(evidence_leases::submission_id.eq(id))
+                    .filter(evidence_leases::holder.eq(&holder))
+            )
+            .execute(conn))?;
+        }
+    }
+    Ok(cleared)
 }
 
 /// How many submissions wait for the background checks.
@@ -385,13 +427,22 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
         flags.extend(found.iter().cloned());
         let stored = serde_json::to_string(&flags)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        diesel::update(submissions::table.find(id))
-            .set((
-                submissions::flags.eq(stored),
-                submissions::risk.eq(crate::evidence::risk_of(&flags)),
-                submissions::evidence_pending.eq(false),
-            ))
-            .execute(conn)?;
+        // Still pending as the row stands when written: of two checks of one
+        // submission (a lease that ran out), only the first settles it.
+        let settled = diesel::update(
+            submissions::table
+                .find(id)
+                .filter(submissions::evidence_pending.eq(true)),
+        )
+        .set((
+            submissions::flags.eq(stored),
+            submissions::risk.eq(crate::evidence::risk_of(&flags)),
+            submissions::evidence_pending.eq(false),
+        ))
+        .execute(conn)?;
+        if settled == 0 {
+            return Ok(());
+        }
         record_flag_codes(conn, id, found)?;
         diesel::delete(evidence_leases::table.filter(evidence_leases::submission_id.eq(id)))
             .execute(conn)?;
@@ -492,6 +543,7 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
                 .values(photo)
                 .on_conflict_do_nothing()
                 .execute(conn)?;
+            diesel::delete(photo_intents::table.find(&photo.sha256)).execute(conn)?;
         }
         if let Some(original) = record.corrects {
             let (status, superseded_by): (SubmissionStatus, Option<i64>) = submissions::table

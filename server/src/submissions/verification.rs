@@ -10,8 +10,9 @@
 //! `CAMKET_EVIDENCE_LEASE_SECS`, and a job whose instance died is taken by
 //! another when the lease runs out. Every step is idempotent (derivatives are
 //! content-addressed, a photo is marked verified once, a submission is settled
-//! once, in a transaction that checks it is still pending), so a crash or an
-//! expired lease only repeats work, never doubles its effect.
+//! once: its update applies only while it is still pending), so a crash or an
+//! expired lease only repeats work, never doubles its effect. A job whose check
+//! fails is put off for half a minute, so that it does not hold the checkers.
 //! `photo_decoders` threads check photos, at a lower scheduling priority than
 //! the threads answering requests.
 
@@ -31,6 +32,9 @@ use crate::state::AppState;
 
 use super::store;
 
+/// How long a submission whose check failed waits before it is tried again
+/// (a photo-store outage; the other jobs go on meanwhile).
+const RETRY_AFTER_SECS: i64 = 30;
 /// Near-duplicate candidates compared locally per photo (each costs milliseconds).
 const MAX_LOCAL_COMPARISONS: usize = 6;
 
@@ -45,19 +49,28 @@ pub struct Backlog {
     holder: String,
 }
 
-impl Default for Backlog {
-    fn default() -> Backlog {
-        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+impl Backlog {
+    /// The backlog of the instance whose data dir is `data_dir`. Its name on
+    /// its leases starts with its host and data dir, which no other live
+    /// instance shares (the data dir holds its staged uploads), then a part
+    /// that is new at every start.
+    pub fn for_instance(data_dir: &std::path::Path) -> Backlog {
         Backlog {
             wake: Default::default(),
             in_flight: Default::default(),
             holder: format!(
-                "{}-{}-{}",
-                host.trim(),
-                std::process::id(),
+                "{}{}",
+                Backlog::instance_prefix(data_dir),
                 crate::auth::tokens::random_hex(4)
             ),
         }
+    }
+
+    /// `host:data dir:`, what every run of one instance names its leases with.
+    pub fn instance_prefix(data_dir: &std::path::Path) -> String {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        format!("{}:{}:", host.trim(), dir.display())
     }
 }
 
@@ -135,8 +148,10 @@ pub async fn run(state: web::Data<AppState>) {
             Vec::new()
         } else {
             let (db, holder) = (state.db.clone(), state.backlog.holder.clone());
-            let until = chrono::Utc::now()
-                + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(2));
+            let until = chrono::Duration::from_std(lease)
+                .ok()
+                .and_then(|lease| chrono::Utc::now().checked_add_signed(lease))
+                .unwrap_or_else(|| chrono::Utc::now() + chrono::Duration::minutes(2));
             match web::block(move || store::claim_evidence_jobs(&db, &holder, idle as i64, until))
                 .await
             {
@@ -174,10 +189,12 @@ pub async fn run(state: web::Data<AppState>) {
                     Err(_) => true,
                 };
                 if failed {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
                     let (db, holder) = (state.db.clone(), state.backlog.holder.clone());
-                    let _ =
-                        web::block(move || store::release_evidence_lease(&db, id, &holder)).await;
+                    let retry_at = chrono::Utc::now() + chrono::Duration::seconds(RETRY_AFTER_SECS);
+                    let _ = web::block(move || {
+                        store::postpone_evidence_job(&db, id, &holder, retry_at)
+                    })
+                    .await;
                 }
                 drop(permit);
                 state.backlog.release(id);

@@ -97,21 +97,25 @@ fn remove_if_orphan(
     intended_before: Option<DateTime<Utc>>,
 ) -> Result<bool, SweepError> {
     let long_ago = DateTime::<Utc>::UNIX_EPOCH.naive_utc();
-    let lock = match db.backend() {
-        Backend::Postgres => "SELECT started_at FROM photo_intents WHERE sha256 = $1 FOR UPDATE",
-        // One writer at a time: the write transaction is the lock.
-        Backend::Sqlite => "SELECT started_at FROM photo_intents WHERE sha256 = ?",
+    // One statement that always returns the row and holds it (the upsert's
+    // row lock on PostgreSQL; the write lock on SQLite): a row deleted by a
+    // concurrent commit or another sweep is simply made again.
+    let hold = match db.backend() {
+        Backend::Postgres => {
+            "INSERT INTO photo_intents (sha256, started_at) VALUES ($1, $2) \
+             ON CONFLICT (sha256) DO UPDATE SET started_at = photo_intents.started_at \
+             RETURNING started_at"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO photo_intents (sha256, started_at) VALUES (?, ?) \
+             ON CONFLICT (sha256) DO UPDATE SET started_at = photo_intents.started_at \
+             RETURNING started_at"
+        }
     };
     write_tx!(db, |conn| {
-        diesel::insert_into(photo_intents::table)
-            .values((
-                photo_intents::sha256.eq(sha256),
-                photo_intents::started_at.eq(long_ago),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        let intent: Intent = diesel::sql_query(lock)
+        let intent: Intent = diesel::sql_query(hold)
             .bind::<diesel::sql_types::Text, _>(sha256)
+            .bind::<diesel::sql_types::Timestamp, _>(long_ago)
             .get_result(conn)?;
         let uploading =
             intended_before.is_some_and(|before| intent.started_at >= before.naive_utc());

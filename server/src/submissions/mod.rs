@@ -584,6 +584,8 @@ impl From<store::InsertRefusal> for ApiError {
                 ApiError::invalid("corrects", refusal.to_string())
             }
             store::InsertRefusal::NotCorrectable { .. } => ApiError::Conflict(refusal.to_string()),
+            // Nothing was stored; a resend stores the photo again.
+            store::InsertRefusal::PhotoSwept(_) => ApiError::Unavailable,
             store::InsertRefusal::Storage(error) => ApiError::from(error),
         }
     }

@@ -508,6 +508,10 @@ pub enum InsertRefusal {
     UnknownOriginal(i64),
     #[error("submission {original} cannot be corrected: {why}")]
     NotCorrectable { original: i64, why: String },
+    /// The upload took longer than the orphan sweep's grace period and its
+    /// photo may have been swept meanwhile.
+    #[error("photo {0} was swept while its upload was committing")]
+    PhotoSwept(String),
     #[error(transparent)]
     Storage(#[from] DbError),
 }
@@ -534,16 +538,26 @@ camket_schema::storage_errors_into!(ReviewError);
 pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
     let now = Utc::now().naive_utc();
     let actor = record.submission.submitted_by;
+    let mut new_photos: Vec<&PhotoRow> = record.photos.iter().collect();
+    // In one order, so that two uploads sharing new photos lock them alike.
+    new_photos.sort_by(|a, b| a.sha256.cmp(&b.sha256));
     write_tx!(db, |conn| {
-        for photo in &record.photos {
+        for photo in &new_photos {
+            // The upload's intent goes with the commit. If it is gone while
+            // the photo is still new, an orphan sweep took it for abandoned
+            // (the upload outlived the grace period) and may have removed
+            // the photo: refuse, and the phone sends it again.
+            let intent = diesel::delete(photo_intents::table.find(&photo.sha256)).execute(conn)?;
             // Two phones may send the same new photo at once: the second insert
             // waits for the first and then does nothing (no conflict error).
             // The hash bands come with the decoding (`mark_verified`).
-            diesel::insert_into(photos::table)
-                .values(photo)
+            let inserted = diesel::insert_into(photos::table)
+                .values(*photo)
                 .on_conflict_do_nothing()
                 .execute(conn)?;
-            diesel::delete(photo_intents::table.find(&photo.sha256)).execute(conn)?;
+            if intent == 0 && inserted == 1 {
+                return Err(InsertRefusal::PhotoSwept(photo.sha256.clone()));
+            }
         }
         if let Some(original) = record.corrects {
             let (status, superseded_by): (SubmissionStatus, Option<i64>) = submissions::table

@@ -66,11 +66,23 @@ impl Backlog {
         }
     }
 
-    /// `host:data dir:`, what every run of one instance names its leases with.
+    /// What every run of one instance names its leases with: a random id kept
+    /// in its data dir (`instance-id`, made at the first start), which no
+    /// other live instance shares (the data dir holds its staged uploads).
     pub fn instance_prefix(data_dir: &std::path::Path) -> String {
-        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-        let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        format!("{}:{}:", host.trim(), dir.display())
+        let file = data_dir.join("instance-id");
+        let kept = std::fs::read_to_string(&file)
+            .ok()
+            .map(|id| id.trim().to_string())
+            .filter(|id| id.len() == 16);
+        let id = kept.unwrap_or_else(|| {
+            let id = crate::auth::tokens::random_hex(8);
+            if let Err(error) = std::fs::write(&file, &id) {
+                tracing::warn!(%error, "cannot keep this instance's id in the data dir");
+            }
+            id
+        });
+        format!("{id}:")
     }
 }
 

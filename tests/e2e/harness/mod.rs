@@ -294,14 +294,16 @@ impl TestEnv {
         for (k, v) in vars {
             command.env(k, v);
         }
-        // A second instance on the same database has its own data dir (its
-        // staging and its log).
-        let data_dir = vars
-            .iter()
-            .find(|(k, _)| *k == "CAMKET_DATA_DIR")
-            .map(|(_, v)| PathBuf::from(v))
-            .unwrap_or_else(|| self.data_dir.path().to_path_buf());
-        let log_path = data_dir.join("server.log");
+        // A server with a data dir of its own (a second instance on the same
+        // database, or a dir the server must create) logs beside this one's.
+        let own_data_dir = vars.iter().any(|(k, _)| *k == "CAMKET_DATA_DIR");
+        let log_path = if own_data_dir {
+            self.data_dir
+                .path()
+                .join(format!("server-{}.log", rand_suffix()))
+        } else {
+            self.data_dir.path().join("server.log")
+        };
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = command
             .stdout(Stdio::piped())

@@ -489,15 +489,15 @@ fn move_into_place(staged: &Path, target: &Path, store_staging: &Path) -> std::i
     }
 }
 
-/// The media type a stored object is served with: sniffed from the first
-/// bytes for an original (the store accepts JPEG and PNG), fixed for the rest.
+/// The media type a stored object is served with: the original's from its
+/// first bytes (as intake recognised it), fixed for the rest.
 fn media_type(variant: Variant, bytes: &[u8]) -> &'static str {
     match variant {
         Variant::Thumbnail | Variant::Review => "image/jpeg",
         Variant::Signature => "application/octet-stream",
-        Variant::Original if bytes.starts_with(b"\x89PNG") => "image/png",
-        Variant::Original if bytes.starts_with(&[0xFF, 0xD8]) => "image/jpeg",
-        Variant::Original => "application/octet-stream",
+        Variant::Original => crate::evidence::photo::sniff(bytes)
+            .map(|format| format.media_type())
+            .unwrap_or("application/octet-stream"),
     }
 }
 

@@ -30,7 +30,7 @@ fn originals_in_store(fx: &Fixture) -> HashSet<String> {
     found
 }
 
-fn verify_coverage(fx: &Fixture) {
+pub fn verify_coverage(fx: &Fixture) {
     let out = fx.env.camket(&["coverage", "verify"]);
     assert!(
         out.status.success(),
@@ -252,7 +252,7 @@ per_backend! {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -58,7 +58,8 @@ pub struct Fixture {
     pub areas: HashMap<String, i64>,
 }
 
-fn ok(output: std::process::Output, what: &str) -> String {
+/// Asserts that a command line succeeded; returns what it printed.
+pub fn ok(output: std::process::Output, what: &str) -> String {
     assert!(
         output.status.success(),
         "{what} failed:\n{}\n{}",

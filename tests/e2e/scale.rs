@@ -8,25 +8,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::fixture::Fixture;
+use crate::crashes::{hex_sha256, verify_coverage};
+use crate::fixture::{ok as succeed, Fixture};
 use crate::harness::field::{clean_visit, households, local, open_campaign, settled, with_forms};
 use crate::harness::s3::{as_refs, holds_no_file, s3};
 use crate::harness::{wait_until, Backend, Client, Part, TestEnv};
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-fn succeed(output: std::process::Output, what: &str) -> String {
-    assert!(
-        output.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// GET without following redirects: (status, Location).
 fn get_unfollowed(client: &Client, path: &str) -> (u16, Option<String>) {
@@ -396,13 +382,7 @@ fn two_instances_share_the_work_and_one_killed_loses_nothing() {
     assert_eq!(seen_photos.len(), 40);
     let health = officer_on[1].get("/readyz");
     assert_eq!(health.body["evidence_backlog"], 0, "{}", health.text);
-    let out = fx.env.camket(&["coverage", "verify"]);
-    assert!(
-        out.status.success(),
-        "coverage verify: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    verify_coverage(&fx);
     drop(second);
 }
 

@@ -140,10 +140,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    photo_hash_bands (band, value, sha256) {
-        band -> Integer,
-        value -> Integer,
+    photo_keys (key, sha256) {
+        key -> BigInt,
         sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    common_photo_keys (key) {
+        key -> BigInt,
     }
 }
 
@@ -293,7 +298,6 @@ diesel::joinable!(household_departures -> households (household_id));
 diesel::joinable!(submission_events -> users (actor_id));
 diesel::joinable!(submissions -> users (submitted_by));
 diesel::joinable!(submissions -> households (household_id));
-diesel::joinable!(photo_hash_bands -> photos (sha256));
 diesel::joinable!(campaigns -> areas (scope_area_id));
 diesel::joinable!(coverage_counts -> campaigns (campaign_id));
 diesel::joinable!(form_versions -> forms (form_id));
@@ -315,7 +319,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     forms,
     form_versions,
     photos,
-    photo_hash_bands,
+    photo_keys,
+    common_photo_keys,
     submissions,
     submission_photos,
     submission_flags,

@@ -234,6 +234,31 @@ enum BenchCommand {
         #[arg(long, default_value_t = 900)]
         drain_timeout: u64,
     },
+    /// Reused-paper detection on the precision test set (40 papers on one
+    /// template, 70 copies, 10 new photos of reused papers): the confusion
+    /// table, recall and false flags. Uses its own empty database.
+    Precision {
+        /// An empty database to use (e.g. a throwaway PostgreSQL database);
+        /// default: a new SQLite file in a temporary directory.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Distinct papers (half on one table).
+        #[arg(long, default_value_t = 40)]
+        papers: usize,
+        /// Papers reused (each copied seven ways and photographed again).
+        #[arg(long, default_value_t = 10)]
+        reused: usize,
+    },
+    /// A reuse check's cost after `earlier` papers of one template were
+    /// indexed. Uses its own empty database.
+    ReuseScale {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        earlier: usize,
+        #[arg(long, default_value_t = 50)]
+        checks: usize,
+    },
     /// The photo pipeline alone, step by step.
     Photo {
         #[arg(long, default_value_t = 4000)]
@@ -748,12 +773,78 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             height,
             iterations,
         } => camket::devtools::bench::photo_pipeline(width, height, iterations)?,
+        BenchCommand::Precision {
+            database_url,
+            papers,
+            reused,
+        } => {
+            let (db, _scratch) = bench_database(database_url)?;
+            let set = camket::devtools::precision::photos(camket::devtools::precision::SetSize {
+                papers,
+                reused,
+            });
+            camket::devtools::precision::run(&db, &set, vietnam_offset()?)?
+        }
+        BenchCommand::ReuseScale {
+            database_url,
+            earlier,
+            checks,
+        } => {
+            let (db, _scratch) = bench_database(database_url)?;
+            camket::devtools::precision::scale(&db, earlier, checks, vietnam_offset()?)?
+        }
     };
     println!(
         "{}",
         serde_json::to_string_pretty(&result).unwrap_or_default()
     );
     Ok(())
+}
+
+/// The database a benchmark writes into: `url`, or a new SQLite file in a
+/// temporary directory (removed with the returned guard); migrated.
+fn bench_database(url: Option<String>) -> Result<(Db, Option<tempdir::Scratch>), String> {
+    let (url, scratch) = match url {
+        Some(url) => (url, None),
+        None => {
+            let scratch = tempdir::Scratch::new()?;
+            (
+                format!("sqlite://{}", scratch.0.join("bench.db").display()),
+                Some(scratch),
+            )
+        }
+    };
+    let db = Db::connect(&url, 4).map_err(|e| e.to_string())?;
+    db.migrate().map_err(|e| e.to_string())?;
+    Ok((db, scratch))
+}
+
+/// The phones' time zone in the synthetic sets (Vietnam, UTC+7).
+fn vietnam_offset() -> Result<chrono::FixedOffset, String> {
+    chrono::FixedOffset::east_opt(7 * 3600).ok_or_else(|| "no such offset".to_string())
+}
+
+mod tempdir {
+    /// A temporary directory, removed when dropped.
+    pub struct Scratch(pub std::path::PathBuf);
+
+    impl Scratch {
+        pub fn new() -> Result<Scratch, String> {
+            let path = std::env::temp_dir().join(format!(
+                "camket-bench-{}-{}",
+                std::process::id(),
+                camket::auth::tokens::random_hex(4)
+            ));
+            std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+            Ok(Scratch(path))
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 fn describe(error: ApiError) -> String {

@@ -670,6 +670,14 @@ impl PhotoStore {
         Ok(())
     }
 
+    /// Whether this store holds `variant` of the photo.
+    pub fn holds(&self, sha256: &str, variant: Variant) -> std::io::Result<bool> {
+        match &self.objects {
+            Objects::Directory(root) => Ok(PhotoStore::file_path(root, sha256, variant).exists()),
+            Objects::Bucket(bucket) => bucket.exists(&relative_key(sha256, variant)),
+        }
+    }
+
     /// Copies every variant of one photo from this store into `target` (both
     /// may be of either kind); what `target` already holds is left as it is,
     /// so that an interrupted copy resumes where it stopped. Returns how many
@@ -678,11 +686,7 @@ impl PhotoStore {
         let mut written = 0;
         // The original last: a photo whose original is in the target is whole there.
         for variant in Variant::ALL {
-            let exists_there = match &target.objects {
-                Objects::Directory(root) => PhotoStore::file_path(root, sha256, variant).exists(),
-                Objects::Bucket(bucket) => bucket.exists(&relative_key(sha256, variant))?,
-            };
-            if exists_there {
+            if target.holds(sha256, variant)? {
                 continue;
             }
             let bytes = match self.read(sha256, variant) {

@@ -144,3 +144,53 @@ fn the_photo_benchmark_runs_at_small_size() {
     );
     assert_eq!(photo["whole inspect()"]["count"], 1);
 }
+
+per_backend! {
+    fn the_precision_set_finds_every_reused_paper_and_flags_no_honest_one(backend) {
+        // The whole set: 40 papers on one template (20 on one table), 70
+        // copies of 10 of them, and a new photo of each of the 10.
+        let env = TestEnv::new(backend);
+        let run = json_of(
+            env.camket(&["bench", "precision", "--database-url", &env.database_url]),
+            "bench precision",
+        );
+        assert_eq!(run["photos"], 120, "{run}");
+        assert_eq!(run["reuses"], 80, "{run}");
+        assert_eq!(run["false_flags"], 0, "no honest paper is flagged: {run}");
+        assert!(
+            run["recall"].as_f64().unwrap_or(0.0) >= 0.98,
+            "at least 98 % of reuses found: {run}"
+        );
+        let confusion = &run["confusion"];
+        assert_eq!(confusion["honest paper"]["not flagged"], 40, "{run}");
+        assert!(
+            confusion["same paper photographed again"]["flagged: same paper photographed again"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 5,
+            "most new photos of a reused paper are told from copies: {run}"
+        );
+        assert_eq!(run["copies_called_new_photos"], 0, "{run}");
+
+        // A check's cost after many earlier papers (the BENCHMARKS.md run
+        // compares 100 with 10,000; here small, for the code path).
+        let env = TestEnv::new(backend);
+        let scale = json_of(
+            env.camket(&[
+                "bench",
+                "reuse-scale",
+                "--database-url",
+                &env.database_url,
+                "--earlier",
+                "30",
+                "--checks",
+                "6",
+            ]),
+            "bench reuse-scale",
+        );
+        assert_eq!(scale["earlier_papers"], 30, "{scale}");
+        assert_eq!(scale["copies_flagged"], scale["copies"], "{scale}");
+        assert_eq!(scale["new_papers_flagged"], 0, "{scale}");
+        assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
+    }
+}

@@ -76,9 +76,19 @@ per_backend! {
         let sha = photo["sha256"].as_str().expect("sha").to_string();
 
         // The original and its derivatives are objects of the bucket, under the
-        // prefix; nothing is kept in the data dir's photo directory.
-        let keys = server.keys(&bucket);
+        // prefix; nothing is kept in the data dir's photo directory. The review
+        // size is made on its first request (and then kept).
         let base = format!("camket/{}/{}/{sha}", &sha[0..2], &sha[2..4]);
+        let keys = server.keys(&bucket);
+        assert!(!keys.contains(&format!("{base}.review.jpg")), "{keys:?}");
+        let review_url = photo["review_url"].as_str().expect("review url");
+        let (status, location) = get_unfollowed(&officer, review_url);
+        assert_eq!(status, 307);
+        let (status, (media_type, _), review) =
+            fetch_with_headers(&location.expect("Location of the review size"));
+        assert_eq!((status, media_type.as_str()), (200, "image/jpeg"));
+        assert!(image::load_from_memory(&review).is_ok(), "a JPEG");
+        let keys = server.keys(&bucket);
         for suffix in ["orig", "thumb.jpg", "review.jpg", "sig"] {
             assert!(keys.contains(&format!("{base}.{suffix}")), "{suffix} in {keys:?}");
         }

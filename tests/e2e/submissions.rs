@@ -459,6 +459,54 @@ per_backend! {
             "{body}"
         );
 
+        // The same signed paper photographed again (moved and turned on the
+        // table, other light): flagged, and said to be a new photo of it.
+        let again = synthetic::jpeg_with_exif(
+            &synthetic::PaperPhoto::new(
+                synthetic::Scene {
+                    seed: 5,
+                    paper_shift: (20, 24),
+                },
+                20,
+            )
+            .shot(synthetic::Shot {
+                rotation_deg: 1.4,
+                light: 0.94,
+                take: 3,
+            })
+            .render(),
+            85,
+            &ExifSpec {
+                taken_local: Some(later.naive_local()),
+                offset: None,
+                gps: Some(H1),
+            },
+        );
+        let body = send(&Visit::commitment(
+            &fx,
+            "V1",
+            Some(homes["H1"]),
+            "relative_abroad",
+            later + Duration::minutes(5),
+            Some(H1),
+            again,
+        ));
+        let body = settled(&officer, body["id"].as_i64().expect("id"));
+        let reuse = body["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .find(|f| f["code"] == "duplicate_photo")
+            .unwrap_or_else(|| panic!("the paper photographed again is flagged: {body}"))
+            .clone();
+        assert!(
+            reuse["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("the same signed paper photographed again"),
+            "{reuse}"
+        );
+
         // A different paper on the same template, same table: not a duplicate.
         let when = next_day();
         let body = send(&Visit::commitment(

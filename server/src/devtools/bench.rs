@@ -523,15 +523,16 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
     );
     let mut steps: Vec<(&str, Vec<Duration>)> = [
         "sha-256",
-        "decode (libjpeg-turbo, DCT-scaled to >= 1280 px)",
+        "decode (libjpeg-turbo, DCT-scaled to >= 480 px)",
         "EXIF",
-        "shrink to 1280 (review)",
+        "work image (480 px grey)",
         "thumbnail 320",
         "perceptual hash",
-        "similarity signature",
-        "encode review + thumbnail JPEG",
+        "fingerprint (keypoints + detail)",
+        "encode thumbnail JPEG",
         "whole inspect()",
-        "similarity: one local comparison",
+        "compare: align + tiles, another paper of the template",
+        "review image on first request (decode 1/2, encode 1280)",
     ]
     .iter()
     .map(|name| (*name, Vec::new()))
@@ -552,29 +553,30 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
         time(1, &mut || {
             decoded = crate::evidence::photo::decode_jpeg_scaled(
                 &bytes,
-                crate::evidence::photo::REVIEW_LONG_SIDE,
+                crate::evidence::keypoints::WORK_LONG_SIDE,
             )
         });
         let decoded = decoded.ok_or("decode failed")?;
         time(2, &mut || {
             let _ = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&bytes));
         });
-        let mut review = None;
+        let mut work = None;
         time(3, &mut || {
-            review = Some(crate::evidence::photo::shrink(&decoded, 1280))
+            work = Some(crate::evidence::keypoints::work_image(&decoded))
         });
-        let review = review.ok_or("resize failed")?;
+        let work = work.ok_or("resize failed")?;
         let mut thumb = None;
-        time(4, &mut || thumb = Some(review.thumbnail(320, 320)));
+        time(4, &mut || {
+            thumb = Some(crate::evidence::photo::shrink(&decoded, 320))
+        });
         let thumb = thumb.ok_or("thumbnail failed")?;
         time(5, &mut || {
             let _ = crate::evidence::photo::perceptual_hash(&thumb);
         });
         time(6, &mut || {
-            let _ = crate::evidence::similarity::Signature::of(&review);
+            let _ = crate::evidence::similarity::Fingerprint::of(&work);
         });
         time(7, &mut || {
-            let _ = crate::evidence::photo::encode_jpeg(&review, 85);
             let _ = crate::evidence::photo::encode_jpeg(&thumb, 80);
         });
         time(8, &mut || {
@@ -585,7 +587,10 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
             );
         });
     }
-    let other = crate::evidence::similarity::Signature::of(
+    let fingerprint = |image: &image::DynamicImage| {
+        crate::evidence::similarity::Fingerprint::of(&crate::evidence::keypoints::work_image(image))
+    };
+    let other = fingerprint(
         &PaperPhoto::new(
             Scene {
                 seed: 1,
@@ -595,15 +600,18 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
         )
         .render(),
     );
-    let mine = crate::evidence::similarity::Signature::of(&image.resize(
-        1280,
-        1280,
-        image::imageops::FilterType::Triangle,
-    ));
+    let mine = fingerprint(&image);
     for _ in 0..iterations {
         let started = Instant::now();
-        let _ = crate::evidence::similarity::similarity(&mine, &other);
+        let _ = crate::evidence::similarity::compare(&mine, &other);
         steps[9].1.push(started.elapsed());
+        let started = Instant::now();
+        let _ = crate::evidence::photo::review_image(
+            &path,
+            crate::evidence::photo::PhotoLimits::default(),
+            offset,
+        );
+        steps[10].1.push(started.elapsed());
     }
     let _ = std::fs::remove_file(&path);
     let mut out = serde_json::Map::new();

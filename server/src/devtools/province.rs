@@ -17,8 +17,7 @@ use camket_schema::domain::{AreaLevel, AreaPath, HouseholdCategory, Role, Submis
 use crate::users::store::{create as create_user, NewAccount};
 use camket_schema::models::{NewSubmission, PhotoRow};
 use camket_schema::tables::{
-    areas, households, photo_hash_bands, photos, submission_photos, submissions,
-    users as user_table,
+    areas, households, submission_photos, submissions, users as user_table,
 };
 use camket_schema::{with_conn, write_tx, Db};
 
@@ -263,10 +262,7 @@ pub fn generate(
             .put(&sha, Variant::Thumbnail, &inspected.thumbnail)
             .map_err(io)?;
         store
-            .put(&sha, Variant::Review, &inspected.review)
-            .map_err(io)?;
-        store
-            .put(&sha, Variant::Signature, &inspected.signature.to_bytes())
+            .put(&sha, Variant::Signature, &inspected.fingerprint.to_bytes())
             .map_err(io)?;
         store.adopt(&staged, &sha).map_err(io)?;
         let row = PhotoRow {
@@ -280,26 +276,22 @@ pub fn generate(
             exif_lat: None,
             exif_lon: None,
             created_at: Utc::now().naive_utc(),
-            verified_at: Some(Utc::now().naive_utc()),
+            verified_at: None,
             verify_error: None,
             exif_camera: inspected.exif.camera.clone(),
             exif_error: None,
         };
-        write_tx!(db, |conn| {
-            diesel::insert_into(photos::table)
-                .values(&row)
-                .execute(conn)?;
-            for (band, value) in crate::submissions::store::hash_bands(inspected.phash) {
-                diesel::insert_into(photo_hash_bands::table)
-                    .values((
-                        photo_hash_bands::band.eq(band),
-                        photo_hash_bands::value.eq(value),
-                        photo_hash_bands::sha256.eq(&sha),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok::<_, ApiError>(())
-        })?;
+        crate::submissions::store::record_photo(db, &row)?;
+        crate::submissions::store::mark_verified(
+            db,
+            &sha,
+            &Ok(crate::submissions::store::Decoded {
+                phash: inspected.phash,
+                width: inspected.width,
+                height: inspected.height,
+                keys: inspected.fingerprint.keypoints.index_keys(),
+            }),
+        )?;
         photo_shas.push(sha);
     }
     summary.photos = photo_shas.len();

@@ -25,9 +25,35 @@ pub struct PaperPhoto {
     pub paper: u64,
     pub width: u32,
     pub height: u32,
+    /// How this photo of the paper was taken.
+    pub shot: Shot,
 }
 
-fn mix(mut x: u64) -> u64 {
+/// One act of photographing a paper: a second photo of the same signed paper
+/// is another `Shot` (the paper turned a little on the table, other light,
+/// other sensor noise), not a re-encoded copy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shot {
+    /// The paper's turn on the table, in degrees.
+    pub rotation_deg: f32,
+    /// Overall brightness (1.0 as usual) with a matching slope across the frame.
+    pub light: f32,
+    /// Seeds the sensor noise: 0 for the first photo.
+    pub take: u64,
+}
+
+impl Default for Shot {
+    fn default() -> Shot {
+        Shot {
+            rotation_deg: 0.0,
+            light: 1.0,
+            take: 0,
+        }
+    }
+}
+
+/// Mixes the bits of a seed (splitmix64's finaliser): a cheap, well-spread hash.
+pub fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51afd7ed558ccd);
     x ^= x >> 33;
@@ -101,7 +127,14 @@ impl PaperPhoto {
             paper,
             width: 1200,
             height: 900,
+            shot: Shot::default(),
         }
+    }
+
+    /// The same paper photographed again.
+    pub fn shot(mut self, shot: Shot) -> PaperPhoto {
+        self.shot = shot;
+        self
     }
 
     /// The same paper at another size (e.g. 4000 × 3000 for benchmarks).
@@ -125,7 +158,7 @@ impl PaperPhoto {
         }
     }
 
-    fn render_at(&self, width: u32, height: u32) -> DynamicImage {
+    fn table(&self, width: u32, height: u32) -> RgbImage {
         let mut img = RgbImage::new(width, height);
         // The table: wood grain and uneven light, the same for every paper of the scene.
         for y in 0..height {
@@ -141,6 +174,11 @@ impl PaperPhoto {
             }
         }
         // The paper.
+        img
+    }
+
+    fn render_at(&self, width: u32, height: u32) -> DynamicImage {
+        let mut img = self.table(width, height);
         let (px, py) = (
             150 + self.scene.paper_shift.0,
             70 + self.scene.paper_shift.1,
@@ -198,15 +236,108 @@ impl PaperPhoto {
             240.0,
             40.0,
         );
+        if self.shot.rotation_deg != 0.0 {
+            img = turn_paper(
+                &img,
+                &self.table(width, height),
+                (px, py, pw, ph),
+                self.shot.rotation_deg,
+            );
+        }
+        if self.shot.light != 1.0 {
+            for (x, _, pixel) in img.enumerate_pixels_mut() {
+                // Light falls off across the frame as it brightens or dims.
+                let gain = self.shot.light
+                    * (1.0 + (self.shot.light - 1.0) * (x as f32 / width as f32 - 0.5));
+                for channel in pixel.0.iter_mut() {
+                    *channel = (f32::from(*channel) * gain).clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
         // Sensor noise differs in every shot.
         for (x, y, pixel) in img.enumerate_pixels_mut() {
-            let n = (mix(self.paper ^ (u64::from(y) << 32) ^ u64::from(x) ^ 0x55) % 7) as i16 - 3;
+            let n = (mix(self.paper
+                ^ (u64::from(y) << 32)
+                ^ u64::from(x)
+                ^ 0x55
+                ^ self.shot.take.wrapping_mul(0x9e37_79b9))
+                % 7) as i16
+                - 3;
             for channel in pixel.0.iter_mut() {
                 *channel = (i16::from(*channel) + n).clamp(0, 255) as u8;
             }
         }
         DynamicImage::ImageRgb8(img)
     }
+}
+
+/// The paper `(x, y, width, height)` of `flat` turned by `degrees` about its
+/// centre, lying on `table`.
+fn turn_paper(
+    flat: &RgbImage,
+    table: &RgbImage,
+    paper: (i32, i32, i32, i32),
+    degrees: f32,
+) -> RgbImage {
+    let (px, py, pw, ph) = paper;
+    let (cx, cy) = (px as f32 + pw as f32 / 2.0, py as f32 + ph as f32 / 2.0);
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let mut out = table.clone();
+    for (x, y, pixel) in out.enumerate_pixels_mut() {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (cx + dx * cos + dy * sin, cy - dx * sin + dy * cos);
+        let inside = sx >= px as f32
+            && sy >= py as f32
+            && sx < (px + pw - 1) as f32
+            && sy < (py + ph - 1) as f32;
+        if inside {
+            let (x0, y0) = (
+                (sx as u32).min(flat.width() - 2),
+                (sy as u32).min(flat.height() - 2),
+            );
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let at = |x: u32, y: u32, c: usize| f32::from(flat.get_pixel(x, y).0[c]);
+            for c in 0..3 {
+                let top = at(x0, y0, c) * (1.0 - fx) + at(x0 + 1, y0, c) * fx;
+                let bottom = at(x0, y0 + 1, c) * (1.0 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+                pixel.0[c] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The whole photo turned by `degrees` (an editor's "rotate"): the corners
+/// that come in from outside are black.
+pub fn rotate(image: &DynamicImage, degrees: f32) -> DynamicImage {
+    DynamicImage::ImageRgb8(imageproc::geometric_transformations::rotate_about_center(
+        &image.to_rgb8(),
+        degrees.to_radians(),
+        imageproc::geometric_transformations::Interpolation::Bilinear,
+        imageproc::geometric_transformations::Border::Constant(Rgb([0, 0, 0])),
+    ))
+}
+
+/// The photo `percent` brighter (or darker, when negative).
+pub fn brighten(image: &DynamicImage, percent: f32) -> DynamicImage {
+    let gain = 1.0 + percent / 100.0;
+    let mut rgb = image.to_rgb8();
+    for pixel in rgb.pixels_mut() {
+        for channel in pixel.0.iter_mut() {
+            *channel = (f32::from(*channel) * gain).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    DynamicImage::ImageRgb8(rgb)
+}
+
+/// The photo resized to `percent` of its sides.
+pub fn resize_percent(image: &DynamicImage, percent: f32) -> DynamicImage {
+    let scale = percent / 100.0;
+    image.resize_exact(
+        ((image.width() as f32 * scale).round() as u32).max(1),
+        ((image.height() as f32 * scale).round() as u32).max(1),
+        image::imageops::FilterType::Triangle,
+    )
 }
 
 /// Encodes as JPEG without metadata.

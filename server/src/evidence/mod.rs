@@ -4,6 +4,7 @@
 //! facts they need (village boundary, neighbouring submissions, earlier uses of
 //! the same photo) are gathered by the submissions module.
 
+pub mod keypoints;
 pub mod photo;
 pub mod similarity;
 
@@ -11,16 +12,6 @@ use crate::locale::{Lang, Text};
 use chrono::{DateTime, Duration, Utc};
 use geo::{Closest, ClosestPoint, Distance, Haversine, Intersects, Point};
 use serde::{Deserialize, Serialize};
-
-/// Similarity (see [`similarity::similarity`]) at or above which two photos are
-/// the same photo. Tuned on look-alike signed papers (`synthetic`, tested in
-/// `similarity`): copies re-encoded, halved, or cropped by 5 % (and all three)
-/// score 0.86–1.0; ten different papers on the same template, on the same
-/// table, score 0.28–0.53, while their 64-bit hashes are identical.
-pub const NEAR_DUPLICATE_SIMILARITY: f32 = 0.7;
-
-/// Perceptual-hash distance within which a photo is a candidate for the local comparison.
-pub const CANDIDATE_HAMMING: u32 = 18;
 
 /// The limits of the checks (configuration).
 #[derive(Debug, Clone, Copy)]
@@ -138,13 +129,20 @@ impl Flag {
 
 /// The flag for a photo used before for another subject.
 pub fn reuse_flag(reuse: &PhotoReuse) -> Flag {
-    let (how, how_vi) = match reuse.similarity {
-        None => ("the same file".to_string(), "trùng hệt tệp ảnh".to_string()),
-        Some(score) => (
-            format!("a near-identical photo (similarity {score:.2})"),
+    let (how, how_vi) = match reuse.kind {
+        ReuseKind::SameFile => ("the same file".to_string(), "trùng hệt tệp ảnh".to_string()),
+        ReuseKind::Copy { similarity } => (
+            format!("a near-identical photo (similarity {similarity:.2})"),
             format!(
                 "gần như trùng ảnh (độ giống {})",
-                Lang::Vi.number(f64::from(score), 2)
+                Lang::Vi.number(f64::from(similarity), 2)
+            ),
+        ),
+        ReuseKind::SamePaper { similarity } => (
+            format!("the same signed paper photographed again (similarity {similarity:.2})"),
+            format!(
+                "cùng một tờ cam kết được chụp lại (độ giống {})",
+                Lang::Vi.number(f64::from(similarity), 2)
             ),
         ),
     };
@@ -263,8 +261,19 @@ pub struct PhotoReuse {
     pub other_submission: i64,
     /// The household (or village) the other submission was for, for a person.
     pub other_subject: Text,
-    /// `None` when byte-identical; else the local similarity score.
-    pub similarity: Option<f32>,
+    pub kind: ReuseKind,
+}
+
+/// How a photo repeats an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReuseKind {
+    /// Byte for byte the same file.
+    SameFile,
+    /// The same photo re-encoded, resized, cropped, turned or brightened;
+    /// `similarity` is the least alike tile of the paper (see [`similarity`]).
+    Copy { similarity: f32 },
+    /// A new photo of the same signed paper.
+    SamePaper { similarity: f32 },
 }
 
 /// The same surveyor's submission collected just before or after this one.
@@ -829,7 +838,7 @@ mod tests {
             part_name: "p.jpg".into(),
             other_submission: 3,
             other_subject: Text::new("hộ HGD-0002", "household HGD-0002"),
-            similarity: Some(0.93),
+            kind: ReuseKind::Copy { similarity: 0.93 },
         }];
         let mut case = input(&v, Some(inside()));
         case.reuses = &reuses;
@@ -845,5 +854,17 @@ mod tests {
             flags[0].detail_vi
         );
         assert_eq!(risk, 50);
+
+        let again = vec![PhotoReuse {
+            kind: ReuseKind::SamePaper { similarity: 0.81 },
+            ..reuses[0].clone()
+        }];
+        case.reuses = &again;
+        let (flags, _) = assess(&case, &EvidenceLimits::default());
+        assert_eq!(codes(&flags), vec![FlagCode::DuplicatePhoto]);
+        assert!(flags[0]
+            .detail
+            .contains("the same signed paper photographed again (similarity 0.81)"));
+        assert!(flags[0].detail_vi.contains("được chụp lại"));
     }
 }

@@ -10,7 +10,8 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use image_hasher::{HashAlg, HasherConfig};
 
-use super::similarity::Signature;
+use super::keypoints::{work_image, WORK_LONG_SIDE};
+use super::similarity::Fingerprint;
 
 /// Limits on what a photo may be.
 #[derive(Debug, Clone, Copy)]
@@ -216,10 +217,8 @@ pub struct InspectedPhoto {
     pub phash: u64,
     /// JPEG, about 320 px on the long side.
     pub thumbnail: Vec<u8>,
-    /// JPEG, about 1280 px on the long side.
-    pub review: Vec<u8>,
-    /// The fingerprint for the second, local stage of duplicate detection.
-    pub signature: Signature,
+    /// What the photo is compared by to find a reused paper.
+    pub fingerprint: Fingerprint,
 }
 
 fn ends_with_eoi<R: Read + Seek>(reader: &mut R) -> bool {
@@ -260,8 +259,10 @@ pub fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoEr
         .map_err(failed)
 }
 
-/// The long side of the review image, which is also the most any check needs.
+/// The long side of the review image (made on its first request, see [`review_image`]).
 pub const REVIEW_LONG_SIDE: u32 = 1280;
+/// The long side of the thumbnail.
+pub const THUMBNAIL_LONG_SIDE: u32 = 320;
 
 /// Decodes a JPEG at the smallest of 1/8, 1/4, 1/2 or full size whose long
 /// side still reaches `long_side`: libjpeg-turbo scales inside the inverse
@@ -433,30 +434,26 @@ fn header_facts(
     }
 }
 
-/// Proves that the file at `path` is an acceptable image and derives what the
-/// evidence checks and the reviewers need. CPU-heavy (≈ 100 ms for 12 MP): run
-/// it off the async threads, in the bounded background pool.
-pub fn inspect(
+/// A photo decoded and turned upright, no smaller than `long_side` where the
+/// photo is that large (a JPEG is decoded scaled, see [`decode_jpeg_scaled`]),
+/// with what its header says. The size is the photo's own, as it is seen.
+fn decode_upright(
     path: &Path,
     limits: PhotoLimits,
     local_offset: FixedOffset,
-) -> Result<InspectedPhoto, PhotoError> {
+    long_side: u32,
+) -> Result<(DynamicImage, ExaminedPhoto), PhotoError> {
     let (format, mut decoder) = open(path, limits)?;
-    let ExaminedPhoto {
-        width,
-        height,
-        exif,
-        ..
-    } = header_facts(format, &mut decoder, local_offset);
+    let mut facts = header_facts(format, &mut decoder, local_offset);
     use image::metadata::Orientation;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    // A JPEG is decoded once, already scaled down to what the checks need.
     let scaled = match format {
         PhotoFormat::Jpeg => std::fs::read(path)
             .ok()
-            .and_then(|bytes| decode_jpeg_scaled(&bytes, REVIEW_LONG_SIDE)),
+            .and_then(|bytes| decode_jpeg_scaled(&bytes, long_side)),
         PhotoFormat::Png => None,
     };
+    let (width, height) = (facts.width, facts.height);
     let mut image = match scaled {
         Some(image) => image,
         None => DynamicImage::from_decoder(decoder).map_err(|e| match e {
@@ -470,28 +467,57 @@ pub fn inspect(
         })?,
     };
     image.apply_orientation(orientation);
-    // The photo's own size, as it is seen (not the scaled decode's).
-    let (width, height) = match orientation {
+    if matches!(
+        orientation,
         Orientation::Rotate90
-        | Orientation::Rotate270
-        | Orientation::Rotate90FlipH
-        | Orientation::Rotate270FlipH => (height, width),
-        _ => (width, height),
-    };
-    let review_source = shrink(&image, REVIEW_LONG_SIDE);
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    ) {
+        (facts.width, facts.height) = (height, width);
+    }
+    Ok((image, facts))
+}
 
-    let thumbnail_image = review_source.thumbnail(320, 320);
-    let signature = Signature::of(&review_source);
+/// Proves that the file at `path` is an acceptable image and derives what the
+/// evidence checks need: the thumbnail, the perceptual hash and the
+/// fingerprint. A JPEG is decoded once, scaled down inside libjpeg-turbo to
+/// the smallest size that still holds the work image (1/8 of a 12-MP photo):
+/// ≈ 15 ms. Run it off the async threads, in the bounded background pool.
+/// The review-size image is made later, on its first request ([`review_image`]).
+pub fn inspect(
+    path: &Path,
+    limits: PhotoLimits,
+    local_offset: FixedOffset,
+) -> Result<InspectedPhoto, PhotoError> {
+    let (image, facts) = decode_upright(
+        path,
+        limits,
+        local_offset,
+        WORK_LONG_SIDE.max(THUMBNAIL_LONG_SIDE),
+    )?;
+    let thumbnail_image = shrink(&image, THUMBNAIL_LONG_SIDE);
+    let fingerprint = Fingerprint::of(&work_image(&image));
     Ok(InspectedPhoto {
-        format,
-        width,
-        height,
-        exif,
+        format: facts.format,
+        width: facts.width,
+        height: facts.height,
+        exif: facts.exif,
         phash: perceptual_hash(&thumbnail_image),
         thumbnail: encode_jpeg(&thumbnail_image, 80)?,
-        review: encode_jpeg(&review_source, 85)?,
-        signature,
+        fingerprint,
     })
+}
+
+/// The review-size JPEG of the photo at `path` (at most `REVIEW_LONG_SIDE`
+/// on its long side), for an officer's screen.
+pub fn review_image(
+    path: &Path,
+    limits: PhotoLimits,
+    local_offset: FixedOffset,
+) -> Result<Vec<u8>, PhotoError> {
+    let (image, _) = decode_upright(path, limits, local_offset, REVIEW_LONG_SIDE)?;
+    encode_jpeg(&shrink(&image, REVIEW_LONG_SIDE), 85)
 }
 
 #[cfg(test)]
@@ -501,7 +527,7 @@ mod tests {
     #[test]
     fn a_large_jpeg_is_decoded_scaled_and_checked_as_if_decoded_whole() {
         use crate::devtools::synthetic::{jpeg, PaperPhoto, Scene};
-        use crate::evidence::similarity::{similarity, Signature};
+        use crate::evidence::similarity::{compare, Fingerprint, Resemblance};
         let scene = Scene {
             seed: 7,
             paper_shift: (0, 0),
@@ -523,25 +549,34 @@ mod tests {
         );
         assert!(decode_jpeg_scaled(b"\xFF\xD8 not a jpeg", REVIEW_LONG_SIDE).is_none());
 
-        // What the checks see is the same as from a whole decode.
+        // The checks decode at 1/8, and see the same as from a whole decode.
+        let checked = decode_jpeg_scaled(&bytes, WORK_LONG_SIDE).expect("decodes at 1/8");
+        assert_eq!((checked.width(), checked.height()), (500, 375));
         let whole = image::load_from_memory(&bytes).expect("the image crate decodes it");
-        let (a, b) = (shrink(&scaled, 1280), shrink(&whole, 1280));
-        let score = similarity(&Signature::of(&a), &Signature::of(&b));
-        assert!(score >= 0.95, "signatures agree: {score}");
-        let bits = (perceptual_hash(&a.thumbnail(320, 320))
-            ^ perceptual_hash(&b.thumbnail(320, 320)))
+        let (a, b) = (
+            Fingerprint::of(&work_image(&checked)),
+            Fingerprint::of(&work_image(&whole)),
+        );
+        let found = compare(&a, &b);
+        assert!(
+            matches!(found, Resemblance::Copy { score } if score >= 0.9),
+            "fingerprints agree: {found:?}"
+        );
+        let bits = (perceptual_hash(&shrink(&checked, 320))
+            ^ perceptual_hash(&shrink(&whole, 320)))
         .count_ones();
         assert!(bits <= 4, "perceptual hashes agree: {bits} bits differ");
 
-        // inspect() keeps the photo's own size and makes a 1280-px review image.
+        // inspect() keeps the photo's own size; the review image is 1280 px.
         let path = std::env::temp_dir().join(format!("camket-scaled-{}.jpg", std::process::id()));
         std::fs::write(&path, &bytes).expect("write");
         let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
         let inspected = inspect(&path, PhotoLimits::default(), offset);
+        let review = review_image(&path, PhotoLimits::default(), offset);
         let _ = std::fs::remove_file(&path);
         let inspected = inspected.expect("inspected");
         assert_eq!((inspected.width, inspected.height), (4000, 3000));
-        let review = image::load_from_memory(&inspected.review).expect("review JPEG");
+        let review = image::load_from_memory(&review.expect("made")).expect("review JPEG");
         assert_eq!((review.width(), review.height()), (1280, 960));
         let thumbnail = image::load_from_memory(&inspected.thumbnail).expect("thumbnail JPEG");
         assert_eq!(thumbnail.width(), 320);

@@ -1,128 +1,186 @@
-//! The second, local stage of reused-photo detection.
+//! Deciding whether two photos show the same signed paper.
 //!
-//! Photos of signed commitment papers share one printed template and are shot
-//! one after another on the same table, so a global 64-bit perceptual hash puts
-//! two honest, different papers closer together than a photo and a cropped copy
-//! of itself. The hash only proposes candidates; this stage decides. Each photo
-//! keeps a [`Signature`]: a 256 × 256 high-pass (edge) image, in which the
-//! handwriting shows. Two signatures are aligned by searching scale and shift
-//! (which absorbs resizing and cropping), then compared tile by tile: a copy
-//! matches in *every* tile, while two different papers differ in the tiles that
-//! hold the handwriting. The score is the worst informative tile's correlation.
+//! Photos of commitment papers share one printed template and are shot one
+//! after another on the same table, so any global likeness puts two honest,
+//! different papers close together. A photo's [`Fingerprint`] keeps its
+//! keypoints (see [`super::keypoints`]) and a small high-pass ("detail") image
+//! in which the handwriting shows. Two fingerprints are lined up by their
+//! keypoints; then the detail images are compared tile by tile over the paper
+//! (where the aligned keypoints lie): a copy, or a new photo of the same paper,
+//! agrees in *every* tile, while two different papers disagree in the tiles
+//! that hold the handwriting. What lies around the paper tells a copy (the
+//! table moved with the paper: the whole frame was transformed) from the same
+//! paper photographed again (the paper moved on the table, or the camera did).
 
-use image::DynamicImage;
+use image::GrayImage;
 
-/// Side of the signature image.
-pub const SIDE: usize = 256;
-/// Side of the coarse image used to find the alignment.
-const COARSE: usize = 64;
-/// Tiles per side of the compared region.
-const TILES: usize = 4;
+use super::keypoints::{self, Alignment, Keypoints};
+use super::ReuseKind;
 
-/// A photo's fingerprint for local comparison.
+/// Earlier photos compared with each new one: those sharing the most keypoint
+/// keys with it (each comparison costs about a millisecond).
+pub const CANDIDATES_COMPARED: usize = 10;
+/// Fewest shared keypoint keys for an earlier photo to be compared at all.
+pub const MIN_SHARED_KEYS: usize = 3;
+
+/// Below this, the least alike tile of the paper says "another paper".
+pub const SAME_PAPER: f32 = 0.55;
+/// Around the paper, a copy agrees at least this well; a new photo does not.
+const SAME_FRAME: f32 = 0.6;
+/// Tiles along the long side of the frame.
+const TILES: usize = 16;
+/// The detail image is the work image at half size.
+const DETAIL_FACTOR: u32 = 1;
+const MAGIC: &[u8; 4] = b"CKF2";
+
+/// A photo's high-pass image: local contrast, free of light and paper tone.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Signature {
-    /// `SIDE × SIDE` high-pass values, row-major.
+pub struct Detail {
+    pub width: u32,
+    pub height: u32,
+    /// `width × height` high-pass values, row-major.
     pub values: Vec<i8>,
 }
 
-fn box_blur(src: &[f32], side: usize, radius: usize) -> Vec<f32> {
-    // Separable box blur with clamped edges, via prefix sums.
-    let pass = |input: &[f32], horizontal: bool| -> Vec<f32> {
-        let mut out = vec![0.0; side * side];
-        for line in 0..side {
-            let at = |i: usize| {
-                if horizontal {
-                    input[line * side + i]
-                } else {
-                    input[i * side + line]
-                }
-            };
-            let mut prefix = vec![0.0f32; side + 1];
-            for i in 0..side {
-                prefix[i + 1] = prefix[i] + at(i);
-            }
-            for i in 0..side {
-                let lo = i.saturating_sub(radius);
-                let hi = (i + radius + 1).min(side);
-                let mean = (prefix[hi] - prefix[lo]) / (hi - lo) as f32;
-                if horizontal {
-                    out[line * side + i] = mean;
-                } else {
-                    out[i * side + line] = mean;
-                }
-            }
+/// What a photo is compared by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    pub keypoints: Keypoints,
+    pub detail: Detail,
+}
+
+/// How alike two photos are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resemblance {
+    /// Not the same paper (`score` as below, or `None` when they do not line up at all).
+    Different { score: Option<f32> },
+    /// The same photo again: re-encoded, resized, cropped, turned or brightened.
+    Copy { score: f32 },
+    /// The same signed paper in a new photograph.
+    SamePaper { score: f32 },
+}
+
+impl Resemblance {
+    /// The score of the least alike tile of the paper, from -1 to 1.
+    pub fn score(&self) -> Option<f32> {
+        match self {
+            Resemblance::Different { score } => *score,
+            Resemblance::Copy { score } | Resemblance::SamePaper { score } => Some(*score),
         }
-        out
+    }
+}
+
+fn box_blur(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32> {
+    // Separable box blur with clamped edges, via prefix sums.
+    let line = |input: &[f32], length: usize, at: &dyn Fn(usize) -> usize| -> Vec<f32> {
+        let mut prefix = vec![0.0f32; length + 1];
+        for i in 0..length {
+            prefix[i + 1] = prefix[i] + input[at(i)];
+        }
+        (0..length)
+            .map(|i| {
+                let lo = i.saturating_sub(radius);
+                let hi = (i + radius + 1).min(length);
+                (prefix[hi] - prefix[lo]) / (hi - lo) as f32
+            })
+            .collect()
     };
-    pass(&pass(src, true), false)
-}
-
-impl Signature {
-    /// The signature of an image (of any size and aspect).
-    pub fn of(image: &DynamicImage) -> Signature {
-        let gray = image
-            .resize_exact(
-                SIDE as u32,
-                SIDE as u32,
-                image::imageops::FilterType::Triangle,
-            )
-            .to_luma8();
-        let plain: Vec<f32> = gray.pixels().map(|p| f32::from(p.0[0])).collect();
-        let blurred = box_blur(&plain, SIDE, 6);
-        let values = plain
-            .iter()
-            .zip(&blurred)
-            .map(|(v, b)| ((v - b) * 2.0).clamp(-127.0, 127.0) as i8)
-            .collect();
-        Signature { values }
+    let mut rows = vec![0.0; width * height];
+    for y in 0..height {
+        let out = line(src, width, &|x| y * width + x);
+        rows[y * width..(y + 1) * width].copy_from_slice(&out);
     }
-
-    /// Rebuilds a signature from its stored bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
-        (bytes.len() == SIDE * SIDE).then(|| Signature {
-            values: bytes.iter().map(|b| *b as i8).collect(),
-        })
-    }
-
-    /// The bytes to store.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.values.iter().map(|v| *v as u8).collect()
-    }
-
-    fn as_f32(&self) -> Vec<f32> {
-        self.values.iter().map(|v| f32::from(*v)).collect()
-    }
-}
-
-fn downsample(values: &[f32], side: usize, factor: usize) -> Vec<f32> {
-    let small = side / factor;
-    let mut out = vec![0.0; small * small];
-    for y in 0..small {
-        for x in 0..small {
-            let mut sum = 0.0;
-            for dy in 0..factor {
-                for dx in 0..factor {
-                    sum += values[(y * factor + dy) * side + x * factor + dx];
-                }
-            }
-            out[y * small + x] = sum / (factor * factor) as f32;
+    let mut out = vec![0.0; width * height];
+    for x in 0..width {
+        let column = line(&rows, height, &|y| y * width + x);
+        for (y, value) in column.into_iter().enumerate() {
+            out[y * width + x] = value;
         }
     }
     out
 }
 
-fn sample(values: &[f32], side: usize, x: f32, y: f32) -> Option<f32> {
-    if x < 0.0 || y < 0.0 || x > (side - 1) as f32 || y > (side - 1) as f32 {
-        return None;
+impl Detail {
+    /// The detail image of a work image.
+    pub fn of(work: &GrayImage) -> Detail {
+        let (width, height) = (
+            (work.width() / DETAIL_FACTOR).max(1),
+            (work.height() / DETAIL_FACTOR).max(1),
+        );
+        let small =
+            image::imageops::resize(work, width, height, image::imageops::FilterType::Triangle);
+        let plain: Vec<f32> = small.pixels().map(|p| f32::from(p.0[0])).collect();
+        // A band: fine enough for pen strokes, coarse enough that a fraction
+        // of a pixel's misalignment does not undo them.
+        let (w, h) = (width as usize, height as usize);
+        let fine = box_blur(&plain, w, h, 1);
+        let blurred = box_blur(&plain, w, h, 6);
+        let values = fine
+            .iter()
+            .zip(&blurred)
+            .map(|(v, b)| ((v - b) * 2.0).clamp(-127.0, 127.0) as i8)
+            .collect();
+        Detail {
+            width,
+            height,
+            values,
+        }
     }
-    // Non-negative here, so truncation is floor (and avoids a libm call per sample).
-    let (x0, y0) = (x as usize, y as usize);
-    let (x1, y1) = ((x0 + 1).min(side - 1), (y0 + 1).min(side - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let top = values[y0 * side + x0] * (1.0 - fx) + values[y0 * side + x1] * fx;
-    let bottom = values[y1 * side + x0] * (1.0 - fx) + values[y1 * side + x1] * fx;
-    Some(top * (1.0 - fy) + bottom * fy)
+
+    fn sample(&self, x: f32, y: f32) -> Option<f32> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        if x < 0.0 || y < 0.0 || x > (w - 1) as f32 || y > (h - 1) as f32 {
+            return None;
+        }
+        // Non-negative here, so truncation is floor.
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let at = |x: usize, y: usize| f32::from(self.values[y * w + x]);
+        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+        Some(top * (1.0 - fy) + bottom * fy)
+    }
+}
+
+impl Fingerprint {
+    /// The fingerprint of a photo's work image (see [`keypoints::work_image`]).
+    pub fn of(work: &GrayImage) -> Fingerprint {
+        Fingerprint {
+            keypoints: Keypoints::of(work),
+            detail: Detail::of(work),
+        }
+    }
+
+    /// The bytes to store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        keypoints::to_bytes(&self.keypoints, &mut out);
+        out.extend_from_slice(&(self.detail.width as u16).to_le_bytes());
+        out.extend_from_slice(&(self.detail.height as u16).to_le_bytes());
+        out.extend(self.detail.values.iter().map(|v| *v as u8));
+        out
+    }
+
+    /// Reads stored bytes; `None` for anything else (such as the signature
+    /// format before keypoints, whose photos are then not compared).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
+        let rest = bytes.strip_prefix(MAGIC)?;
+        let (keypoints, rest) = keypoints::from_bytes(rest)?;
+        let width = u32::from(u16::from_le_bytes(rest.get(0..2)?.try_into().ok()?));
+        let height = u32::from(u16::from_le_bytes(rest.get(2..4)?.try_into().ok()?));
+        let values = rest.get(4..)?;
+        (values.len() == (width * height) as usize && width > 0 && height > 0).then(|| {
+            Fingerprint {
+                keypoints,
+                detail: Detail {
+                    width,
+                    height,
+                    values: values.iter().map(|b| *b as i8).collect(),
+                },
+            }
+        })
+    }
 }
 
 /// Correlation statistics of one region.
@@ -156,6 +214,14 @@ impl Moments {
         )
     }
 
+    /// Texture on both sides (not blank paper), enough to judge by, and of
+    /// like strength: a tile that lost its texture on one side (filled in by
+    /// turning the photo, burnt out by light) cannot testify.
+    fn informative(&self) -> bool {
+        let (va, vb) = self.variances();
+        va > 4.0 && vb > 4.0 && self.n > 30.0 && va < 6.0 * vb && vb < 6.0 * va
+    }
+
     fn ncc(&self) -> f32 {
         let (va, vb) = self.variances();
         if va <= f32::EPSILON || vb <= f32::EPSILON {
@@ -166,159 +232,200 @@ impl Moments {
     }
 }
 
-/// Compares the central region of `a` (a `side × side` image) with `b` under the
-/// mapping `b(x) = (x - c) * scale + c + shift`; returns the whole-region and
-/// per-tile moments.
-fn compare_at(
-    a: &[f32],
-    b: &[f32],
-    side: usize,
-    scale: f32,
-    dx: f32,
-    dy: f32,
-) -> (Moments, Vec<Moments>) {
-    let margin = side / 8;
-    let region = side - 2 * margin;
-    let tile = region / TILES;
-    let centre = (side as f32 - 1.0) / 2.0;
-    let mut whole = Moments::default();
-    let mut tiles = vec![Moments::default(); TILES * TILES];
-    for y in margin..margin + region {
-        let by = (y as f32 - centre) * scale + centre + dy;
-        for x in margin..margin + region {
-            let bx = (x as f32 - centre) * scale + centre + dx;
-            if let Some(vb) = sample(b, side, bx, by) {
-                let va = a[y * side + x];
-                whole.add(va, vb);
-                let t = ((y - margin) / tile).min(TILES - 1) * TILES
-                    + ((x - margin) / tile).min(TILES - 1);
-                tiles[t].add(va, vb);
-            }
-        }
-    }
-    (whole, tiles)
+/// How the tiles of two aligned photos agree.
+struct TileAgreement {
+    /// The least alike informative tile on the paper (amid the aligned keypoints).
+    paper: f32,
+    /// Away from the paper (what it lies on): the median and the least alike
+    /// informative tile, where there are any.
+    around: Option<(f32, f32)>,
 }
 
-/// How alike two photos are, from -1 to 1: the correlation of the least alike
-/// informative tile after the best alignment. A photo and its re-encoded,
-/// resized or slightly cropped copy score near 1; different papers on the same
-/// template score clearly lower.
-pub fn similarity(a: &Signature, b: &Signature) -> f32 {
-    let (fa, fb) = (a.as_f32(), b.as_f32());
-    let factor = SIDE / COARSE;
-    let (ca, cb) = (downsample(&fa, SIDE, factor), downsample(&fb, SIDE, factor));
-    // Coarse search over scale (±14 %) and shift (±5 %).
-    let mut best = (f32::MIN, 1.0f32, 0.0f32, 0.0f32);
-    let reach = (COARSE as f32 * 0.05).round() as i32;
-    for step in -7..=7 {
-        let scale = 1.0 + step as f32 * 0.02;
-        for sy in -reach..=reach {
-            for sx in -reach..=reach {
-                let score = compare_at(&ca, &cb, COARSE, scale, sx as f32, sy as f32)
-                    .0
-                    .ncc();
-                if score > best.0 {
-                    best = (score, scale, sx as f32, sy as f32);
-                }
+/// Compares `a` with `b` under `alignment`, tile by tile over the whole frame.
+fn compare_aligned(a: &Detail, b: &Detail, alignment: &Alignment) -> TileAgreement {
+    let map = alignment.map.rescaled(1.0 / DETAIL_FACTOR as f32);
+    let scale = DETAIL_FACTOR as f32;
+    let inliers = &alignment.inliers;
+    // Two boxes of the aligned keypoints. The paper is judged over all of
+    // them, so that no handwriting escapes however few of its marks align
+    // (a stray match may widen it: that only asks more tiles to agree).
+    // What the paper lies on is looked for outside the keypoints that lie in
+    // company, so that a stray match does not hide it.
+    let reach = 12.0 * scale;
+    let mut all = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    let mut dense = all;
+    let widen = |b: &mut (f32, f32, f32, f32), x: f32, y: f32| {
+        *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+    };
+    for (x, y) in inliers {
+        widen(&mut all, x / scale, y / scale);
+        let company = inliers
+            .iter()
+            .filter(|(ox, oy)| (ox - x).abs() <= reach && (oy - y).abs() <= reach)
+            .count();
+        if company > 3 {
+            widen(&mut dense, x / scale, y / scale);
+        }
+    }
+    let (width, height) = (a.width as usize, a.height as usize);
+    let side = (width.max(height) / TILES).max(4);
+    let (columns, rows) = (width.div_ceil(side), height.div_ceil(side));
+    let mut tiles = vec![Moments::default(); columns * rows];
+    let mut paper = Moments::default();
+    for y in 0..height {
+        for x in 0..width {
+            let (bx, by) = map.apply(x as f32, y as f32);
+            let Some(vb) = b.sample(bx, by) else {
+                continue;
+            };
+            let va = f32::from(a.values[y * width + x]);
+            tiles[(y / side) * columns + x / side].add(va, vb);
+            if (all.0..=all.2).contains(&(x as f32)) && (all.1..=all.3).contains(&(y as f32)) {
+                paper.add(va, vb);
             }
         }
     }
-    // Fine search around it at full resolution.
-    let (_, scale0, dx0, dy0) = best;
-    let mut fine = (f32::MIN, Vec::new());
-    for ds in [-0.007f32, 0.0, 0.007] {
-        for oy in -2..=2 {
-            for ox in -2..=2 {
-                let dx = dx0 * factor as f32 + ox as f32;
-                let dy = dy0 * factor as f32 + oy as f32;
-                let (whole, tiles) = compare_at(&fa, &fb, SIDE, scale0 + ds, dx, dy);
-                let score = whole.ncc();
-                if score > fine.0 {
-                    fine = (score, tiles);
-                }
-            }
+    // How far a tile's centre lies outside a box, in tiles.
+    let outside = |index: usize, b: &(f32, f32, f32, f32)| {
+        let (cx, cy) = (
+            ((index % columns) * side + side / 2) as f32,
+            ((index / columns) * side + side / 2) as f32,
+        );
+        (b.0 - cx).max(cx - b.2).max(b.1 - cy).max(cy - b.3) / side as f32
+    };
+    let (mut on_paper, mut around) = (Vec::new(), Vec::new());
+    for (index, tile) in tiles.iter().enumerate() {
+        if !tile.informative() {
+            continue;
+        }
+        if outside(index, &all) <= 0.0 {
+            on_paper.push(tile.ncc());
+        }
+        // The paper reaches a little beyond its outermost marks (its blank
+        // border and its edge move with it): only tiles two away count as
+        // what it lies on.
+        if dense.0 <= dense.2 && outside(index, &dense) >= 2.0 {
+            around.push(tile.ncc());
         }
     }
-    let (global, tiles) = fine;
-    // A tile is informative when it has texture on both sides (not blank paper).
-    let informative: Vec<f32> = tiles
-        .iter()
-        .filter(|m| {
-            let (va, vb) = m.variances();
-            va > 4.0 && vb > 4.0 && m.n > 100.0
+    // The third least alike tile: a copy may lose a tile or two to what
+    // turning filled in, while another paper's handwriting spans many.
+    on_paper.sort_by(f32::total_cmp);
+    let paper = if on_paper.len() < 6 {
+        paper.ncc()
+    } else {
+        on_paper[2]
+    };
+    around.sort_by(f32::total_cmp);
+    TileAgreement {
+        paper,
+        around: around
+            .first()
+            .map(|least| (around[around.len() / 2], *least)),
+    }
+}
+
+/// Whether `a` and `b` show the same signed paper, and if so, whether `b` is a
+/// copy of `a`'s photo or another photo of that paper.
+pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Resemblance {
+    let Some(alignment) = keypoints::align(&a.keypoints, &b.keypoints) else {
+        return Resemblance::Different { score: None };
+    };
+    let tiles = compare_aligned(&a.detail, &b.detail, &alignment);
+    let score = tiles.paper;
+    if score < SAME_PAPER {
+        return Resemblance::Different { score: Some(score) };
+    }
+    match tiles.around {
+        None => Resemblance::Copy { score },
+        // What the paper lies on did not move with it: a new photo.
+        Some((median, _)) if median < SAME_FRAME => Resemblance::SamePaper { score },
+        Some(_) => Resemblance::Copy { score },
+    }
+}
+
+/// The first of `candidates` (most likely first) that shows the same signed
+/// paper as `mine`, and how.
+pub fn find_same_paper<'a, T>(
+    mine: &Fingerprint,
+    candidates: impl IntoIterator<Item = (T, &'a Fingerprint)>,
+) -> Option<(T, ReuseKind)> {
+    candidates
+        .into_iter()
+        .find_map(|(candidate, theirs)| match compare(mine, theirs) {
+            Resemblance::Copy { score } => Some((candidate, ReuseKind::Copy { similarity: score })),
+            Resemblance::SamePaper { score } => {
+                Some((candidate, ReuseKind::SamePaper { similarity: score }))
+            }
+            Resemblance::Different { .. } => None,
         })
-        .map(Moments::ncc)
-        .collect();
-    if informative.len() < 3 {
-        return global;
-    }
-    informative.into_iter().fold(f32::MAX, f32::min)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devtools::synthetic::{self, PaperPhoto};
+    use crate::devtools::synthetic::{self, PaperPhoto, Shot};
+    use crate::evidence::keypoints::work_image;
+    use image::DynamicImage;
+
+    fn print(image: &DynamicImage) -> Fingerprint {
+        Fingerprint::of(&work_image(image))
+    }
 
     fn decode(bytes: &[u8]) -> DynamicImage {
         image::load_from_memory(bytes).expect("decodes")
     }
 
     #[test]
-    fn copies_match_and_different_papers_do_not() {
+    fn copies_match_new_photos_of_the_paper_match_and_other_papers_do_not() {
         let table = synthetic::Scene {
             seed: 11,
             paper_shift: (0, 0),
         };
         let original = PaperPhoto::new(table, 1).render();
-        // Other papers on the same table: in exactly the same place, and nudged.
-        let nudged = synthetic::Scene {
-            seed: 11,
-            paper_shift: (6, -4),
-        };
-        let others: Vec<DynamicImage> = (2..12)
-            .map(|n| PaperPhoto::new(if n % 2 == 0 { table } else { nudged }, n).render())
-            .collect();
-        let sig = Signature::of(&original);
-
-        let reencoded = decode(&synthetic::jpeg(&original, 55));
-        let resized = original.resize(
-            original.width() / 2,
-            original.height() / 2,
-            image::imageops::FilterType::Triangle,
-        );
-        let cropped = synthetic::crop_percent(&original, 5.0);
-        let all_three = decode(&synthetic::jpeg(
-            &synthetic::crop_percent(&original, 5.0).resize(
-                700,
-                700,
-                image::imageops::FilterType::Triangle,
-            ),
-            60,
-        ));
-        let hash = |image: &DynamicImage| {
-            crate::evidence::photo::perceptual_hash(&image.thumbnail(320, 320))
-        };
-        let cropped_distance = (hash(&original) ^ hash(&cropped)).count_ones();
+        let mine = print(&original);
+        let mut wrong = Vec::new();
         for (what, copy) in [
-            ("re-encoded", reencoded),
-            ("resized", resized),
-            ("cropped", cropped),
-            ("cropped, resized and re-encoded", all_three),
+            ("re-encoded", decode(&synthetic::jpeg(&original, 55))),
+            ("resized", synthetic::resize_percent(&original, 50.0)),
+            ("cropped", synthetic::crop_percent(&original, 5.0)),
+            ("turned", synthetic::rotate(&original, 3.0)),
+            ("darkened", synthetic::brighten(&original, -15.0)),
         ] {
-            let score = similarity(&sig, &Signature::of(&copy));
-            assert!(score >= 0.8, "{what} copy scored {score}");
+            let found = compare(&mine, &print(&copy));
+            if !matches!(found, Resemblance::Copy { .. }) {
+                wrong.push(format!("{what}: {found:?}"));
+            }
         }
-        for (i, other) in others.iter().enumerate() {
-            // The global hash cannot tell these apart: that is why this stage exists.
-            assert!((hash(&original) ^ hash(other)).count_ones() <= cropped_distance);
-            let score = similarity(&sig, &Signature::of(other));
-            assert!(score < 0.6, "different paper {i} scored {score}");
+        let again = PaperPhoto::new(
+            synthetic::Scene {
+                seed: 11,
+                paper_shift: (18, 30),
+            },
+            1,
+        )
+        .shot(Shot {
+            rotation_deg: 1.5,
+            light: 0.93,
+            take: 1,
+        })
+        .render();
+        let found = compare(&mine, &print(&again));
+        if !matches!(found, Resemblance::SamePaper { .. }) {
+            wrong.push(format!("photographed again: {found:?}"));
         }
+        for n in 2..8 {
+            let other = PaperPhoto::new(table, n).render();
+            let found = compare(&mine, &print(&other));
+            if !matches!(found, Resemblance::Different { .. }) {
+                wrong.push(format!("paper {n}: {found:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]
-    fn signatures_round_trip_through_bytes() {
+    fn fingerprints_round_trip_through_bytes() {
         let image = PaperPhoto::new(
             synthetic::Scene {
                 seed: 3,
@@ -327,8 +434,11 @@ mod tests {
             9,
         )
         .render();
-        let sig = Signature::of(&image);
-        assert_eq!(Signature::from_bytes(&sig.to_bytes()), Some(sig));
-        assert_eq!(Signature::from_bytes(&[0u8; 10]), None);
+        let fingerprint = print(&image);
+        assert_eq!(
+            Fingerprint::from_bytes(&fingerprint.to_bytes()),
+            Some(fingerprint)
+        );
+        assert_eq!(Fingerprint::from_bytes(&[0u8; 65536]), None);
     }
 }

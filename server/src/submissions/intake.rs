@@ -245,7 +245,7 @@ fn exact_reuses(
                 part_name: fact.part_name.clone(),
                 other_submission: *other,
                 other_subject: verification::describe_subject(other_subject, code),
-                similarity: None,
+                kind: crate::evidence::ReuseKind::SameFile,
             })
         })
         .collect())

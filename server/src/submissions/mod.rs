@@ -412,9 +412,40 @@ pub async fn photo_bytes(
 ) -> Result<Vec<u8>, ApiError> {
     let store = state.photos.clone();
     let key = sha.to_string();
-    web::block(move || store.read(&key, variant))
-        .await?
-        .map_err(|e| ApiError::Internal(format!("photo {sha} missing from the store: {e}")))
+    match web::block(move || store.read(&key, variant)).await? {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && variant == Variant::Review => {
+            make_review_image(state, sha).await
+        }
+        Err(e) => Err(ApiError::Internal(format!(
+            "photo {sha} missing from the store: {e}"
+        ))),
+    }
+}
+
+/// The review-size image of a checked photo, made from its original on its
+/// first request and kept: the background checks decode only as much as they
+/// need (1/8 of a phone photo), and most photos are never opened that large.
+async fn make_review_image(state: &AppState, sha: &str) -> Result<Vec<u8>, ApiError> {
+    let (store, key) = (state.photos.clone(), sha.to_string());
+    let (limits, offset) = (
+        state.config.evidence.photo_limits(),
+        state.config.evidence.local_offset(),
+    );
+    let made = web::block(move || -> Result<Vec<u8>, String> {
+        let original = store.local_original(&key).map_err(|e| e.to_string())?;
+        let bytes = crate::evidence::photo::review_image(original.path(), limits, offset)
+            .map_err(|e| e.to_string())?;
+        store
+            .put(&key, Variant::Review, &bytes)
+            .map_err(|e| e.to_string())?;
+        Ok(bytes)
+    })
+    .await?;
+    made.map_err(|e| {
+        state.metrics.photo_store_errors.inc();
+        ApiError::Internal(format!("cannot make the review image of photo {sha}: {e}"))
+    })
 }
 
 /// A short-lived URL of the photo in the bucket, when the store is a bucket
@@ -428,6 +459,13 @@ pub async fn presigned_url(
     let seconds = state.config.photo_redirect_secs.min(7 * 24 * 3600);
     if seconds == 0 || !state.photos.is_shared() {
         return Ok(None);
+    }
+    if variant == Variant::Review {
+        let (store, key) = (state.photos.clone(), sha.to_string());
+        let held = web::block(move || store.holds(&key, Variant::Review)).await?;
+        if !held.map_err(|e| ApiError::Internal(format!("photo store: {e}")))? {
+            make_review_image(state, sha).await?;
+        }
     }
     let store = state.photos.clone();
     let key = sha.to_string();

@@ -10,8 +10,9 @@ use camket_schema::models::{
     SubmissionPhotoRow, SubmissionRow,
 };
 use camket_schema::tables::{
-    areas, evidence_leases, form_versions, households, photo_hash_bands, photo_intents, photos,
-    submission_events, submission_flags, submission_photos, submissions, sync_counters, users,
+    areas, common_photo_keys, evidence_leases, form_versions, households, photo_intents,
+    photo_keys, photos, submission_events, submission_flags, submission_photos, submissions,
+    sync_counters, users,
 };
 use camket_schema::{with_conn, write_tx, Db, DbError};
 
@@ -147,48 +148,73 @@ pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<Pho
     })
 }
 
-/// The eight 8-bit bands of a 64-bit perceptual hash.
-pub fn hash_bands(phash: u64) -> [(i32, i32); 8] {
-    let mut bands = [(0, 0); 8];
-    for (i, band) in bands.iter_mut().enumerate() {
-        *band = (i as i32, ((phash >> (i * 8)) & 0xFF) as i32);
+/// A key shared by this many photos is the printed template's, not one
+/// paper's: it stops finding candidates and its postings are dropped.
+pub const COMMON_KEY_PHOTOS: i64 = 24;
+
+/// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
+/// aside), with how many they share, the likeliest first (each key weighed by
+/// how few photos have it); at most `limit`, each sharing at least `min_shared`. The cost is bounded by the keys, not by the
+/// number of earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
+pub fn reuse_candidates(
+    db: &Db,
+    sha: &str,
+    keys: &[i64],
+    min_shared: usize,
+    limit: usize,
+) -> Result<Vec<(String, usize)>, DbError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
-    bands
+    with_conn!(db, |conn| {
+        let common: std::collections::HashSet<i64> = common_photo_keys::table
+            .filter(common_photo_keys::key.eq_any(keys))
+            .select(common_photo_keys::key)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect();
+        let rare: Vec<i64> = keys
+            .iter()
+            .copied()
+            .filter(|k| !common.contains(k))
+            .collect();
+        let postings: Vec<(i64, String)> = photo_keys::table
+            .filter(photo_keys::key.eq_any(&rare))
+            .filter(photo_keys::sha256.ne(sha))
+            .select((photo_keys::key, photo_keys::sha256))
+            .load(conn)?;
+        // A key weighs the less the more photos share it (as a word in a
+        // search engine): one paper's handwriting outweighs the template's
+        // marks that are not common yet.
+        let mut photos_per_key: std::collections::HashMap<i64, usize> = Default::default();
+        for (key, _) in &postings {
+            *photos_per_key.entry(*key).or_default() += 1;
+        }
+        let mut shared: std::collections::HashMap<String, (usize, f64)> = Default::default();
+        for (key, other) in postings {
+            let weight = 1.0 / photos_per_key.get(&key).copied().unwrap_or(1) as f64;
+            let entry = shared.entry(other).or_default();
+            entry.0 += 1;
+            entry.1 += weight;
+        }
+        let mut ranked: Vec<(String, (usize, f64))> = shared
+            .into_iter()
+            .filter(|(_, (n, _))| *n >= min_shared)
+            .collect();
+        ranked.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+        ranked.truncate(limit);
+        Ok(ranked.into_iter().map(|(sha, (n, _))| (sha, n)).collect())
+    })
 }
 
-/// Stored photos sharing a hash band with `phash`, with their hashes (at most `limit`).
-pub fn band_candidates(
-    db: &Db,
-    phash: u64,
-    exclude: &str,
-    limit: i64,
-) -> Result<Vec<(String, i64)>, DbError> {
-    let bands = hash_bands(phash);
-    with_conn!(db, |conn| {
-        let mut query = photo_hash_bands::table
-            .inner_join(photos::table)
-            .filter(
-                photo_hash_bands::band
-                    .eq(bands[0].0)
-                    .and(photo_hash_bands::value.eq(bands[0].1)),
-            )
-            .into_boxed();
-        for (band, value) in &bands[1..] {
-            query = query.or_filter(
-                photo_hash_bands::band
-                    .eq(*band)
-                    .and(photo_hash_bands::value.eq(*value)),
-            );
-        }
-        let found: Vec<(String, i64)> = query
-            .select((photos::sha256, photos::phash))
-            .distinct()
-            .limit(limit)
-            .load(conn)?;
-        Ok(found
-            .into_iter()
-            .filter(|(sha, _)| sha != exclude)
-            .collect())
+/// Records a photo's row as it arrives (not yet checked), unless it is there.
+pub fn record_photo(db: &Db, row: &PhotoRow) -> Result<(), DbError> {
+    write_tx!(db, |conn| {
+        diesel::insert_into(photos::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        Ok(())
     })
 }
 
@@ -198,6 +224,8 @@ pub struct Decoded {
     /// After the EXIF orientation is applied.
     pub width: u32,
     pub height: u32,
+    /// Its keypoint keys, for the index of earlier photos.
+    pub keys: Vec<i64>,
 }
 
 /// One photo's row.
@@ -252,16 +280,51 @@ pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> R
                         photos::verified_at.eq(Some(now)),
                     ))
                     .execute(conn)?;
-                if updated == 1 {
-                    for (band, value) in hash_bands(decoded.phash) {
-                        diesel::insert_into(photo_hash_bands::table)
-                            .values((
-                                photo_hash_bands::band.eq(band),
-                                photo_hash_bands::value.eq(value),
-                                photo_hash_bands::sha256.eq(sha),
-                            ))
+                if updated == 1 && !decoded.keys.is_empty() {
+                    // Index the photo under each key that is not common yet; a
+                    // key now shared by COMMON_KEY_PHOTOS photos becomes common
+                    // and its postings go.
+                    let common: std::collections::HashSet<i64> = common_photo_keys::table
+                        .filter(common_photo_keys::key.eq_any(&decoded.keys))
+                        .select(common_photo_keys::key)
+                        .load::<i64>(conn)?
+                        .into_iter()
+                        .collect();
+                    let rare: Vec<i64> = decoded
+                        .keys
+                        .iter()
+                        .copied()
+                        .filter(|k| !common.contains(k))
+                        .collect();
+                    for chunk in rare.chunks(500) {
+                        let rows: Vec<_> = chunk
+                            .iter()
+                            .map(|key| (photo_keys::key.eq(*key), photo_keys::sha256.eq(sha)))
+                            .collect();
+                        diesel::insert_into(photo_keys::table)
+                            .values(rows)
                             .on_conflict_do_nothing()
                             .execute(conn)?;
+                    }
+                    let now_common: Vec<i64> = photo_keys::table
+                        .filter(photo_keys::key.eq_any(&rare))
+                        .group_by(photo_keys::key)
+                        .having(diesel::dsl::count_star().ge(COMMON_KEY_PHOTOS))
+                        .select(photo_keys::key)
+                        .load(conn)?;
+                    if !now_common.is_empty() {
+                        let rows: Vec<_> = now_common
+                            .iter()
+                            .map(|key| common_photo_keys::key.eq(*key))
+                            .collect();
+                        diesel::insert_into(common_photo_keys::table)
+                            .values(rows)
+                            .on_conflict_do_nothing()
+                            .execute(conn)?;
+                        diesel::delete(
+                            photo_keys::table.filter(photo_keys::key.eq_any(&now_common)),
+                        )
+                        .execute(conn)?;
                     }
                 }
             }
@@ -527,7 +590,7 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
             let intent = diesel::delete(photo_intents::table.find(&photo.sha256)).execute(conn)?;
             // Two phones may send the same new photo at once: the second insert
             // waits for the first and then does nothing (no conflict error).
-            // The hash bands come with the decoding (`mark_verified`).
+            // Its keypoint keys come with the decoding (`mark_verified`).
             let inserted = diesel::insert_into(photos::table)
                 .values(*photo)
                 .on_conflict_do_nothing()

@@ -1,8 +1,9 @@
 //! The background evidence checks. A submission is stored once its photos pass
 //! the cheap checks (`photo::examine`: format, completeness, limits, EXIF); this
-//! pool then decodes each new photo (derivatives, perceptual hash, similarity
-//! signature), looks for near-duplicates sent for another subject, and adds what
-//! it finds to the submission's flags and risk.
+//! pool then decodes each new photo (thumbnail, perceptual hash, fingerprint),
+//! looks for a reused paper sent for another subject (a copy of an earlier
+//! photo, or the same signed paper photographed again), and adds what it finds
+//! to the submission's flags and risk.
 //!
 //! The backlog is the set of submissions with `evidence_pending`, so it survives
 //! a restart. Each is a job in the database that any instance may take: the
@@ -25,7 +26,7 @@ use camket_schema::models::PhotoRow;
 
 use crate::error::ApiError;
 use crate::evidence::photo;
-use crate::evidence::similarity::{similarity, Signature};
+use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::{self, Flag, FlagCode, PhotoReuse};
 use crate::photo_store::Variant;
 use crate::state::AppState;
@@ -35,8 +36,6 @@ use super::store;
 /// How long a submission whose check failed waits before it is tried again
 /// (a photo-store outage; the other jobs go on meanwhile).
 const RETRY_AFTER_SECS: i64 = 30;
-/// Near-duplicate candidates compared locally per photo (each costs milliseconds).
-const MAX_LOCAL_COMPARISONS: usize = 6;
 
 /// One submission to check, and where to say it is done.
 type Job = (i64, tokio::sync::oneshot::Sender<Result<(), ApiError>>);
@@ -241,7 +240,7 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
         if !seen.insert(attachment.sha256.clone()) {
             continue;
         }
-        let photo = verified_photo(state, &attachment.sha256)?;
+        let (photo, fingerprint) = verified_photo(state, &attachment.sha256)?;
         if let Some(error) = &photo.verify_error {
             found.push(evidence::unreadable_flag(&attachment.part_name, error));
             continue;
@@ -253,21 +252,29 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
         if already_flagged {
             continue;
         }
-        if let Some(reuse) =
-            near_duplicate(state, &photo, &attachment.part_name, &attachment.subject)?
-        {
+        if let Some(reuse) = reused_paper(
+            state,
+            &photo,
+            fingerprint,
+            &attachment.part_name,
+            &attachment.subject,
+        )? {
             found.push(evidence::reuse_flag(&reuse));
         }
     }
     Ok(store::settle_evidence(&state.db, id, &found)?)
 }
 
-/// The photo's row once decoded: decodes it now unless done before.
-fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
+/// The photo's row once decoded, and its fingerprint when decoded now (else
+/// it is read from the store when needed).
+fn verified_photo(
+    state: &AppState,
+    sha: &str,
+) -> Result<(PhotoRow, Option<Fingerprint>), ApiError> {
     let photo = store::photo(&state.db, sha)?
         .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
     if photo.verified_at.is_some() {
-        return Ok(photo);
+        return Ok((photo, None));
     }
     let config = &state.config.evidence;
     let original = state.photos.local_original(sha).map_err(|e| {
@@ -290,77 +297,85 @@ fn verified_photo(state: &AppState, sha: &str) -> Result<PhotoRow, ApiError> {
                 .map_err(io)?;
             state
                 .photos
-                .put(sha, Variant::Review, &inspected.review)
+                .put(sha, Variant::Signature, &inspected.fingerprint.to_bytes())
                 .map_err(io)?;
-            state
-                .photos
-                .put(sha, Variant::Signature, &inspected.signature.to_bytes())
-                .map_err(io)?;
-            Ok(store::Decoded {
-                phash: inspected.phash,
-                width: inspected.width,
-                height: inspected.height,
-            })
+            Ok((
+                store::Decoded {
+                    phash: inspected.phash,
+                    width: inspected.width,
+                    height: inspected.height,
+                    keys: inspected.fingerprint.keypoints.index_keys(),
+                },
+                inspected.fingerprint,
+            ))
         }
         Err(error) => Err(error.to_string()),
     };
-    store::mark_verified(&state.db, sha, &outcome)?;
+    let (decoded, fingerprint) = match outcome {
+        Ok((decoded, fingerprint)) => (Ok(decoded), Some(fingerprint)),
+        Err(error) => (Err(error), None),
+    };
+    store::mark_verified(&state.db, sha, &decoded)?;
     state.metrics.photos_checked.inc();
-    store::photo(&state.db, sha)?
-        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))
+    let photo = store::photo(&state.db, sha)?
+        .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
+    Ok((photo, fingerprint))
 }
 
-/// A near-identical photo sent for another subject: candidates share a band of
-/// the perceptual hash; the local comparison of similarity signatures decides
-/// (look-alike papers on one template have the same hash but differ locally).
-fn near_duplicate(
+fn stored_fingerprint(state: &AppState, sha: &str) -> Option<Fingerprint> {
+    state
+        .photos
+        .read(sha, Variant::Signature)
+        .ok()
+        .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+}
+
+/// An earlier photo of the same signed paper sent for another subject: the
+/// candidates are the earlier photos sharing the most keypoint keys with this
+/// one (the handwriting's: the template's keys are common and do not count);
+/// lining them up and comparing the paper tile by tile decides
+/// ([`similarity::compare`]), and tells a copy from a new photo of the same paper.
+fn reused_paper(
     state: &AppState,
     photo: &PhotoRow,
+    fingerprint: Option<Fingerprint>,
     part_name: &str,
     subject: &str,
 ) -> Result<Option<PhotoReuse>, ApiError> {
-    let phash = photo.phash as u64;
-    let mut candidates: Vec<(u32, String)> =
-        store::band_candidates(&state.db, phash, &photo.sha256, 500)?
-            .into_iter()
-            .map(|(sha, hash)| (((hash as u64) ^ phash).count_ones(), sha))
-            .filter(|(distance, _)| *distance <= evidence::CANDIDATE_HAMMING)
-            .collect();
-    candidates.sort();
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-    let Some(mine) = state
-        .photos
-        .read(&photo.sha256, Variant::Signature)
-        .ok()
-        .and_then(|b| Signature::from_bytes(&b))
-    else {
+    let Some(mine) = fingerprint.or_else(|| stored_fingerprint(state, &photo.sha256)) else {
         return Ok(None);
     };
-    candidates.truncate(MAX_LOCAL_COMPARISONS);
-    for (_, candidate) in candidates {
+    let keys = mine.keypoints.index_keys();
+    let candidates = store::reuse_candidates(
+        &state.db,
+        &photo.sha256,
+        &keys,
+        similarity::MIN_SHARED_KEYS,
+        similarity::CANDIDATES_COMPARED,
+    )?;
+    // Only earlier photos sent for another subject count.
+    let mut sent_elsewhere = Vec::new();
+    for (candidate, _) in candidates {
         let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
-        let Some((_, other, other_subject, code)) = uses.first() else {
-            continue;
-        };
-        let Some(theirs) = state
-            .photos
-            .read(&candidate, Variant::Signature)
-            .ok()
-            .and_then(|b| Signature::from_bytes(&b))
-        else {
-            continue;
-        };
-        let score = similarity(&mine, &theirs);
-        if score >= evidence::NEAR_DUPLICATE_SIMILARITY {
-            return Ok(Some(PhotoReuse {
-                part_name: part_name.to_string(),
-                other_submission: *other,
-                other_subject: describe_subject(other_subject, code),
-                similarity: Some(score),
-            }));
+        if let (Some(use_elsewhere), Some(theirs)) = (
+            uses.into_iter().next(),
+            stored_fingerprint(state, &candidate),
+        ) {
+            sent_elsewhere.push((use_elsewhere, theirs));
         }
     }
-    Ok(None)
+    let found = similarity::find_same_paper(
+        &mine,
+        sent_elsewhere
+            .iter()
+            .map(|(use_elsewhere, theirs)| (use_elsewhere, theirs)),
+    );
+    Ok(
+        found.map(|((_, other, other_subject, code), kind)| PhotoReuse {
+            part_name: part_name.to_string(),
+            other_submission: *other,
+            other_subject: describe_subject(other_subject, code),
+            kind,
+        }),
+    )
 }

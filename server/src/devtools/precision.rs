@@ -1,0 +1,478 @@
+//! The precision test set of reused-paper detection, and its run.
+//!
+//! Forty distinct signed papers on one printed template (`synthetic`): the
+//! first twenty on one table from nearly the same stance (the hardest
+//! look-alikes: a working group photographing paper after paper), the rest on
+//! other tables, moved and turned. Ten of them are reused: the photo
+//! re-encoded at q70, resized to 50 %, resized to 75 % at q60, cropped 5 %,
+//! turned 3°, and 15 % brighter and darker (70 copies); and each of the ten is
+//! photographed again (a new shot of the same paper: moved and turned on the
+//! table, other light and sensor noise). [`run`] checks every photo as the
+//! server does (`photo::inspect`, the keypoint index in the database, the
+//! comparison) in order, originals first, and counts what it found.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::FixedOffset;
+use image::DynamicImage;
+use serde_json::{json, Value};
+
+use camket_schema::models::PhotoRow;
+use camket_schema::Db;
+
+use super::synthetic::{self, PaperPhoto, Scene, Shot};
+use crate::evidence::photo::{self, PhotoLimits};
+use crate::evidence::similarity::{self, Fingerprint};
+use crate::evidence::ReuseKind;
+use crate::photo_store::{PhotoStore, Variant};
+use crate::submissions::store;
+
+/// What a photo of the set really is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Truth {
+    /// A signed paper seen for the first time.
+    Honest,
+    /// A copy of the set's photo `of`, made by `how`.
+    Copy { of: usize, how: &'static str },
+    /// A new photo of the paper in the set's photo `of`.
+    SamePaper { of: usize },
+}
+
+/// One photo of the set.
+pub struct SetPhoto {
+    /// Which signed paper it shows.
+    pub paper: u64,
+    pub truth: Truth,
+    pub jpeg: Vec<u8>,
+}
+
+/// How many of each the set holds.
+#[derive(Debug, Clone, Copy)]
+pub struct SetSize {
+    /// Distinct papers (half on one table).
+    pub papers: usize,
+    /// Papers reused (copied seven ways and photographed again).
+    pub reused: usize,
+}
+
+impl Default for SetSize {
+    fn default() -> SetSize {
+        SetSize {
+            papers: 40,
+            reused: 10,
+        }
+    }
+}
+
+/// The seven ways a reused photo is copied.
+pub const COPIES: [&str; 7] = [
+    "re-encoded q70",
+    "resized 50%",
+    "resized 75% q60",
+    "cropped 5%",
+    "turned 3°",
+    "brightness +15%",
+    "brightness -15%",
+];
+
+fn copy(image: &DynamicImage, how: &str) -> Vec<u8> {
+    match how {
+        "re-encoded q70" => synthetic::jpeg(image, 70),
+        "resized 50%" => synthetic::jpeg(&synthetic::resize_percent(image, 50.0), 90),
+        "resized 75% q60" => synthetic::jpeg(&synthetic::resize_percent(image, 75.0), 60),
+        "cropped 5%" => synthetic::jpeg(&synthetic::crop_percent(image, 5.0), 90),
+        "turned 3°" => synthetic::jpeg(&synthetic::rotate(image, 3.0), 90),
+        "brightness +15%" => synthetic::jpeg(&synthetic::brighten(image, 15.0), 90),
+        _ => synthetic::jpeg(&synthetic::brighten(image, -15.0), 90),
+    }
+}
+
+/// Paper `n` (from 0) of the set as first photographed.
+fn first_photo(n: usize, size: SetSize) -> PaperPhoto {
+    let paper = 1000 + n as u64;
+    let wobble = |k: u64, range: i32| {
+        (synthetic::mix(paper * 31 + k) % (2 * range as u64 + 1)) as i32 - range
+    };
+    if n < size.papers / 2 {
+        // One table, nearly the same stance.
+        PaperPhoto::new(
+            Scene {
+                seed: 11,
+                paper_shift: (wobble(1, 4), wobble(2, 4)),
+            },
+            paper,
+        )
+        .shot(Shot {
+            rotation_deg: wobble(3, 3) as f32 / 10.0,
+            light: 1.0 + wobble(4, 2) as f32 / 100.0,
+            take: n as u64 * 2,
+        })
+    } else {
+        PaperPhoto::new(
+            Scene {
+                seed: 100 + n as u64,
+                paper_shift: (wobble(1, 60), wobble(2, 40)),
+            },
+            paper,
+        )
+        .shot(Shot {
+            rotation_deg: wobble(3, 20) as f32 / 10.0,
+            light: 1.0 + wobble(4, 10) as f32 / 100.0,
+            take: n as u64 * 2,
+        })
+    }
+}
+
+/// The set's photos, originals first.
+pub fn photos(size: SetSize) -> Vec<SetPhoto> {
+    let mut set: Vec<SetPhoto> = (0..size.papers)
+        .map(|n| {
+            let shot = first_photo(n, size);
+            SetPhoto {
+                paper: shot.paper,
+                truth: Truth::Honest,
+                jpeg: synthetic::jpeg(&shot.render(), 90),
+            }
+        })
+        .collect();
+    // Reuse every (papers / reused)-th paper: from both tables.
+    let step = (size.papers / size.reused.max(1)).max(1);
+    for of in (0..size.papers).step_by(step).take(size.reused) {
+        let image = match image::load_from_memory(&set[of].jpeg) {
+            Ok(image) => image,
+            Err(_) => continue,
+        };
+        let paper = set[of].paper;
+        for how in COPIES {
+            set.push(SetPhoto {
+                paper,
+                truth: Truth::Copy { of, how },
+                jpeg: copy(&image, how),
+            });
+        }
+        let first = first_photo(of, size);
+        let again = PaperPhoto {
+            scene: Scene {
+                seed: first.scene.seed,
+                paper_shift: (
+                    first.scene.paper_shift.0 + 24,
+                    first.scene.paper_shift.1 + 18,
+                ),
+            },
+            ..first
+        }
+        .shot(Shot {
+            rotation_deg: first.shot.rotation_deg + 1.2,
+            light: first.shot.light * 0.95,
+            take: first.shot.take + 1,
+        });
+        set.push(SetPhoto {
+            paper,
+            truth: Truth::SamePaper { of },
+            jpeg: synthetic::jpeg(&again.render(), 90),
+        });
+    }
+    set
+}
+
+/// What the checks said of one photo (`of`: the set's index of the photo named).
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    NotFlagged,
+    Flagged { kind: ReuseKind, of: usize },
+}
+
+/// Checks one photo as the server does: decodes it (`photo::inspect`),
+/// records and indexes it in `db`, keeps its fingerprint in `photos`, and
+/// compares it with the candidates the index proposes. Returns the candidate
+/// found (by its sha-256) and how it repeats it.
+fn check(
+    db: &Db,
+    photos: &PhotoStore,
+    jpeg: &[u8],
+    offset: FixedOffset,
+) -> Result<Checked, String> {
+    let describe = |e: camket_schema::DbError| e.to_string();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(jpeg));
+    let (path, file) = photos.temp_file().map_err(|e| e.to_string())?;
+    drop(file);
+    std::fs::write(&path, jpeg).map_err(|e| e.to_string())?;
+    let inspected = photo::inspect(&path, PhotoLimits::default(), offset);
+    let _ = std::fs::remove_file(&path);
+    let inspected = inspected.map_err(|e| e.to_string())?;
+    photos
+        .put(&sha, Variant::Signature, &inspected.fingerprint.to_bytes())
+        .map_err(|e| e.to_string())?;
+    store::record_photo(
+        db,
+        &PhotoRow {
+            sha256: sha.clone(),
+            format: inspected.format,
+            size_bytes: jpeg.len() as i64,
+            width: inspected.width as i32,
+            height: inspected.height as i32,
+            phash: 0,
+            exif_time: None,
+            exif_lat: None,
+            exif_lon: None,
+            created_at: chrono::Utc::now().naive_utc(),
+            verified_at: None,
+            verify_error: None,
+            exif_camera: None,
+            exif_error: None,
+        },
+    )
+    .map_err(describe)?;
+    let keys = inspected.fingerprint.keypoints.index_keys();
+    store::mark_verified(
+        db,
+        &sha,
+        &Ok(store::Decoded {
+            phash: inspected.phash,
+            width: inspected.width,
+            height: inspected.height,
+            keys: keys.clone(),
+        }),
+    )
+    .map_err(describe)?;
+    let candidates = store::reuse_candidates(
+        db,
+        &sha,
+        &keys,
+        similarity::MIN_SHARED_KEYS,
+        similarity::CANDIDATES_COMPARED,
+    )
+    .map_err(describe)?;
+    let theirs: Vec<(String, Fingerprint)> = candidates
+        .iter()
+        .filter_map(|(other, _)| {
+            let bytes = photos.read(other, Variant::Signature).ok()?;
+            Some((other.clone(), Fingerprint::from_bytes(&bytes)?))
+        })
+        .collect();
+    let found = similarity::find_same_paper(
+        &inspected.fingerprint,
+        theirs.iter().map(|(other, print)| (other.clone(), print)),
+    );
+    Ok(Checked {
+        found,
+        candidates,
+        fingerprint: inspected.fingerprint,
+    })
+}
+
+/// What [`check`] found, and what it looked at.
+struct Checked {
+    found: Option<(String, ReuseKind)>,
+    /// The index's candidates, with the keys each shares.
+    candidates: Vec<(String, usize)>,
+    fingerprint: Fingerprint,
+}
+
+/// A throwaway photo store for a run (fingerprints only), removed when dropped.
+struct ScratchStore {
+    root: std::path::PathBuf,
+    photos: PhotoStore,
+}
+
+impl ScratchStore {
+    fn new(name: &str) -> Result<ScratchStore, String> {
+        let root = std::env::temp_dir().join(format!(
+            "camket-{name}-{}-{}",
+            std::process::id(),
+            crate::auth::tokens::random_hex(4)
+        ));
+        std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+        let photos = PhotoStore::open(&root).map_err(|e| e.to_string())?;
+        Ok(ScratchStore { root, photos })
+    }
+}
+
+impl Drop for ScratchStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Checks every photo of the set in order against the database `db` (empty,
+/// migrated: the run adds photo rows and keys), as the server does. Returns
+/// the confusion table, recall, false flags and timings.
+pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, String> {
+    let scratch = ScratchStore::new("precision")?;
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut shas = Vec::new();
+    let mut verdicts = Vec::new();
+    let mut check_ms = Vec::new();
+    let mut misses = serde_json::Map::new();
+    for (index, item) in set.iter().enumerate() {
+        let started = Instant::now();
+        let checked = check(db, &scratch.photos, &item.jpeg, offset)
+            .map_err(|e| format!("photo {index}: {e}"))?;
+        check_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let verdict = match checked
+            .found
+            .as_ref()
+            .and_then(|(sha, kind)| Some((*index_of.get(sha)?, *kind)))
+        {
+            Some((of, kind)) => Verdict::Flagged { kind, of },
+            None => Verdict::NotFlagged,
+        };
+        // Why a reuse was missed: was its original among the candidates, and
+        // what does comparing the two say?
+        if let (Truth::Copy { of, .. } | Truth::SamePaper { of }, Verdict::NotFlagged) =
+            (&item.truth, &verdict)
+        {
+            let original: Option<&String> = shas.get(*of);
+            let rank =
+                original.and_then(|sha| checked.candidates.iter().position(|(c, _)| c == sha));
+            let compared = original
+                .and_then(|sha| scratch.photos.read(sha, Variant::Signature).ok())
+                .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+                .map(|theirs| format!("{:?}", similarity::compare(&checked.fingerprint, &theirs)));
+            misses.insert(
+                format!("photo {index}"),
+                json!({
+                    "candidate_rank": rank,
+                    "candidates": checked
+                        .candidates
+                        .iter()
+                        .map(|(sha, shared)| {
+                            let paper = index_of.get(sha).map(|i| set[*i].paper);
+                            format!("paper {paper:?} shares {shared}")
+                        })
+                        .collect::<Vec<_>>(),
+                    "compared": compared,
+                }),
+            );
+        }
+        verdicts.push(verdict);
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&item.jpeg));
+        index_of.insert(sha.clone(), index);
+        shas.push(sha);
+    }
+    let mut report = tally(set, &verdicts, check_ms);
+    report["why_missed"] = Value::Object(misses);
+    Ok(report)
+}
+
+/// How a check's cost depends on the number of earlier papers: indexes
+/// `earlier` distinct papers of the template (half on one table), then times
+/// `checks` checks, alternately a copy of an earlier paper and a new paper.
+pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Result<Value, String> {
+    let scratch = ScratchStore::new("reuse-scale")?;
+    let size = SetSize {
+        papers: earlier.max(2),
+        reused: 1,
+    };
+    let started = Instant::now();
+    for n in 0..earlier {
+        check(
+            db,
+            &scratch.photos,
+            &synthetic::jpeg(&first_photo(n, size).render(), 90),
+            offset,
+        )?;
+    }
+    let indexing_seconds = started.elapsed().as_secs_f64();
+    let (mut check_ms, mut flagged_copies, mut flagged_new) = (Vec::new(), 0, 0);
+    for k in 0..checks {
+        let jpeg = if k % 2 == 0 {
+            let original = first_photo((k * 7919) % earlier.max(1), size).render();
+            copy(&original, COPIES[k / 2 % COPIES.len()])
+        } else {
+            synthetic::jpeg(&first_photo(earlier + k, size).render(), 90)
+        };
+        let started = Instant::now();
+        let found = check(db, &scratch.photos, &jpeg, offset)?.found;
+        check_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        match (k % 2 == 0, found.is_some()) {
+            (true, true) => flagged_copies += 1,
+            (false, true) => flagged_new += 1,
+            _ => {}
+        }
+    }
+    check_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        check_ms
+            .get(((check_ms.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(json!({
+        "earlier_papers": earlier,
+        "indexing_seconds": indexing_seconds,
+        "checks": checks,
+        "copies_flagged": flagged_copies,
+        "copies": checks.div_ceil(2),
+        "new_papers_flagged": flagged_new,
+        "check_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+    }))
+}
+
+fn tally(set: &[SetPhoto], verdicts: &[Verdict], mut check_ms: Vec<f64>) -> Value {
+    let mut table: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    let (mut reuses, mut found, mut false_flags, mut copies_called_new_photos) = (0, 0, 0, 0);
+    let mut missed = Vec::new();
+    for (item, verdict) in set.iter().zip(verdicts) {
+        let paper_of = |of: usize| set.get(of).map(|p| p.paper);
+        let row = match item.truth {
+            Truth::Honest => "honest paper",
+            Truth::Copy { .. } => "copy of an earlier photo",
+            Truth::SamePaper { .. } => "same paper photographed again",
+        };
+        let column = match verdict {
+            Verdict::NotFlagged => "not flagged",
+            Verdict::Flagged { of, .. } if paper_of(*of) != Some(item.paper) => {
+                "flagged as another paper"
+            }
+            Verdict::Flagged {
+                kind: ReuseKind::SamePaper { .. },
+                ..
+            } => "flagged: same paper photographed again",
+            Verdict::Flagged { .. } => "flagged: copy",
+        };
+        *table.entry(row).or_default().entry(column).or_default() += 1;
+        match (&item.truth, verdict) {
+            (Truth::Honest, Verdict::Flagged { .. }) => false_flags += 1,
+            (Truth::Honest, Verdict::NotFlagged) => {}
+            (truth, Verdict::Flagged { of, kind }) if paper_of(*of) == Some(item.paper) => {
+                reuses += 1;
+                found += 1;
+                if matches!(truth, Truth::Copy { .. })
+                    && matches!(kind, ReuseKind::SamePaper { .. })
+                {
+                    copies_called_new_photos += 1;
+                }
+            }
+            (truth, verdict) => {
+                reuses += 1;
+                if matches!(verdict, Verdict::Flagged { .. }) {
+                    false_flags += 1;
+                }
+                missed.push(match truth {
+                    Truth::Copy { of, how } => format!("paper {of}: {how}"),
+                    Truth::SamePaper { of } => format!("paper {of}: photographed again"),
+                    Truth::Honest => String::new(),
+                });
+            }
+        }
+    }
+    check_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        check_ms
+            .get(((check_ms.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    json!({
+        "photos": set.len(),
+        "reuses": reuses,
+        "recall": if reuses == 0 { 1.0 } else { found as f64 / reuses as f64 },
+        "false_flags": false_flags,
+        "copies_called_new_photos": copies_called_new_photos,
+        "missed": missed,
+        "confusion": table,
+        "check_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+    })
+}

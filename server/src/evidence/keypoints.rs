@@ -1,0 +1,554 @@
+//! Keypoints of a photo and how two photos of one paper line up.
+//!
+//! Every commitment paper of a campaign is the same printed template, so a
+//! photo's global look says little; what tells one signed paper from another is
+//! local: the handwriting and the signature. This module finds corners (FAST)
+//! in a small grey "work image" of the photo, describes the patch around each
+//! by 256 brightness comparisons (BRIEF, from `imageproc`; unchanged by
+//! brightness and contrast), and gives each descriptor a few short keys for the
+//! database index of earlier photos. Two photos are lined up by matching
+//! descriptors and fitting an affine map to the matches with RANSAC (which
+//! absorbs resizing, cropping, turning and a paper moved on the table).
+
+use std::sync::OnceLock;
+
+use image::{DynamicImage, GrayImage};
+use imageproc::binary_descriptors::brief::TestPair;
+use imageproc::point::Point;
+
+/// Long side of the grey work image in which keypoints are found.
+pub const WORK_LONG_SIDE: u32 = 480;
+/// Most keypoints kept per photo.
+const MAX_POINTS: usize = 500;
+/// No two keypoints closer than this (in work pixels), so that they spread over the paper.
+const SPACING: u32 = 5;
+/// FAST's brightness step (of 255) for a corner.
+const FAST_THRESHOLD: u8 = 16;
+/// Radius of the patch a descriptor reads (BRIEF's 31 × 31).
+const PATCH_RADIUS: u32 = 15;
+/// Keypoints stay this far from the edges, so that the patch lies inside.
+const EDGE: u32 = 17;
+/// Largest Hamming distance (of 256 bits) for two descriptors to match.
+const MATCH_DISTANCE: u32 = 60;
+/// A match must be clearly better than the runner-up (Lowe's ratio test),
+/// which drops the many look-alike corners of the printed template.
+const MATCH_RATIO: f32 = 0.8;
+/// A match agrees with an alignment when it lands within this many work pixels.
+const INLIER_PIXELS: f32 = 3.0;
+/// Fewest agreeing matches for an alignment to count.
+pub const MIN_INLIERS: usize = 12;
+const RANSAC_ROUNDS: usize = 400;
+
+/// Index keys per descriptor (independent subsets of its bits).
+pub const KEY_TABLES: usize = 3;
+/// Bits per index key.
+const KEY_BITS: usize = 22;
+
+/// One keypoint: where it is in the work image, and its descriptor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keypoint {
+    pub x: f32,
+    pub y: f32,
+    pub bits: [u64; 4],
+}
+
+impl Keypoint {
+    fn distance(&self, other: &Keypoint) -> u32 {
+        self.bits
+            .iter()
+            .zip(&other.bits)
+            .map(|(a, b)| (a ^ b).count_ones())
+            .sum()
+    }
+}
+
+/// A photo's keypoints, in the coordinates of its work image.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Keypoints {
+    pub width: u32,
+    pub height: u32,
+    pub points: Vec<Keypoint>,
+}
+
+/// A small deterministic generator (splitmix64): the same test pairs and the
+/// same RANSAC rounds on every machine and every run.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// BRIEF's 256 point pairs, fixed: descriptors are stored and compared across
+/// photos, so every photo must use the same ones. Drawn around the patch centre
+/// with a spread of about 6.6 pixels, as in the BRIEF paper.
+fn test_pairs() -> &'static Vec<TestPair> {
+    static PAIRS: OnceLock<Vec<TestPair>> = OnceLock::new();
+    PAIRS.get_or_init(|| {
+        let mut rng = SplitMix(0x00c4_4b37);
+        // A sum of four uniforms is near-Gaussian; each has spread 30/sqrt(12).
+        let mut coordinate = || {
+            let sum: u64 = (0..4).map(|_| rng.next() % 31).sum();
+            let centred = (sum as f32 / 4.0 - 15.0) * 0.76 + 15.0;
+            centred.round().clamp(0.0, 30.0) as u32
+        };
+        (0..256)
+            .map(|_| TestPair {
+                p0: Point::new(coordinate(), coordinate()),
+                p1: Point::new(coordinate(), coordinate()),
+            })
+            .collect()
+    })
+}
+
+/// The bit positions of each index key: disjoint, fixed.
+fn key_bit_positions() -> &'static Vec<Vec<u32>> {
+    static POSITIONS: OnceLock<Vec<Vec<u32>>> = OnceLock::new();
+    POSITIONS.get_or_init(|| {
+        // The comparisons of points far apart differ most in brightness, so
+        // they flip least when the photo is resized, turned or re-encoded.
+        let pairs = test_pairs();
+        let length = |k: usize| {
+            let pair = &pairs[k];
+            (pair.p0.x as f32 - pair.p1.x as f32).hypot(pair.p0.y as f32 - pair.p1.y as f32)
+        };
+        let mut usable: Vec<usize> = (0..256).collect();
+        usable.sort_by(|a, b| length(*b).total_cmp(&length(*a)).then(a.cmp(b)));
+        let mut all: Vec<u32> = usable
+            .into_iter()
+            .take(KEY_BITS * KEY_TABLES)
+            .map(|k| k as u32)
+            .collect();
+        let mut rng = SplitMix(0x6b65_7973);
+        for i in (1..all.len()).rev() {
+            all.swap(i, rng.below(i + 1));
+        }
+        all.chunks(KEY_BITS)
+            .take(KEY_TABLES)
+            .map(<[u32]>::to_vec)
+            .collect()
+    })
+}
+
+/// BRIEF's 256 comparisons of the patch around `(x, y)`. (Not steered by
+/// the keypoint's orientation, as ORB does: on handwriting that orientation is
+/// noisier than the few degrees a reused photo is turned.)
+fn brief(image: &GrayImage, x: u32, y: u32) -> [u64; 4] {
+    let read = |px: u32, py: u32| {
+        image
+            .get_pixel(x + px - PATCH_RADIUS, y + py - PATCH_RADIUS)
+            .0[0]
+    };
+    let mut bits = [0u64; 4];
+    for (k, pair) in test_pairs().iter().enumerate() {
+        if read(pair.p0.x, pair.p0.y) < read(pair.p1.x, pair.p1.y) {
+            bits[k / 64] |= 1 << (63 - k % 64);
+        }
+    }
+    bits
+}
+
+/// The grey work image of a photo (its long side `WORK_LONG_SIDE`).
+pub fn work_image(image: &DynamicImage) -> GrayImage {
+    super::photo::shrink(image, WORK_LONG_SIDE).to_luma8()
+}
+
+impl Keypoints {
+    /// Finds and describes the keypoints of a work image.
+    pub fn of(work: &GrayImage) -> Keypoints {
+        let (width, height) = work.dimensions();
+        if width <= 2 * EDGE || height <= 2 * EDGE {
+            return Keypoints {
+                width,
+                height,
+                points: Vec::new(),
+            };
+        }
+        // Corners of a lightly smoothed image stay put when the photo is
+        // resampled (resized, cropped, turned); single pixels of noise or
+        // JPEG ringing make none.
+        let smoothed = imageproc::filter::box_filter(work, 1, 1);
+        let mut corners: Vec<_> = imageproc::corners::corners_fast9(&smoothed, FAST_THRESHOLD)
+            .into_iter()
+            .filter(|c| c.x >= EDGE && c.y >= EDGE && c.x + EDGE < width && c.y + EDGE < height)
+            .collect();
+        corners.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.y.cmp(&b.y))
+                .then(a.x.cmp(&b.x))
+        });
+        // The strongest corners, none within `SPACING` of a stronger one (the
+        // same wherever the photo was cropped, unlike a fixed grid).
+        let cells_x = width.div_ceil(SPACING) as usize;
+        let mut taken: Vec<Vec<(u32, u32)>> =
+            vec![Vec::new(); cells_x * height.div_ceil(SPACING) as usize];
+        let mut kept = Vec::new();
+        for corner in corners {
+            let (cx, cy) = ((corner.x / SPACING) as usize, (corner.y / SPACING) as usize);
+            let crowded = (cy.saturating_sub(1)..=cy + 1).any(|y| {
+                (cx.saturating_sub(1)..=cx + 1).any(|x| {
+                    taken.get(y * cells_x + x).is_some_and(|cell| {
+                        x < cells_x
+                            && cell.iter().any(|(kx, ky)| {
+                                kx.abs_diff(corner.x).max(ky.abs_diff(corner.y)) < SPACING
+                            })
+                    })
+                })
+            });
+            if crowded {
+                continue;
+            }
+            taken[cy * cells_x + cx].push((corner.x, corner.y));
+            kept.push(Point::new(corner.x, corner.y));
+            if kept.len() == MAX_POINTS {
+                break;
+            }
+        }
+        // BRIEF compares a smoothed image, as in its paper, so that a corner
+        // found a pixel away still reads the same.
+        let smoother = imageproc::filter::box_filter(work, 2, 2);
+        let points = kept
+            .iter()
+            .map(|at| Keypoint {
+                x: at.x as f32,
+                y: at.y as f32,
+                bits: brief(&smoother, at.x, at.y),
+            })
+            .collect();
+        Keypoints {
+            width,
+            height,
+            points,
+        }
+    }
+
+    /// The keys under which this photo is found in the index of earlier
+    /// photos: for every keypoint, `KEY_TABLES` disjoint subsets of its bits.
+    /// A reused photo shares many of them with its original; another paper on
+    /// the same template shares those of the printed parts, which grow common
+    /// and stop counting (see `store::reuse_candidates`).
+    pub fn index_keys(&self) -> Vec<i64> {
+        let mut keys: Vec<i64> = self
+            .points
+            .iter()
+            .flat_map(|point| {
+                key_bit_positions()
+                    .iter()
+                    .enumerate()
+                    .map(move |(table, positions)| {
+                        let value = positions.iter().fold(0i64, |acc, bit| {
+                            let word = point.bits[(*bit / 64) as usize];
+                            (acc << 1) | ((word >> (63 - bit % 64)) & 1) as i64
+                        });
+                        ((table as i64) << KEY_BITS) | value
+                    })
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
+/// A point of one work image and where it lies in the other.
+type Pair = ((f32, f32), (f32, f32));
+
+/// An affine map from one work image to another: `x' = a·x + b·y + c`,
+/// `y' = d·x + e·y + f`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub m: [f32; 6],
+}
+
+impl Affine {
+    /// Where `(x, y)` lands.
+    pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
+        let m = &self.m;
+        (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
+    }
+
+    /// Scales `x` and `y` of both images by `factor` (to work on a smaller image).
+    pub fn rescaled(&self, factor: f32) -> Affine {
+        let m = &self.m;
+        Affine {
+            m: [m[0], m[1], m[2] * factor, m[3], m[4], m[5] * factor],
+        }
+    }
+
+    /// A plausible photo-to-photo map: no mirror, modest scale and shear.
+    fn is_plausible(&self) -> bool {
+        let m = &self.m;
+        let determinant = m[0] * m[4] - m[1] * m[3];
+        let (sx, sy) = (m[0].hypot(m[3]), m[1].hypot(m[4]));
+        determinant > 0.0
+            && (0.4..=2.5).contains(&sx)
+            && (0.4..=2.5).contains(&sy)
+            && (sx / sy - 1.0).abs() < 0.25
+    }
+
+    /// The least-squares affine map taking each `from` to its `to`.
+    fn fit(pairs: &[Pair]) -> Option<Affine> {
+        if pairs.len() < 3 {
+            return None;
+        }
+        let mut normal = nalgebra::Matrix3::<f64>::zeros();
+        let (mut rhs_x, mut rhs_y) = (
+            nalgebra::Vector3::<f64>::zeros(),
+            nalgebra::Vector3::<f64>::zeros(),
+        );
+        for ((x, y), (u, v)) in pairs {
+            let row = nalgebra::Vector3::new(f64::from(*x), f64::from(*y), 1.0);
+            normal += row * row.transpose();
+            rhs_x += row * f64::from(*u);
+            rhs_y += row * f64::from(*v);
+        }
+        let lu = normal.lu();
+        let (first, second) = (lu.solve(&rhs_x)?, lu.solve(&rhs_y)?);
+        let m = [
+            first[0], first[1], first[2], second[0], second[1], second[2],
+        ]
+        .map(|v| v as f32);
+        m.iter().all(|v| v.is_finite()).then_some(Affine { m })
+    }
+}
+
+/// How photo `a` lines up with photo `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alignment {
+    /// From `a`'s work image to `b`'s.
+    pub map: Affine,
+    /// `a`'s keypoints that agree with the map.
+    pub inliers: Vec<(f32, f32)>,
+}
+
+/// Pairs each keypoint of `a` with its nearest in `b` when that is close and
+/// clearly nearer than any other.
+fn matches(a: &Keypoints, b: &Keypoints) -> Vec<Pair> {
+    a.points
+        .iter()
+        .filter_map(|p| {
+            let (mut best, mut second, mut at) = (u32::MAX, u32::MAX, None);
+            for q in &b.points {
+                let d = p.distance(q);
+                if d < best {
+                    (second, best, at) = (best, d, Some(q));
+                } else if d < second {
+                    second = d;
+                }
+            }
+            let q = at?;
+            (best <= MATCH_DISTANCE && (best as f32) < MATCH_RATIO * second as f32)
+                .then_some(((p.x, p.y), (q.x, q.y)))
+        })
+        .collect()
+}
+
+/// Lines `a` up with `b`: an affine map that at least `MIN_INLIERS`
+/// descriptor matches agree with, found by RANSAC and refitted on its inliers.
+/// `None` when the photos do not show the same thing.
+pub fn align(a: &Keypoints, b: &Keypoints) -> Option<Alignment> {
+    let pairs = matches(a, b);
+    if pairs.len() < MIN_INLIERS {
+        return None;
+    }
+    let agreeing = |map: &Affine| -> Vec<usize> {
+        pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, (from, to))| {
+                let (x, y) = map.apply(from.0, from.1);
+                (x - to.0).hypot(y - to.1) <= INLIER_PIXELS
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut rng = SplitMix(pairs.len() as u64);
+    let mut best: Vec<usize> = Vec::new();
+    for _ in 0..RANSAC_ROUNDS {
+        let sample = [
+            pairs[rng.below(pairs.len())],
+            pairs[rng.below(pairs.len())],
+            pairs[rng.below(pairs.len())],
+        ];
+        let Some(map) = Affine::fit(&sample) else {
+            continue;
+        };
+        if !map.is_plausible() {
+            continue;
+        }
+        let inliers = agreeing(&map);
+        if inliers.len() > best.len() {
+            best = inliers;
+        }
+    }
+    if best.len() < MIN_INLIERS {
+        return None;
+    }
+    // Refit on the inliers, once more on the refit's own inliers.
+    let mut inliers = best;
+    let mut map = None;
+    for _ in 0..2 {
+        let chosen: Vec<_> = inliers.iter().map(|i| pairs[*i]).collect();
+        let Some(refit) = Affine::fit(&chosen) else {
+            break;
+        };
+        let again = agreeing(&refit);
+        if again.len() < MIN_INLIERS || !refit.is_plausible() {
+            break;
+        }
+        (map, inliers) = (Some(refit), again);
+    }
+    // Refine on the guided matches, which reach across the whole paper.
+    let mut map = map?;
+    let mut guided = guided_matches(a, b, &map);
+    for _ in 0..2 {
+        match Affine::fit(&guided) {
+            Some(refit) if refit.is_plausible() => {
+                let again = guided_matches(a, b, &refit);
+                if again.len() < guided.len() {
+                    break;
+                }
+                (map, guided) = (refit, again);
+            }
+            _ => break,
+        }
+    }
+    Some(Alignment {
+        map,
+        inliers: guided.into_iter().map(|(from, _)| from).collect(),
+    })
+}
+
+/// `a`'s keypoints that, once mapped, land on a like keypoint of `b`. Unlike
+/// the first matching, this keeps the template's repeated marks (dotted lines,
+/// field labels), which the ratio test drops: with the map known, they are no
+/// longer ambiguous, and they show how far the paper reaches.
+fn guided_matches(a: &Keypoints, b: &Keypoints, map: &Affine) -> Vec<Pair> {
+    a.points
+        .iter()
+        .filter_map(|p| {
+            let (x, y) = map.apply(p.x, p.y);
+            let q = b
+                .points
+                .iter()
+                .filter(|q| {
+                    (q.x - x).abs() <= INLIER_PIXELS
+                        && (q.y - y).abs() <= INLIER_PIXELS
+                        && p.distance(q) <= MATCH_DISTANCE
+                })
+                .min_by_key(|q| p.distance(q))?;
+            Some(((p.x, p.y), (q.x, q.y)))
+        })
+        .collect()
+}
+
+/// A fingerprint's bytes: `Keypoints` as `width, height, count` (u16 LE), then
+/// per point `x, y` (u16 LE) and 32 descriptor bytes.
+pub fn to_bytes(keypoints: &Keypoints, out: &mut Vec<u8>) {
+    let count = keypoints.points.len().min(usize::from(u16::MAX));
+    for value in [keypoints.width, keypoints.height, count as u32] {
+        out.extend_from_slice(&(value.min(u32::from(u16::MAX)) as u16).to_le_bytes());
+    }
+    for point in keypoints.points.iter().take(count) {
+        out.extend_from_slice(&(point.x as u16).to_le_bytes());
+        out.extend_from_slice(&(point.y as u16).to_le_bytes());
+        for word in point.bits {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+}
+
+/// Reads what [`to_bytes`] wrote; the rest of `bytes` is returned.
+pub fn from_bytes(bytes: &[u8]) -> Option<(Keypoints, &[u8])> {
+    let u16_at = |at: usize| -> Option<u16> {
+        Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+    };
+    let (width, height, count) = (u16_at(0)?, u16_at(2)?, usize::from(u16_at(4)?));
+    let mut points = Vec::with_capacity(count);
+    let mut at = 6;
+    for _ in 0..count {
+        let (x, y) = (u16_at(at)?, u16_at(at + 2)?);
+        let mut bits = [0u64; 4];
+        for (i, word) in bits.iter_mut().enumerate() {
+            let start = at + 4 + i * 8;
+            *word = u64::from_le_bytes(bytes.get(start..start + 8)?.try_into().ok()?);
+        }
+        points.push(Keypoint {
+            x: f32::from(x),
+            y: f32::from(y),
+            bits,
+        });
+        at += 36;
+    }
+    Some((
+        Keypoints {
+            width: u32::from(width),
+            height: u32::from(height),
+            points,
+        },
+        bytes.get(at..)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_affine_map_is_recovered_from_its_points() {
+        let truth = Affine {
+            m: [0.99, -0.05, 12.0, 0.05, 0.99, -7.0],
+        };
+        let pairs: Vec<_> = [(10.0, 10.0), (300.0, 40.0), (120.0, 250.0), (400.0, 300.0)]
+            .into_iter()
+            .map(|(x, y)| ((x, y), truth.apply(x, y)))
+            .collect();
+        let fitted = Affine::fit(&pairs).expect("fits");
+        for (got, want) in fitted.m.iter().zip(truth.m) {
+            assert!((got - want).abs() < 1e-3, "{fitted:?}");
+        }
+        assert!(fitted.is_plausible());
+        let mirror = Affine {
+            m: [-1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        };
+        assert!(!mirror.is_plausible());
+        assert_eq!(Affine::fit(&pairs[..2]), None);
+    }
+
+    #[test]
+    fn keypoints_survive_their_bytes() {
+        use crate::devtools::synthetic::{PaperPhoto, Scene};
+        let photo = PaperPhoto::new(
+            Scene {
+                seed: 5,
+                paper_shift: (0, 0),
+            },
+            4,
+        )
+        .render();
+        let keypoints = Keypoints::of(&work_image(&photo));
+        assert!(keypoints.points.len() > 100, "{}", keypoints.points.len());
+        let mut bytes = Vec::new();
+        to_bytes(&keypoints, &mut bytes);
+        bytes.extend_from_slice(b"rest");
+        let (back, rest) = from_bytes(&bytes).expect("reads");
+        assert_eq!(back, keypoints);
+        assert_eq!(rest, b"rest");
+        assert!(from_bytes(&bytes[..10]).is_none());
+        let keys = keypoints.index_keys();
+        assert!(keys.len() > keypoints.points.len());
+        assert!(keys
+            .iter()
+            .all(|k| *k >= 0 && *k < (KEY_TABLES as i64) << KEY_BITS));
+    }
+}

@@ -536,8 +536,8 @@ per_backend! {
         let duplicates = officer.get("/api/v1/submissions?flag=duplicate_photo");
         assert_eq!(
             duplicates.body["items"].as_array().map(Vec::len),
-            Some(2),
-            "{}",
+            Some(3),
+            "the same file, the cropped copy and the paper photographed again: {}",
             duplicates.text
         );
         officer

@@ -150,7 +150,7 @@ pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<Pho
 
 /// A key shared by this many photos is the printed template's, not one
 /// paper's: it stops finding candidates and its postings are dropped.
-pub const COMMON_KEY_PHOTOS: i64 = 24;
+pub const COMMON_KEY_PHOTOS: i64 = 8;
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
 /// aside), with how many they share, the likeliest first (each key weighed by

@@ -12,7 +12,7 @@
 //! comparison) in order, originals first, and counts what it found.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use image::DynamicImage;
@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use camket_schema::models::PhotoRow;
 use camket_schema::Db;
 
+use super::bench::stats;
 use super::synthetic::{self, PaperPhoto, Scene, Shot};
 use crate::evidence::photo::{self, PhotoLimits};
 use crate::evidence::similarity::{self, Fingerprint};
@@ -256,6 +257,7 @@ fn check(
         theirs.iter().map(|(other, print)| (other.clone(), print)),
     );
     Ok(Checked {
+        sha,
         found,
         candidates,
         fingerprint: inspected.fingerprint,
@@ -264,6 +266,7 @@ fn check(
 
 /// What [`check`] found, and what it looked at.
 struct Checked {
+    sha: String,
     found: Option<(String, ReuseKind)>,
     /// The index's candidates, with the keys each shares.
     candidates: Vec<(String, usize)>,
@@ -309,7 +312,7 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
         let started = Instant::now();
         let checked = check(db, &scratch.photos, &item.jpeg, offset)
             .map_err(|e| format!("photo {index}: {e}"))?;
-        check_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        check_ms.push(started.elapsed());
         let verdict = match checked
             .found
             .as_ref()
@@ -347,9 +350,8 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
             );
         }
         verdicts.push(verdict);
-        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&item.jpeg));
-        index_of.insert(sha.clone(), index);
-        shas.push(sha);
+        index_of.insert(checked.sha.clone(), index);
+        shas.push(checked.sha);
     }
     let mut report = tally(set, &verdicts, check_ms);
     report["why_missed"] = Value::Object(misses);
@@ -385,20 +387,13 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         };
         let started = Instant::now();
         let found = check(db, &scratch.photos, &jpeg, offset)?.found;
-        check_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        check_ms.push(started.elapsed());
         match (k % 2 == 0, found.is_some()) {
             (true, true) => flagged_copies += 1,
             (false, true) => flagged_new += 1,
             _ => {}
         }
     }
-    check_ms.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        check_ms
-            .get(((check_ms.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
     Ok(json!({
         "earlier_papers": earlier,
         "indexing_seconds": indexing_seconds,
@@ -406,11 +401,17 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         "copies_flagged": flagged_copies,
         "copies": checks.div_ceil(2),
         "new_papers_flagged": flagged_new,
-        "check_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+        "check_ms": milliseconds(check_ms),
     }))
 }
 
-fn tally(set: &[SetPhoto], verdicts: &[Verdict], mut check_ms: Vec<f64>) -> Value {
+/// The p50, p99 and longest of `samples`, in milliseconds (see [`stats`]).
+fn milliseconds(samples: Vec<Duration>) -> Value {
+    let stats = stats(samples);
+    json!({"p50": stats.p50_ms, "p99": stats.p99_ms, "max": stats.max_ms})
+}
+
+fn tally(set: &[SetPhoto], verdicts: &[Verdict], check_ms: Vec<Duration>) -> Value {
     let mut table: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     let (mut reuses, mut found, mut false_flags, mut copies_called_new_photos) = (0, 0, 0, 0);
     let mut missed = Vec::new();
@@ -458,13 +459,6 @@ fn tally(set: &[SetPhoto], verdicts: &[Verdict], mut check_ms: Vec<f64>) -> Valu
             }
         }
     }
-    check_ms.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        check_ms
-            .get(((check_ms.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
     json!({
         "photos": set.len(),
         "reuses": reuses,
@@ -473,6 +467,6 @@ fn tally(set: &[SetPhoto], verdicts: &[Verdict], mut check_ms: Vec<f64>) -> Valu
         "copies_called_new_photos": copies_called_new_photos,
         "missed": missed,
         "confusion": table,
-        "check_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+        "check_ms": milliseconds(check_ms),
     })
 }

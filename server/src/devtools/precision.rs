@@ -185,8 +185,8 @@ enum Verdict {
 }
 
 /// Checks one photo as the server does: decodes it (`photo::inspect`),
-/// records and indexes it in `db`, keeps its fingerprint in `photos`, and
-/// compares it with the candidates the index proposes. Returns the candidate
+/// records it in `db`, keeps its fingerprint in `photos`, compares it with
+/// the candidates the index proposes, and indexes it unless it repeats one. Returns the candidate
 /// found (by its sha-256) and how it repeats it.
 fn check(
     db: &Db,
@@ -233,7 +233,6 @@ fn check(
             phash: inspected.phash,
             width: inspected.width,
             height: inspected.height,
-            keys: keys.clone(),
         }),
     )
     .map_err(describe)?;
@@ -256,6 +255,9 @@ fn check(
         &inspected.fingerprint,
         theirs.iter().map(|(other, print)| (other.clone(), print)),
     );
+    if found.is_none() {
+        store::index_photo_keys(db, &sha, &keys).map_err(describe)?;
+    }
     Ok(Checked {
         sha,
         found,

@@ -289,8 +289,12 @@ pub fn generate(
                 phash: inspected.phash,
                 width: inspected.width,
                 height: inspected.height,
-                keys: inspected.fingerprint.keypoints.index_keys(),
             }),
+        )?;
+        crate::submissions::store::index_photo_keys(
+            db,
+            &sha,
+            &inspected.fingerprint.keypoints.index_keys(),
         )?;
         photo_shas.push(sha);
     }

@@ -39,10 +39,13 @@ const INLIER_PIXELS: f32 = 3.0;
 pub const MIN_INLIERS: usize = 12;
 const RANSAC_ROUNDS: usize = 400;
 
-/// Index keys per descriptor (independent subsets of its bits).
-pub const KEY_TABLES: usize = 3;
-/// Bits per index key.
-const KEY_BITS: usize = 22;
+/// Index keys per descriptor: disjoint subsets of its bits, together all 256.
+pub const KEY_TABLES: usize = 8;
+/// Bits per index key: long enough that two papers' unrelated corners rarely
+/// share a key by chance, even among tens of thousands of photos (with 22
+/// bits, 2,000 papers of one template filled the key space and a copy's
+/// handwriting keys were lost among chance neighbours; see BENCHMARKS §7).
+const KEY_BITS: usize = 32;
 
 /// One keypoint: where it is in the work image, and its descriptor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,32 +113,17 @@ fn test_pairs() -> &'static Vec<TestPair> {
     })
 }
 
-/// The bit positions of each index key: disjoint, fixed.
+/// The bit positions of each index key: disjoint, fixed, shuffled so that
+/// each key mixes comparisons from all over the patch.
 fn key_bit_positions() -> &'static Vec<Vec<u32>> {
     static POSITIONS: OnceLock<Vec<Vec<u32>>> = OnceLock::new();
     POSITIONS.get_or_init(|| {
-        // The comparisons of points far apart differ most in brightness, so
-        // they flip least when the photo is resized, turned or re-encoded.
-        let pairs = test_pairs();
-        let length = |k: usize| {
-            let pair = &pairs[k];
-            (pair.p0.x as f32 - pair.p1.x as f32).hypot(pair.p0.y as f32 - pair.p1.y as f32)
-        };
-        let mut usable: Vec<usize> = (0..256).collect();
-        usable.sort_by(|a, b| length(*b).total_cmp(&length(*a)).then(a.cmp(b)));
-        let mut all: Vec<u32> = usable
-            .into_iter()
-            .take(KEY_BITS * KEY_TABLES)
-            .map(|k| k as u32)
-            .collect();
+        let mut all: Vec<u32> = (0..(KEY_BITS * KEY_TABLES) as u32).collect();
         let mut rng = SplitMix(0x6b65_7973);
         for i in (1..all.len()).rev() {
             all.swap(i, rng.below(i + 1));
         }
-        all.chunks(KEY_BITS)
-            .take(KEY_TABLES)
-            .map(<[u32]>::to_vec)
-            .collect()
+        all.chunks(KEY_BITS).map(<[u32]>::to_vec).collect()
     })
 }
 
@@ -434,13 +422,14 @@ pub fn align(a: &Keypoints, b: &Keypoints) -> Option<Alignment> {
 /// field labels), which the ratio test drops: with the map known, they are no
 /// longer ambiguous, and they show how far the paper reaches.
 fn guided_matches(a: &Keypoints, b: &Keypoints, map: &Affine) -> Vec<Pair> {
+    let near = Grid::of(b.points.iter().map(|q| (q.x, q.y)), INLIER_PIXELS);
     a.points
         .iter()
         .filter_map(|p| {
             let (x, y) = map.apply(p.x, p.y);
-            let q = b
-                .points
-                .iter()
+            let q = near
+                .around(x, y)
+                .map(|k| &b.points[k])
                 .filter(|q| {
                     (q.x - x).abs() <= INLIER_PIXELS
                         && (q.y - y).abs() <= INLIER_PIXELS
@@ -449,6 +438,61 @@ fn guided_matches(a: &Keypoints, b: &Keypoints, map: &Affine) -> Vec<Pair> {
                 .min_by_key(|q| p.distance(q))?;
             Some(((p.x, p.y), (q.x, q.y)))
         })
+        .collect()
+}
+
+/// Points bucketed in square cells, to find those near a place without
+/// looking at all of them.
+struct Grid {
+    cell: f32,
+    buckets: std::collections::HashMap<(i32, i32), Vec<usize>>,
+}
+
+impl Grid {
+    /// Cells of side `reach`: everything within `reach` of a place lies in
+    /// its cell or the eight around it.
+    fn of(points: impl Iterator<Item = (f32, f32)>, reach: f32) -> Grid {
+        let cell = reach.max(1.0);
+        let mut buckets: std::collections::HashMap<(i32, i32), Vec<usize>> = Default::default();
+        for (k, (x, y)) in points.enumerate() {
+            buckets
+                .entry(((x / cell).floor() as i32, (y / cell).floor() as i32))
+                .or_default()
+                .push(k);
+        }
+        Grid { cell, buckets }
+    }
+
+    /// The points in the cells around `(x, y)` (a superset of those within reach).
+    fn around(&self, x: f32, y: f32) -> impl Iterator<Item = usize> + '_ {
+        let (cx, cy) = (
+            (x / self.cell).floor() as i32,
+            (y / self.cell).floor() as i32,
+        );
+        (cy - 1..=cy + 1)
+            .flat_map(move |gy| (cx - 1..=cx + 1).map(move |gx| (gx, gy)))
+            .filter_map(|at| self.buckets.get(&at))
+            .flatten()
+            .copied()
+    }
+}
+
+/// The points with at least `others` other points within `reach` (on each
+/// axis): those that lie in company, not stray.
+pub fn in_company(points: &[(f32, f32)], reach: f32, others: usize) -> Vec<(f32, f32)> {
+    let grid = Grid::of(points.iter().copied(), reach);
+    points
+        .iter()
+        .filter(|(x, y)| {
+            grid.around(*x, *y)
+                .filter(|k| {
+                    let (ox, oy) = points[*k];
+                    (ox - x).abs() <= reach && (oy - y).abs() <= reach
+                })
+                .count()
+                > others // the point itself is within reach of itself
+        })
+        .copied()
         .collect()
 }
 
@@ -503,6 +547,20 @@ pub fn from_bytes(bytes: &[u8]) -> Option<(Keypoints, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_in_company_are_told_from_stray_ones() {
+        let mut points: Vec<(f32, f32)> = (0..5)
+            .flat_map(|i| (0..5).map(move |j| (100.0 + 4.0 * i as f32, 50.0 + 4.0 * j as f32)))
+            .collect();
+        points.push((300.0, 200.0));
+        points.push((130.0, 50.0));
+        let kept = in_company(&points, 12.0, 3);
+        assert_eq!(kept.len(), 25, "{kept:?}");
+        assert!(!kept.contains(&(300.0, 200.0)) && !kept.contains(&(130.0, 50.0)));
+        // A cluster's edge point far from most of it still has company.
+        assert!(kept.contains(&(116.0, 66.0)));
+    }
 
     #[test]
     fn an_affine_map_is_recovered_from_its_points() {

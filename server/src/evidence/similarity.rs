@@ -204,6 +204,15 @@ impl Moments {
         self.sab += a * b;
     }
 
+    fn merge(&mut self, other: &Moments) {
+        self.n += other.n;
+        self.sa += other.sa;
+        self.sb += other.sb;
+        self.saa += other.saa;
+        self.sbb += other.sbb;
+        self.sab += other.sab;
+    }
+
     fn variances(&self) -> (f32, f32) {
         if self.n < 2.0 {
             return (0.0, 0.0);
@@ -234,94 +243,181 @@ impl Moments {
 
 /// How the tiles of two aligned photos agree.
 struct TileAgreement {
-    /// The least alike informative tile on the paper (amid the aligned keypoints).
+    /// The third least alike informative tile on the paper (amid the aligned
+    /// keypoints); when three tiles already disagree, the third of them (the
+    /// other tiles are not compared).
     paper: f32,
     /// Away from the paper (what it lies on): the median and the least alike
-    /// informative tile, where there are any.
+    /// informative tile, where there are any. Only looked at when the paper
+    /// agrees.
     around: Option<(f32, f32)>,
 }
 
-/// Compares `a` with `b` under `alignment`, tile by tile over the whole frame.
+/// A box `(left, top, right, bottom)` in detail pixels.
+type Bounds = (f32, f32, f32, f32);
+
+/// The detail images of two photos, `a` mapped onto `b`, cut into square tiles of `a`.
+struct Tiling<'a> {
+    a: &'a Detail,
+    b: &'a Detail,
+    map: keypoints::Affine,
+    side: usize,
+    columns: usize,
+    rows: usize,
+}
+
+impl Tiling<'_> {
+    /// The correlation statistics of `a` and `b` over tile `index`, or over
+    /// the pixels of `a` within `within` of it.
+    fn moments(&self, index: usize, within: Option<&Bounds>) -> Moments {
+        let (column, row) = (index % self.columns, index / self.columns);
+        let width = self.a.width as usize;
+        let mut moments = Moments::default();
+        let (x0, y0) = (column * self.side, row * self.side);
+        let (x1, y1) = (
+            (x0 + self.side).min(width),
+            (y0 + self.side).min(self.a.height as usize),
+        );
+        for y in y0..y1 {
+            for x in x0..x1 {
+                if let Some(b) = within {
+                    let (fx, fy) = (x as f32, y as f32);
+                    if fx < b.0 || fx > b.2 || fy < b.1 || fy > b.3 {
+                        continue;
+                    }
+                }
+                let (bx, by) = self.map.apply(x as f32, y as f32);
+                if let Some(vb) = self.b.sample(bx, by) {
+                    moments.add(f32::from(self.a.values[y * width + x]), vb);
+                }
+            }
+        }
+        moments
+    }
+
+    /// How far tile `index`'s centre lies outside `bounds`, in tiles.
+    fn outside(&self, index: usize, bounds: &Bounds) -> f32 {
+        let (cx, cy) = (
+            ((index % self.columns) * self.side + self.side / 2) as f32,
+            ((index / self.columns) * self.side + self.side / 2) as f32,
+        );
+        (bounds.0 - cx)
+            .max(cx - bounds.2)
+            .max(bounds.1 - cy)
+            .max(cy - bounds.3)
+            / self.side as f32
+    }
+}
+
+/// Compares `a` with `b` under `alignment`, tile by tile: the paper first,
+/// stopping at the third tile that disagrees; what lies around the paper only
+/// if the paper agrees.
 fn compare_aligned(a: &Detail, b: &Detail, alignment: &Alignment) -> TileAgreement {
-    let map = alignment.map.rescaled(1.0 / DETAIL_FACTOR as f32);
     let scale = DETAIL_FACTOR as f32;
-    let inliers = &alignment.inliers;
     // Two boxes of the aligned keypoints. The paper is judged over all of
     // them, so that no handwriting escapes however few of its marks align
     // (a stray match may widen it: that only asks more tiles to agree).
     // What the paper lies on is looked for outside the keypoints that lie in
     // company, so that a stray match does not hide it.
-    let reach = 12.0 * scale;
-    let mut all = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    let mut all: Bounds = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     let mut dense = all;
-    let widen = |b: &mut (f32, f32, f32, f32), x: f32, y: f32| {
+    let widen = |b: &mut Bounds, x: f32, y: f32| {
         *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
     };
-    for (x, y) in inliers {
+    for (x, y) in &alignment.inliers {
         widen(&mut all, x / scale, y / scale);
-        let company = inliers
-            .iter()
-            .filter(|(ox, oy)| (ox - x).abs() <= reach && (oy - y).abs() <= reach)
-            .count();
-        if company > 3 {
-            widen(&mut dense, x / scale, y / scale);
-        }
+    }
+    for (x, y) in keypoints::in_company(&alignment.inliers, 12.0 * scale, 3) {
+        widen(&mut dense, x / scale, y / scale);
     }
     let (width, height) = (a.width as usize, a.height as usize);
     let side = (width.max(height) / TILES).max(4);
-    let (columns, rows) = (width.div_ceil(side), height.div_ceil(side));
-    let mut tiles = vec![Moments::default(); columns * rows];
-    let mut paper = Moments::default();
-    for y in 0..height {
-        for x in 0..width {
-            let (bx, by) = map.apply(x as f32, y as f32);
-            let Some(vb) = b.sample(bx, by) else {
-                continue;
-            };
-            let va = f32::from(a.values[y * width + x]);
-            tiles[(y / side) * columns + x / side].add(va, vb);
-            if (all.0..=all.2).contains(&(x as f32)) && (all.1..=all.3).contains(&(y as f32)) {
-                paper.add(va, vb);
-            }
-        }
-    }
-    // How far a tile's centre lies outside a box, in tiles.
-    let outside = |index: usize, b: &(f32, f32, f32, f32)| {
-        let (cx, cy) = (
-            ((index % columns) * side + side / 2) as f32,
-            ((index / columns) * side + side / 2) as f32,
-        );
-        (b.0 - cx).max(cx - b.2).max(b.1 - cy).max(cy - b.3) / side as f32
+    let tiling = Tiling {
+        a,
+        b,
+        map: alignment.map.rescaled(1.0 / scale),
+        side,
+        columns: width.div_ceil(side),
+        rows: height.div_ceil(side),
     };
-    let (mut on_paper, mut around) = (Vec::new(), Vec::new());
-    for (index, tile) in tiles.iter().enumerate() {
+    let count = tiling.columns * tiling.rows;
+    let on_paper: Vec<usize> = (0..count)
+        .filter(|index| tiling.outside(*index, &all) <= 0.0)
+        .collect();
+    // Handwriting lies anywhere on the paper: visit its tiles spread out, so
+    // that another paper's disagreeing tiles come early.
+    let mut order = on_paper.clone();
+    let stride = (1..)
+        .map(|k| k * 7 + 3)
+        .find(|k| gcd(*k, order.len().max(1)) == 1)
+        .unwrap_or(1);
+    for (n, slot) in order.iter_mut().enumerate() {
+        *slot = on_paper[(n * stride) % on_paper.len()];
+    }
+    let mut agreeing = Vec::new();
+    let mut disagreeing = Vec::new();
+    for index in order {
+        let tile = tiling.moments(index, None);
         if !tile.informative() {
             continue;
         }
-        if outside(index, &all) <= 0.0 {
-            on_paper.push(tile.ncc());
+        let ncc = tile.ncc();
+        if ncc < SAME_PAPER {
+            disagreeing.push(ncc);
+        } else {
+            agreeing.push(ncc);
         }
-        // The paper reaches a little beyond its outermost marks (its blank
-        // border and its edge move with it): only tiles two away count as
-        // what it lies on.
-        if dense.0 <= dense.2 && outside(index, &dense) >= 2.0 {
-            around.push(tile.ncc());
+        if disagreeing.len() >= 3 && agreeing.len() + disagreeing.len() >= 6 {
+            disagreeing.sort_by(f32::total_cmp);
+            return TileAgreement {
+                paper: disagreeing[2],
+                around: None,
+            };
         }
     }
     // The third least alike tile: a copy may lose a tile or two to what
     // turning filled in, while another paper's handwriting spans many.
-    on_paper.sort_by(f32::total_cmp);
-    let paper = if on_paper.len() < 6 {
-        paper.ncc()
+    let mut judged: Vec<f32> = disagreeing.into_iter().chain(agreeing).collect();
+    judged.sort_by(f32::total_cmp);
+    let paper = if judged.len() < 6 {
+        // Too few tiles to judge by: the paper's box as one region.
+        let mut whole = Moments::default();
+        for index in 0..count {
+            whole.merge(&tiling.moments(index, Some(&all)));
+        }
+        whole.ncc()
     } else {
-        on_paper[2]
+        judged[2]
     };
+    if paper < SAME_PAPER || dense.0 > dense.2 {
+        return TileAgreement {
+            paper,
+            around: None,
+        };
+    }
+    // The paper reaches a little beyond its outermost marks (its blank
+    // border and its edge move with it): only tiles two away count as what
+    // it lies on.
+    let mut around: Vec<f32> = (0..count)
+        .filter(|index| tiling.outside(*index, &dense) >= 2.0)
+        .map(|index| tiling.moments(index, None))
+        .filter(Moments::informative)
+        .map(|tile| tile.ncc())
+        .collect();
     around.sort_by(f32::total_cmp);
     TileAgreement {
         paper,
         around: around
             .first()
             .map(|least| (around[around.len() / 2], *least)),
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 

@@ -207,6 +207,60 @@ pub fn reuse_candidates(
     })
 }
 
+/// Indexes photo `sha` under each of its keypoint `keys` that is not common
+/// yet; a key now shared by [`COMMON_KEY_PHOTOS`] photos becomes common and
+/// its postings go. Idempotent. A photo found to repeat an earlier paper is
+/// not indexed (see `verification::reused_paper`): its keys are the earlier
+/// photo's, and a paper reused many times would otherwise make its own
+/// handwriting "common" and hide its next reuse.
+pub fn index_photo_keys(db: &Db, sha: &str, keys: &[i64]) -> Result<(), DbError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    write_tx!(db, |conn| {
+        let common: std::collections::HashSet<i64> = common_photo_keys::table
+            .filter(common_photo_keys::key.eq_any(keys))
+            .select(common_photo_keys::key)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect();
+        let rare: Vec<i64> = keys
+            .iter()
+            .copied()
+            .filter(|k| !common.contains(k))
+            .collect();
+        for chunk in rare.chunks(500) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|key| (photo_keys::key.eq(*key), photo_keys::sha256.eq(sha)))
+                .collect();
+            diesel::insert_into(photo_keys::table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        let now_common: Vec<i64> = photo_keys::table
+            .filter(photo_keys::key.eq_any(&rare))
+            .group_by(photo_keys::key)
+            .having(diesel::dsl::count_star().ge(COMMON_KEY_PHOTOS))
+            .select(photo_keys::key)
+            .load(conn)?;
+        if !now_common.is_empty() {
+            let rows: Vec<_> = now_common
+                .iter()
+                .map(|key| common_photo_keys::key.eq(*key))
+                .collect();
+            diesel::insert_into(common_photo_keys::table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            diesel::delete(photo_keys::table.filter(photo_keys::key.eq_any(&now_common)))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
 /// Records a photo's row as it arrives (not yet checked), unless it is there.
 pub fn record_photo(db: &Db, row: &PhotoRow) -> Result<(), DbError> {
     write_tx!(db, |conn| {
@@ -224,8 +278,6 @@ pub struct Decoded {
     /// After the EXIF orientation is applied.
     pub width: u32,
     pub height: u32,
-    /// Its keypoint keys, for the index of earlier photos.
-    pub keys: Vec<i64>,
 }
 
 /// One photo's row.
@@ -263,7 +315,9 @@ pub fn photo(db: &Db, sha: &str) -> Result<Option<PhotoRow>, DbError> {
 }
 
 /// Records the background decoding of a photo (once: a second call does
-/// nothing): its hash, its hash bands and its oriented size, or why it failed.
+/// nothing): its hash and its oriented size, or why it failed. Its keypoints
+/// are indexed apart, once it is known not to repeat an earlier paper
+/// ([`index_photo_keys`]).
 pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> Result<(), DbError> {
     let now = Utc::now().naive_utc();
     write_tx!(db, |conn| {
@@ -272,7 +326,7 @@ pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> R
             .filter(photos::verified_at.is_null());
         match outcome {
             Ok(decoded) => {
-                let updated = diesel::update(pending)
+                diesel::update(pending)
                     .set((
                         photos::phash.eq(decoded.phash as i64),
                         photos::width.eq(decoded.width as i32),
@@ -280,53 +334,6 @@ pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> R
                         photos::verified_at.eq(Some(now)),
                     ))
                     .execute(conn)?;
-                if updated == 1 && !decoded.keys.is_empty() {
-                    // Index the photo under each key that is not common yet; a
-                    // key now shared by COMMON_KEY_PHOTOS photos becomes common
-                    // and its postings go.
-                    let common: std::collections::HashSet<i64> = common_photo_keys::table
-                        .filter(common_photo_keys::key.eq_any(&decoded.keys))
-                        .select(common_photo_keys::key)
-                        .load::<i64>(conn)?
-                        .into_iter()
-                        .collect();
-                    let rare: Vec<i64> = decoded
-                        .keys
-                        .iter()
-                        .copied()
-                        .filter(|k| !common.contains(k))
-                        .collect();
-                    for chunk in rare.chunks(500) {
-                        let rows: Vec<_> = chunk
-                            .iter()
-                            .map(|key| (photo_keys::key.eq(*key), photo_keys::sha256.eq(sha)))
-                            .collect();
-                        diesel::insert_into(photo_keys::table)
-                            .values(rows)
-                            .on_conflict_do_nothing()
-                            .execute(conn)?;
-                    }
-                    let now_common: Vec<i64> = photo_keys::table
-                        .filter(photo_keys::key.eq_any(&rare))
-                        .group_by(photo_keys::key)
-                        .having(diesel::dsl::count_star().ge(COMMON_KEY_PHOTOS))
-                        .select(photo_keys::key)
-                        .load(conn)?;
-                    if !now_common.is_empty() {
-                        let rows: Vec<_> = now_common
-                            .iter()
-                            .map(|key| common_photo_keys::key.eq(*key))
-                            .collect();
-                        diesel::insert_into(common_photo_keys::table)
-                            .values(rows)
-                            .on_conflict_do_nothing()
-                            .execute(conn)?;
-                        diesel::delete(
-                            photo_keys::table.filter(photo_keys::key.eq_any(&now_common)),
-                        )
-                        .execute(conn)?;
-                    }
-                }
             }
             Err(error) => {
                 diesel::update(pending)

@@ -304,7 +304,6 @@ fn verified_photo(
                     phash: inspected.phash,
                     width: inspected.width,
                     height: inspected.height,
-                    keys: inspected.fingerprint.keypoints.index_keys(),
                 },
                 inspected.fingerprint,
             ))
@@ -370,6 +369,9 @@ fn reused_paper(
             .iter()
             .map(|(use_elsewhere, theirs)| (use_elsewhere, theirs)),
     );
+    if found.is_none() {
+        store::index_photo_keys(&state.db, &photo.sha256, &keys)?;
+    }
     Ok(
         found.map(|((_, other, other_subject, code), kind)| PhotoReuse {
             part_name: part_name.to_string(),

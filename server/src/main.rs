@@ -128,6 +128,13 @@ enum Command {
         #[command(flatten)]
         storage: StorageConfig,
     },
+    /// Build the index of the photos' keypoints again from their stored
+    /// fingerprints: once after an upgrade that changes how the keys are cut
+    /// (the release notes say so). The server may keep running.
+    ReindexPhotos {
+        #[command(flatten)]
+        storage: StorageConfig,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -233,6 +240,10 @@ enum BenchCommand {
         /// Longest wait, in seconds, for the background photo checks to catch up.
         #[arg(long, default_value_t = 900)]
         drain_timeout: u64,
+        /// The server's metrics token: with it, the run reports the p50 and
+        /// p99 time from a submission's 201 to its checks settled.
+        #[arg(long, env = "CAMKET_METRICS_TOKEN")]
+        metrics_token: Option<String>,
     },
     /// Reused-paper detection on the precision test set (40 papers on one
     /// template, 70 copies, 10 new photos of reused papers): the confusion
@@ -757,6 +768,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             height,
             server_pid,
             drain_timeout,
+            metrics_token,
         } => camket::devtools::bench::ingest(&camket::devtools::bench::IngestOptions {
             base: url,
             username,
@@ -767,6 +779,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             height,
             server_pid,
             drain_timeout,
+            metrics_token,
         })?,
         BenchCommand::Photo {
             width,
@@ -953,6 +966,17 @@ fn main() -> ExitCode {
             older_than_secs,
             storage,
         } => run_sweep_photos(older_than_secs, storage),
+        Command::ReindexPhotos { storage } => open_database(&storage).and_then(|db| {
+            let photos = storage.open_photos()?;
+            let done =
+                camket::submissions::verification::reindex_photos(&db, &photos)
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "{} photos indexed; {} left out as repeats of an earlier paper; {} without a readable fingerprint",
+                done.indexed, done.repeats, done.unreadable
+            );
+            Ok(())
+        }),
         Command::Backup { dir, storage } => open_database(&storage).and_then(|db| {
             let photos = storage.open_photos()?;
             let manifest = camket::backup::backup(&db, &storage.database_url(), &photos, &dir)?;

@@ -1,16 +1,26 @@
 //! Operational metrics in the Prometheus text format at `GET /metrics`: requests
 //! by route and status, latency by route, the evidence backlog and the photos
-//! checked (whose rate is the checks per second), the database pool, and
+//! checked (whose rate is the checks per second) and how long a submission
+//! waited for them (its 201 to its checks settled), the database pool, and
 //! photo-store errors. Off unless `CAMKET_METRICS_TOKEN` is set, and then only
 //! for a scraper presenting that token: route names and volumes are not public.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Upper bounds of the evidence-wait buckets, in seconds: fine below a
+/// minute (a check normally settles within seconds), coarse up to an hour
+/// (a backlog after a burst).
+const EVIDENCE_WAIT_BUCKETS: [f64; 16] = [
+    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 3600.0,
+];
 
 /// The server's counters and histograms (gauges are read when scraped).
 pub struct Metrics {
@@ -19,6 +29,9 @@ pub struct Metrics {
     latency: HistogramVec,
     /// Photos the background checks finished (decoded, or found unreadable).
     pub photos_checked: IntCounter,
+    /// Seconds from a submission's receipt (its `201`) to its evidence checks
+    /// settled: how long `evidence: pending` may hide a flag.
+    pub evidence_wait: Histogram,
     /// Reads and writes of the photo store that failed.
     pub photo_store_errors: IntCounter,
 }
@@ -62,6 +75,16 @@ impl Metrics {
                 IntCounter::new(
                     "evidence_photos_checked_total",
                     "Photos the background checks finished",
+                ),
+            )?,
+            evidence_wait: registered(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "evidence_wait_seconds",
+                        "From a submission's receipt to its evidence checks settled",
+                    )
+                    .buckets(EVIDENCE_WAIT_BUCKETS.to_vec()),
                 ),
             )?,
             photo_store_errors: registered(
@@ -176,6 +199,7 @@ mod tests {
         metrics.observe("/api/v1/areas/{id}", "GET", 200, 0.2);
         metrics.observe("/api/v1/areas/{id}", "GET", 404, 0.001);
         metrics.photos_checked.inc();
+        metrics.evidence_wait.observe(2.5);
         let text = metrics.render(7, (3, 1, 8)).expect("text");
         assert!(text.contains(
             "camket_http_requests_total{method=\"GET\",route=\"/api/v1/areas/{id}\",status=\"200\"} 2"
@@ -183,6 +207,11 @@ mod tests {
         assert!(text.contains("camket_http_request_duration_seconds_bucket{route=\"/api/v1/areas/{id}\",le=\"0.005\"} 2"), "{text}");
         assert!(text.contains("camket_evidence_photos_checked_total 1"));
         assert!(text.contains("camket_evidence_backlog 7"));
+        assert!(
+            text.contains("camket_evidence_wait_seconds_bucket{le=\"2\"} 0")
+                && text.contains("camket_evidence_wait_seconds_bucket{le=\"3\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("camket_db_pool_connections 3"));
         assert!(text.contains("camket_db_pool_max 8"));
     }

@@ -52,7 +52,8 @@ per_backend! {
             String::from_utf8_lossy(&verify.stderr)
         );
 
-        let server = env.start();
+        let metrics_token = "bench-metrics-token-1";
+        let server = env.start_with(&[("CAMKET_METRICS_TOKEN", metrics_token)]);
         let queries = json_of(
             env.camket(&[
                 "bench",
@@ -107,6 +108,8 @@ per_backend! {
                 "600",
                 "--server-pid",
                 &server.child.id().to_string(),
+                "--metrics-token",
+                metrics_token,
             ]),
             "bench ingest",
         );
@@ -120,6 +123,17 @@ per_backend! {
             ingest["server_peak_rss_mb"].as_u64().unwrap_or(0) > 0,
             "{ingest}"
         );
+        let wait = &ingest["evidence_wait_after_201"];
+        assert_eq!(
+            wait["count"].as_f64(),
+            ingest["accepted"].as_f64(),
+            "every accepted submission's wait for its checks is counted: {ingest}"
+        );
+        let (p50, p99) = (
+            wait["p50_s"].as_f64().unwrap_or(-1.0),
+            wait["p99_s"].as_f64().unwrap_or(-1.0),
+        );
+        assert!(p50 > 0.0 && p99 >= p50, "{ingest}");
     }
 }
 

@@ -181,7 +181,9 @@ per_backend! {
 
 per_backend! {
     fn the_photo_checks_are_jobs_that_one_holder_leases_at_a_time(backend) {
-        use camket::submissions::store::{claim_evidence_jobs, clear_evidence_leases, settle_evidence};
+        use camket::submissions::store::{
+            claim_evidence_jobs, clear_evidence_leases, evidence_backlog_size, settle_evidence,
+        };
         let mut fx = with_forms(backend, &[]);
         open_campaign(&fx);
         let v1 = households(&fx, "V1");
@@ -257,7 +259,13 @@ per_backend! {
         assert_eq!(distinct.len(), 6, "{claimed:?}");
 
         // A settled job is no job: its lease goes with it.
-        settle_evidence(&db, ids[0], &[]).expect("settle");
+        assert_eq!(evidence_backlog_size(&db).expect("backlog"), 6);
+        assert!(settle_evidence(&db, ids[0], &[]).expect("settle"));
+        assert_eq!(evidence_backlog_size(&db).expect("backlog"), 5);
+        assert!(
+            !settle_evidence(&db, ids[0], &[]).expect("settle again"),
+            "a submission is settled once"
+        );
         clear_evidence_leases(&db).expect("clear");
         let rest = claim_evidence_jobs(&db, "d", 10, later).expect("claim");
         assert_eq!(rest, ids[1..].to_vec());

@@ -293,6 +293,9 @@ pub struct IngestOptions {
     pub server_pid: Option<u32>,
     /// Longest wait, in seconds, for the background checks to catch up.
     pub drain_timeout: u64,
+    /// The server's `CAMKET_METRICS_TOKEN`, to read how long submissions
+    /// waited for their checks (`camket_evidence_wait_seconds`).
+    pub metrics_token: Option<String>,
 }
 
 /// Photo submissions per second from `clients` concurrent phones, each
@@ -382,6 +385,10 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
             }
         })
     });
+    let waits_before = match &options.metrics_token {
+        Some(token) => Some(evidence_waits(&agent, &options.base, token)?),
+        None => None,
+    };
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let workers: Vec<_> = (0..options.clients)
@@ -454,6 +461,19 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
     }
     let samples = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     let ok = samples.len();
+    let evidence_wait = match (&options.metrics_token, waits_before) {
+        (Some(token), Some(before)) => {
+            let after = evidence_waits(&agent, &options.base, token)?;
+            let run: Vec<(f64, f64)> = after
+                .iter()
+                .zip(&before)
+                .map(|((le, total), (_, earlier))| (*le, total - earlier))
+                .collect();
+            let seconds = |q: f64| bucket_quantile(&run, q).map(|s| (s * 100.0).round() / 100.0);
+            json!({"count": run.last().map(|(_, n)| *n), "p50_s": seconds(0.5), "p99_s": seconds(0.99)})
+        }
+        _ => Value::Null,
+    };
     Ok(json!({
         "clients": options.clients,
         "instances": servers.len(),
@@ -467,9 +487,74 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         "evidence_drain_seconds": (drain * 10.0).round() / 10.0,
         "evidence_left_after_drain": left,
         "checked_per_second_end_to_end": ((ok as f64 / (elapsed + drain)) * 10.0).round() / 10.0,
+        "evidence_wait_after_201": evidence_wait,
         "latency": stats(samples),
         "server_peak_rss_mb": options.server_pid.map(|_| peak_rss.load(Ordering::Relaxed) / 1024),
     }))
+}
+
+/// The server's evidence-wait histogram (`GET /metrics`): each bucket's upper
+/// bound in seconds and how many submissions settled within it, so far.
+fn evidence_waits(agent: &ureq::Agent, base: &str, token: &str) -> Result<Vec<(f64, f64)>, String> {
+    let text = agent
+        .get(&format!("{base}/metrics"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .map_err(|e| format!("GET /metrics: {e}"))?
+        .into_string()
+        .map_err(|e| format!("GET /metrics: {e}"))?;
+    let buckets = histogram_buckets(&text, "camket_evidence_wait_seconds");
+    if buckets.is_empty() {
+        return Err("GET /metrics has no camket_evidence_wait_seconds".into());
+    }
+    Ok(buckets)
+}
+
+/// The buckets of histogram `name` in a Prometheus text exposition, as
+/// (upper bound, cumulative count), in order (`+Inf` last).
+pub fn histogram_buckets(text: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&prefix)?;
+            let (bound, count) = rest.split_once("\"} ")?;
+            let bound = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().ok()?
+            };
+            Some((bound, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `q` quantile of a histogram's cumulative buckets, interpolated
+/// linearly within its bucket as Prometheus's `histogram_quantile` does (so
+/// no finer than the buckets); `None` if it holds nothing. A quantile in the
+/// last (`+Inf`) bucket is reported as the highest finite bound.
+pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower = (0.0, 0.0);
+    for &(bound, count) in buckets {
+        if count >= rank {
+            if bound.is_infinite() {
+                return Some(lower.0);
+            }
+            let within = count - lower.1;
+            let share = if within > 0.0 {
+                (rank - lower.1) / within
+            } else {
+                1.0
+            };
+            return Some(lower.0 + (bound - lower.0) * share);
+        }
+        lower = (bound, count);
+    }
+    Some(lower.0)
 }
 
 /// How many submissions wait for the background photo checks (`/readyz`).
@@ -626,4 +711,44 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
         out.insert(name.into(), json!(stats(samples)));
     }
     Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quantile_is_read_off_the_histogram_buckets() {
+        let text = "# TYPE camket_evidence_wait_seconds histogram\n\
+            camket_evidence_wait_seconds_bucket{le=\"1\"} 50\n\
+            camket_evidence_wait_seconds_bucket{le=\"2\"} 90\n\
+            camket_evidence_wait_seconds_bucket{le=\"10\"} 100\n\
+            camket_evidence_wait_seconds_bucket{le=\"+Inf\"} 100\n\
+            camket_evidence_wait_seconds_sum 120\n\
+            camket_other_bucket{le=\"1\"} 7\n";
+        let buckets = histogram_buckets(text, "camket_evidence_wait_seconds");
+        assert_eq!(
+            buckets,
+            vec![
+                (1.0, 50.0),
+                (2.0, 90.0),
+                (10.0, 100.0),
+                (f64::INFINITY, 100.0)
+            ]
+        );
+        assert_eq!(bucket_quantile(&buckets, 0.5), Some(1.0));
+        assert_eq!(bucket_quantile(&buckets, 0.7), Some(1.5));
+        // The 99th of 100 lies in the (2, 10] bucket, nine tenths of the way.
+        let p99 = bucket_quantile(&buckets, 0.99).expect("p99");
+        assert!((p99 - 9.2).abs() < 1e-9, "{p99}");
+        assert_eq!(
+            bucket_quantile(&[(1.0, 0.0), (f64::INFINITY, 0.0)], 0.5),
+            None
+        );
+        assert_eq!(
+            bucket_quantile(&[(1.0, 1.0), (f64::INFINITY, 4.0)], 0.99),
+            Some(1.0),
+            "beyond the last finite bound, that bound"
+        );
+    }
 }

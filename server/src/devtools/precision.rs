@@ -185,9 +185,10 @@ enum Verdict {
 }
 
 /// Checks one photo as the server does: decodes it (`photo::inspect`),
-/// records it in `db`, keeps its fingerprint in `photos`, compares it with
-/// the candidates the index proposes, and indexes it unless it repeats one. Returns the candidate
-/// found (by its sha-256) and how it repeats it.
+/// records and indexes it in `db`, keeps its fingerprint in `photos`,
+/// compares it with the candidates the index proposes, and takes it out of
+/// the index if it repeats one. Returns the candidate found (by its sha-256)
+/// and how it repeats it.
 fn check(
     db: &Db,
     photos: &PhotoStore,
@@ -236,6 +237,7 @@ fn check(
         }),
     )
     .map_err(describe)?;
+    store::index_photo_keys(db, &sha, &keys).map_err(describe)?;
     let candidates = store::reuse_candidates(
         db,
         &sha,
@@ -255,8 +257,8 @@ fn check(
         &inspected.fingerprint,
         theirs.iter().map(|(other, print)| (other.clone(), print)),
     );
-    if found.is_none() {
-        store::index_photo_keys(db, &sha, &keys).map_err(describe)?;
+    if found.is_some() {
+        store::unindex_photo_keys(db, &sha, &keys).map_err(describe)?;
     }
     Ok(Checked {
         sha,

@@ -199,6 +199,14 @@ impl Flag {
     }
 }
 
+/// Whether `flags` (a submission's) say that its photo `part_name` repeats
+/// an earlier one: the same file, a copy, or the same paper photographed again.
+pub fn flags_photo_as_repeat(flags: &[Flag], part_name: &str) -> bool {
+    flags
+        .iter()
+        .any(|f| f.code == FlagCode::DuplicatePhoto && f.photo.as_deref() == Some(part_name))
+}
+
 /// The flag for a photo whose header was sound but whose pixels are not.
 pub fn unreadable_flag(part_name: &str, error: &str) -> Flag {
     Flag::new(
@@ -866,5 +874,9 @@ mod tests {
             .detail
             .contains("the same signed paper photographed again (similarity 0.81)"));
         assert!(flags[0].detail_vi.contains("được chụp lại"));
+        assert!(flags_photo_as_repeat(&flags, "p.jpg"));
+        assert!(!flags_photo_as_repeat(&flags, "other.jpg"));
+        let unreadable = [unreadable_flag("p.jpg", "truncated")];
+        assert!(!flags_photo_as_repeat(&unreadable, "p.jpg"));
     }
 }

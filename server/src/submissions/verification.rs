@@ -27,7 +27,7 @@ use camket_schema::models::PhotoRow;
 use crate::error::ApiError;
 use crate::evidence::photo;
 use crate::evidence::similarity::{self, Fingerprint};
-use crate::evidence::{self, Flag, FlagCode, PhotoReuse};
+use crate::evidence::{self, Flag, PhotoReuse};
 use crate::photo_store::Variant;
 use crate::state::AppState;
 
@@ -245,15 +245,12 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
             found.push(evidence::unreadable_flag(&attachment.part_name, error));
             continue;
         }
-        let already_flagged = existing.iter().any(|f| {
-            f.code == FlagCode::DuplicatePhoto
-                && f.photo.as_deref() == Some(attachment.part_name.as_str())
-        });
-        if already_flagged {
+        if evidence::flags_photo_as_repeat(&existing, &attachment.part_name) {
             continue;
         }
         if let Some(reuse) = reused_paper(
             state,
+            id,
             &photo,
             fingerprint,
             &attachment.part_name,
@@ -262,7 +259,70 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
             found.push(evidence::reuse_flag(&reuse));
         }
     }
-    Ok(store::settle_evidence(&state.db, id, &found)?)
+    if store::settle_evidence(&state.db, id, &found)? {
+        let waited = chrono::Utc::now().naive_utc() - row.received_at;
+        state
+            .metrics
+            .evidence_wait
+            .observe(waited.num_milliseconds().max(0) as f64 / 1000.0);
+    }
+    Ok(())
+}
+
+/// What [`reindex_photos`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reindexed {
+    /// Photos indexed again.
+    pub indexed: usize,
+    /// Photos left out: every submission that sent them was flagged for them
+    /// as repeating an earlier paper (so their check did not index them).
+    pub repeats: usize,
+    /// Photos whose fingerprint the photo store could not give.
+    pub unreadable: usize,
+}
+
+/// Builds the keypoint index again from the stored fingerprints, as the
+/// checks would have built it: every decoded photo in the order it was
+/// checked, but for one that each of its submissions was flagged for as a
+/// repeat (see `reused_paper`). For an upgrade that changes how keys are cut
+/// from descriptors (`keypoints::KEY_TABLES`, `KEY_BITS`): the earlier keys
+/// would never match the new ones. It may run while the server serves: a
+/// photo checked meanwhile is indexed by its own check (indexing is
+/// idempotent); only a copy whose check is between its decoding and its
+/// verdict at that moment may be indexed too, which costs nothing but a few
+/// postings.
+pub fn reindex_photos(
+    db: &camket_schema::Db,
+    photos: &crate::photo_store::PhotoStore,
+) -> Result<Reindexed, camket_schema::DbError> {
+    store::clear_photo_index(db)?;
+    let mut done = Reindexed::default();
+    for chunk in store::checked_photos(db)?.chunks(500) {
+        let mut kept_by_a_use: HashSet<String> = HashSet::new();
+        for (sha, part_name, flags) in store::photo_uses_with_flags(db, chunk)? {
+            let flags: Vec<Flag> = serde_json::from_str(&flags).unwrap_or_default();
+            if !evidence::flags_photo_as_repeat(&flags, &part_name) {
+                kept_by_a_use.insert(sha);
+            }
+        }
+        for sha in chunk {
+            if !kept_by_a_use.contains(sha) {
+                done.repeats += 1;
+                continue;
+            }
+            let print = photos
+                .read(sha, Variant::Signature)
+                .ok()
+                .and_then(|bytes| Fingerprint::from_bytes(&bytes));
+            let Some(print) = print else {
+                done.unreadable += 1;
+                continue;
+            };
+            store::index_photo_keys(db, sha, &print.keypoints.index_keys())?;
+            done.indexed += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// The photo's row once decoded, and its fingerprint when decoded now (else
@@ -329,13 +389,20 @@ fn stored_fingerprint(state: &AppState, sha: &str) -> Option<Fingerprint> {
         .and_then(|bytes| Fingerprint::from_bytes(&bytes))
 }
 
-/// An earlier photo of the same signed paper sent for another subject: the
-/// candidates are the earlier photos sharing the most keypoint keys with this
-/// one (the handwriting's: the template's keys are common and do not count);
-/// lining them up and comparing the paper tile by tile decides
-/// ([`similarity::compare`]), and tells a copy from a new photo of the same paper.
+/// An earlier photo of the same signed paper sent for another subject (by a
+/// submission received before submission `id`): the candidates are the
+/// photos sharing the most keypoint keys with this one (the handwriting's:
+/// the template's keys are common and do not count); lining them up and
+/// comparing the paper tile by tile decides ([`similarity::compare`]), and
+/// tells a copy from a new photo of the same paper.
+///
+/// The photo is indexed before the search, so that a check running beside
+/// this one (another checker, another instance) finds it, and taken out of the
+/// index again if it repeats an earlier paper: a paper reused many times must
+/// not make its own handwriting "common" and hide its next reuse.
 fn reused_paper(
     state: &AppState,
+    id: i64,
     photo: &PhotoRow,
     fingerprint: Option<Fingerprint>,
     part_name: &str,
@@ -345,6 +412,7 @@ fn reused_paper(
         return Ok(None);
     };
     let keys = mine.keypoints.index_keys();
+    store::index_photo_keys(&state.db, &photo.sha256, &keys)?;
     let candidates = store::reuse_candidates(
         &state.db,
         &photo.sha256,
@@ -352,12 +420,15 @@ fn reused_paper(
         similarity::MIN_SHARED_KEYS,
         similarity::CANDIDATES_COMPARED,
     )?;
-    // Only earlier photos sent for another subject count.
+    // Only photos sent earlier for another subject count: of two copies
+    // checked at once, the later one is flagged, not the original.
     let mut sent_elsewhere = Vec::new();
     for (candidate, _) in candidates {
         let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
         if let (Some(use_elsewhere), Some(theirs)) = (
-            uses.into_iter().next(),
+            uses.into_iter()
+                .next()
+                .filter(|(_, other, _, _)| *other < id),
             stored_fingerprint(state, &candidate),
         ) {
             sent_elsewhere.push((use_elsewhere, theirs));
@@ -369,8 +440,8 @@ fn reused_paper(
             .iter()
             .map(|(use_elsewhere, theirs)| (use_elsewhere, theirs)),
     );
-    if found.is_none() {
-        store::index_photo_keys(&state.db, &photo.sha256, &keys)?;
+    if found.is_some() {
+        store::unindex_photo_keys(&state.db, &photo.sha256, &keys)?;
     }
     Ok(
         found.map(|((_, other, other_subject, code), kind)| PhotoReuse {

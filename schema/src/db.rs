@@ -41,6 +41,8 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("database migration: {0}")]
     Migration(String),
+    #[error("database connection: {0}")]
+    Connect(#[from] diesel::ConnectionError),
 }
 
 /// Lets a store's error type take diesel's errors with `?` inside `with_conn!`
@@ -100,6 +102,15 @@ impl Db {
                     .strip_prefix("sqlite://")
                     .or_else(|| url.strip_prefix("sqlite:"))
                     .unwrap_or(url);
+                // WAL is kept in the file: switch it on over one connection
+                // first, or the pool's connections, opened side by side, meet
+                // each other's lock on a new file (r2d2 logs an error and retries).
+                {
+                    use diesel::Connection;
+                    let mut first = SqliteConnection::establish(path)?;
+                    first
+                        .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
+                }
                 let pool = Pool::builder()
                     .max_size(max_size)
                     .connection_timeout(Duration::from_secs(10))

@@ -205,6 +205,12 @@ per_backend! {
         assert_eq!(scale["earlier_papers"], 30, "{scale}");
         assert_eq!(scale["copies_flagged"], scale["copies"], "{scale}");
         assert_eq!(scale["new_papers_flagged"], 0, "{scale}");
+        assert_eq!(
+            scale["copies_missed"].as_array().map(Vec::len),
+            Some(0),
+            "every copy found, so none to explain: {scale}"
+        );
+        assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
     }
 }

@@ -372,41 +372,91 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         reused: 1,
     };
     let started = Instant::now();
-    for n in 0..earlier {
-        check(
-            db,
-            &scratch.photos,
-            &synthetic::jpeg(&first_photo(n, size).render(), 90),
-            offset,
-        )?;
-    }
+    let mut earlier_shas = Vec::with_capacity(earlier);
+    // The earlier papers are drawn on a second thread while this one checks
+    // them in order (drawing one costs as much as checking it).
+    std::thread::scope(|scope| {
+        let (drawn, to_check) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        scope.spawn(move || {
+            for n in 0..earlier {
+                let jpeg = synthetic::jpeg(&first_photo(n, size).render(), 90);
+                if drawn.send(jpeg).is_err() {
+                    return;
+                }
+            }
+        });
+        for jpeg in to_check {
+            earlier_shas.push(check(db, &scratch.photos, &jpeg, offset)?.sha);
+        }
+        Ok::<(), String>(())
+    })?;
     let indexing_seconds = started.elapsed().as_secs_f64();
     let (mut check_ms, mut flagged_copies, mut flagged_new) = (Vec::new(), 0, 0);
+    let mut missed = Vec::new();
     for k in 0..checks {
+        let original_paper = (k * 7919) % earlier.max(1);
+        let how = COPIES[k / 2 % COPIES.len()];
         let jpeg = if k % 2 == 0 {
-            let original = first_photo((k * 7919) % earlier.max(1), size).render();
-            copy(&original, COPIES[k / 2 % COPIES.len()])
+            copy(&first_photo(original_paper, size).render(), how)
         } else {
             synthetic::jpeg(&first_photo(earlier + k, size).render(), 90)
         };
         let started = Instant::now();
-        let found = check(db, &scratch.photos, &jpeg, offset)?.found;
+        let checked = check(db, &scratch.photos, &jpeg, offset)?;
         check_ms.push(started.elapsed());
-        match (k % 2 == 0, found.is_some()) {
+        match (k % 2 == 0, checked.found.is_some()) {
             (true, true) => flagged_copies += 1,
             (false, true) => flagged_new += 1,
+            (true, false) => missed.push(why_missed(
+                db,
+                &scratch.photos,
+                &checked,
+                earlier_shas.get(original_paper),
+                how,
+            )),
             _ => {}
         }
     }
+    let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
     Ok(json!({
         "earlier_papers": earlier,
+        "index_postings": postings,
+        "common_keys": common_keys,
         "indexing_seconds": indexing_seconds,
         "checks": checks,
         "copies_flagged": flagged_copies,
         "copies": checks.div_ceil(2),
         "new_papers_flagged": flagged_new,
         "check_ms": milliseconds(check_ms),
+        "copies_missed": missed,
     }))
+}
+
+/// Why a copy was not flagged: where its original ranks among every photo
+/// sharing keys with it (only the first `CANDIDATES_COMPARED` are compared),
+/// how many keys they share, and what comparing the two says.
+fn why_missed(
+    db: &Db,
+    photos: &PhotoStore,
+    checked: &Checked,
+    original: Option<&String>,
+    how: &str,
+) -> Value {
+    let keys = checked.fingerprint.keypoints.index_keys();
+    let everyone =
+        store::reuse_candidates(db, &checked.sha, &keys, 1, usize::MAX).unwrap_or_default();
+    let ranked = original.and_then(|sha| everyone.iter().position(|(other, _)| other == sha));
+    let compared = original
+        .and_then(|sha| photos.read(sha, Variant::Signature).ok())
+        .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+        .map(|theirs| format!("{:?}", similarity::compare(&checked.fingerprint, &theirs)));
+    json!({
+        "copy": how,
+        "original_rank": ranked.map(|rank| rank + 1),
+        "shared_keys": ranked.map(|rank| everyone[rank].1),
+        "photos_sharing_keys": everyone.len(),
+        "compared": compared,
+    })
 }
 
 /// The p50, p99 and longest of `samples`, in milliseconds (see [`stats`]).

@@ -154,8 +154,9 @@ pub const COMMON_KEY_PHOTOS: i64 = 8;
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
 /// aside), with how many they share, the likeliest first (each key weighed by
-/// how few photos have it); at most `limit`, each sharing at least `min_shared`. The cost is bounded by the keys, not by the
-/// number of earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
+/// how few photos have it); at most `limit`, each sharing at least
+/// `min_shared`. The cost is bounded by the keys, not by the number of
+/// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
     sha: &str,
@@ -275,6 +276,14 @@ pub fn unindex_photo_keys(db: &Db, sha: &str, keys: &[i64]) -> Result<(), DbErro
         }
         Ok(())
     })
+}
+
+/// The keypoint index's size: its postings, and the keys found common.
+pub fn photo_index_size(db: &Db) -> Result<(i64, i64), DbError> {
+    with_conn!(db, |conn| Ok((
+        photo_keys::table.count().get_result(conn)?,
+        common_photo_keys::table.count().get_result(conn)?,
+    )))
 }
 
 /// Forgets the whole keypoint index, postings and common keys, before

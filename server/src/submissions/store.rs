@@ -149,8 +149,10 @@ pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<Pho
 }
 
 /// A key shared by this many photos is the printed template's, not one
-/// paper's: it stops finding candidates and its postings are dropped.
-pub const COMMON_KEY_PHOTOS: i64 = 8;
+/// paper's: it stops finding candidates and its postings are dropped. At 8,
+/// thousands of look-alike papers made most of a paper's own keys common
+/// too (15 of 25 copies found among 10,000 papers; 19 at 32, BENCHMARKS §7).
+pub const COMMON_KEY_PHOTOS: i64 = 32;
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
 /// aside), with how many they share, the likeliest first (each key weighed by

@@ -333,10 +333,7 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
             let original: Option<&String> = shas.get(*of);
             let rank =
                 original.and_then(|sha| checked.candidates.iter().position(|(c, _)| c == sha));
-            let compared = original
-                .and_then(|sha| scratch.photos.read(sha, Variant::Signature).ok())
-                .and_then(|bytes| Fingerprint::from_bytes(&bytes))
-                .map(|theirs| format!("{:?}", similarity::compare(&checked.fingerprint, &theirs)));
+            let compared = original.and_then(|sha| compared_with(&scratch.photos, sha, &checked));
             misses.insert(
                 format!("photo {index}"),
                 json!({
@@ -446,17 +443,22 @@ fn why_missed(
     let everyone =
         store::reuse_candidates(db, &checked.sha, &keys, 1, usize::MAX).unwrap_or_default();
     let ranked = original.and_then(|sha| everyone.iter().position(|(other, _)| other == sha));
-    let compared = original
-        .and_then(|sha| photos.read(sha, Variant::Signature).ok())
-        .and_then(|bytes| Fingerprint::from_bytes(&bytes))
-        .map(|theirs| format!("{:?}", similarity::compare(&checked.fingerprint, &theirs)));
     json!({
         "copy": how,
         "original_rank": ranked.map(|rank| rank + 1),
         "shared_keys": ranked.map(|rank| everyone[rank].1),
         "photos_sharing_keys": everyone.len(),
-        "compared": compared,
+        "compared": original.and_then(|sha| compared_with(photos, sha, checked)),
     })
+}
+
+/// What comparing the checked photo with the stored photo `original` says.
+fn compared_with(photos: &PhotoStore, original: &str, checked: &Checked) -> Option<String> {
+    let theirs = Fingerprint::from_bytes(&photos.read(original, Variant::Signature).ok()?)?;
+    Some(format!(
+        "{:?}",
+        similarity::compare(&checked.fingerprint, &theirs)
+    ))
 }
 
 /// The p50, p99 and longest of `samples`, in milliseconds (see [`stats`]).

@@ -27,7 +27,7 @@ use crate::evidence::photo::{self, PhotoLimits};
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::ReuseKind;
 use crate::photo_store::{PhotoStore, Variant};
-use crate::submissions::store;
+use crate::submissions::{store, verification};
 
 /// What a photo of the set really is.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,10 +185,11 @@ enum Verdict {
 }
 
 /// Checks one photo as the server does: decodes it (`photo::inspect`),
-/// records and indexes it in `db`, keeps its fingerprint in `photos`,
-/// compares it with the candidates the index proposes, and takes it out of
-/// the index if it repeats one. Returns the candidate found (by its sha-256)
-/// and how it repeats it.
+/// records it in `db`, keeps its fingerprint in `photos`, and searches the
+/// index for an earlier photo of the same paper
+/// (`verification::search_reused_paper`, which indexes the photo unless it
+/// repeats one). Returns the candidate found (by its sha-256) and how it
+/// repeats it.
 fn check(
     db: &Db,
     photos: &PhotoStore,
@@ -226,7 +227,6 @@ fn check(
         },
     )
     .map_err(describe)?;
-    let keys = inspected.fingerprint.keypoints.index_keys();
     store::mark_verified(
         db,
         &sha,
@@ -237,33 +237,18 @@ fn check(
         }),
     )
     .map_err(describe)?;
-    store::index_photo_keys(db, &sha, &keys).map_err(describe)?;
-    let candidates = store::reuse_candidates(
-        db,
-        &sha,
-        &keys,
-        similarity::MIN_SHARED_KEYS,
-        similarity::CANDIDATES_COMPARED,
-    )
+    let search = verification::search_reused_paper(db, &sha, &inspected.fingerprint, |other| {
+        Ok(photos
+            .read(other, Variant::Signature)
+            .ok()
+            .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+            .map(|print| (other.to_string(), print)))
+    })
     .map_err(describe)?;
-    let theirs: Vec<(String, Fingerprint)> = candidates
-        .iter()
-        .filter_map(|(other, _)| {
-            let bytes = photos.read(other, Variant::Signature).ok()?;
-            Some((other.clone(), Fingerprint::from_bytes(&bytes)?))
-        })
-        .collect();
-    let found = similarity::find_same_paper(
-        &inspected.fingerprint,
-        theirs.iter().map(|(other, print)| (other.clone(), print)),
-    );
-    if found.is_some() {
-        store::unindex_photo_keys(db, &sha, &keys).map_err(describe)?;
-    }
     Ok(Checked {
         sha,
-        found,
-        candidates,
+        found: search.found,
+        candidates: search.candidates,
         fingerprint: inspected.fingerprint,
     })
 }

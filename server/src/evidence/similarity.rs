@@ -442,21 +442,14 @@ pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Resemblance {
     }
 }
 
-/// The first of `candidates` (most likely first) that shows the same signed
-/// paper as `mine`, and how.
-pub fn find_same_paper<'a, T>(
-    mine: &Fingerprint,
-    candidates: impl IntoIterator<Item = (T, &'a Fingerprint)>,
-) -> Option<(T, ReuseKind)> {
-    candidates
-        .into_iter()
-        .find_map(|(candidate, theirs)| match compare(mine, theirs) {
-            Resemblance::Copy { score } => Some((candidate, ReuseKind::Copy { similarity: score })),
-            Resemblance::SamePaper { score } => {
-                Some((candidate, ReuseKind::SamePaper { similarity: score }))
-            }
-            Resemblance::Different { .. } => None,
-        })
+/// Whether `theirs` shows the same signed paper as `mine`, as a reuse of it:
+/// a copy of its photo or another photo of the paper.
+pub fn same_paper(mine: &Fingerprint, theirs: &Fingerprint) -> Option<ReuseKind> {
+    match compare(mine, theirs) {
+        Resemblance::Copy { score } => Some(ReuseKind::Copy { similarity: score }),
+        Resemblance::SamePaper { score } => Some(ReuseKind::SamePaper { similarity: score }),
+        Resemblance::Different { .. } => None,
+    }
 }
 
 #[cfg(test)]

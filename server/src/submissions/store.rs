@@ -148,6 +148,32 @@ pub fn uses_elsewhere(db: &Db, shas: &[String], subject: &str) -> Result<Vec<Pho
     })
 }
 
+/// The first use of photo `sha` by a submission before `before` about
+/// another subject: the use a reused paper's flag names.
+pub fn first_use_elsewhere(
+    db: &Db,
+    sha: &str,
+    subject: &str,
+    before: i64,
+) -> Result<Option<PhotoUse>, DbError> {
+    with_conn!(db, |conn| {
+        Ok(submission_photos::table
+            .inner_join(submissions::table.left_join(households::table))
+            .filter(submission_photos::sha256.eq(sha))
+            .filter(submission_photos::subject.ne(subject))
+            .filter(submission_photos::submission_id.lt(before))
+            .select((
+                submission_photos::sha256,
+                submission_photos::submission_id,
+                submission_photos::subject,
+                households::code.nullable(),
+            ))
+            .order(submission_photos::submission_id)
+            .first(conn)
+            .optional()?)
+    })
+}
+
 /// A key shared by this many photos is the printed template's, not one
 /// paper's: it stops finding candidates and its postings are dropped. At 8,
 /// thousands of look-alike papers made most of a paper's own keys common

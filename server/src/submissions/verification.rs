@@ -27,7 +27,7 @@ use camket_schema::models::PhotoRow;
 use crate::error::ApiError;
 use crate::evidence::photo;
 use crate::evidence::similarity::{self, Fingerprint};
-use crate::evidence::{self, Flag, PhotoReuse};
+use crate::evidence::{self, Flag, PhotoReuse, ReuseKind};
 use crate::photo_store::Variant;
 use crate::state::AppState;
 
@@ -390,16 +390,8 @@ fn stored_fingerprint(state: &AppState, sha: &str) -> Option<Fingerprint> {
 }
 
 /// An earlier photo of the same signed paper sent for another subject (by a
-/// submission received before submission `id`): the candidates are the
-/// photos sharing the most keypoint keys with this one (the handwriting's:
-/// the template's keys are common and do not count); lining them up and
-/// comparing the paper tile by tile decides ([`similarity::compare`]), and
-/// tells a copy from a new photo of the same paper.
-///
-/// The photo is indexed before the search, so that a check running beside
-/// this one (another checker, another instance) finds it, and taken out of the
-/// index again if it repeats an earlier paper: a paper reused many times must
-/// not make its own handwriting "common" and hide its next reuse.
+/// submission received before submission `id`), found by
+/// [`search_reused_paper`].
 fn reused_paper(
     state: &AppState,
     id: i64,
@@ -411,44 +403,94 @@ fn reused_paper(
     let Some(mine) = fingerprint.or_else(|| stored_fingerprint(state, &photo.sha256)) else {
         return Ok(None);
     };
-    let keys = mine.keypoints.index_keys();
-    store::index_photo_keys(&state.db, &photo.sha256, &keys)?;
-    let candidates = store::reuse_candidates(
-        &state.db,
-        &photo.sha256,
-        &keys,
-        similarity::MIN_SHARED_KEYS,
-        similarity::CANDIDATES_COMPARED,
-    )?;
-    // Only photos sent earlier for another subject count: of two copies
-    // checked at once, the later one is flagged, not the original.
-    let mut sent_elsewhere = Vec::new();
-    for (candidate, _) in candidates {
-        let uses = store::uses_elsewhere(&state.db, std::slice::from_ref(&candidate), subject)?;
-        if let (Some(use_elsewhere), Some(theirs)) = (
-            uses.into_iter()
-                .next()
-                .filter(|(_, other, _, _)| *other < id),
-            stored_fingerprint(state, &candidate),
-        ) {
-            sent_elsewhere.push((use_elsewhere, theirs));
-        }
-    }
-    let found = similarity::find_same_paper(
-        &mine,
-        sent_elsewhere
-            .iter()
-            .map(|(use_elsewhere, theirs)| (use_elsewhere, theirs)),
-    );
-    if found.is_some() {
-        store::unindex_photo_keys(&state.db, &photo.sha256, &keys)?;
-    }
-    Ok(
-        found.map(|((_, other, other_subject, code), kind)| PhotoReuse {
+    let search = search_reused_paper(&state.db, &photo.sha256, &mine, |candidate| {
+        // Only photos sent earlier for another subject count: of two copies
+        // checked at once, the later one is flagged, not the original.
+        let Some(use_elsewhere) = store::first_use_elsewhere(&state.db, candidate, subject, id)?
+        else {
+            return Ok(None);
+        };
+        Ok(stored_fingerprint(state, candidate).map(|theirs| (use_elsewhere, theirs)))
+    })?;
+    Ok(search
+        .found
+        .map(|((_, other, other_subject, code), kind)| PhotoReuse {
             part_name: part_name.to_string(),
-            other_submission: *other,
-            other_subject: describe_subject(other_subject, code),
+            other_submission: other,
+            other_subject: describe_subject(&other_subject, &code),
             kind,
-        }),
-    )
+        }))
+}
+
+/// What [`search_reused_paper`] found, and what it looked at.
+pub struct ReuseSearch<T> {
+    /// The earlier photo of the same paper (as `earlier` named it), and how
+    /// it was reused.
+    pub found: Option<(T, ReuseKind)>,
+    /// The index's candidates in the order they were considered, with the
+    /// keys each shares.
+    pub candidates: Vec<(String, usize)>,
+}
+
+/// Looks for an earlier photo of the same signed paper as photo `sha`, whose
+/// fingerprint is `mine`. The candidates are the photos sharing the most
+/// keypoint keys with it (the handwriting's: the template's keys are common
+/// and do not count), likeliest first; `earlier` says whether a candidate
+/// counts (and gives what a flag would name, and its fingerprint), and lining
+/// the two up and comparing the paper tile by tile decides
+/// ([`similarity::same_paper`]), which also tells a copy from a new photo of
+/// the paper. The first candidate that shows the same paper is the answer.
+///
+/// A copy of a paper already in the index is found by the first look and
+/// writes nothing (most of a copy's check cost was indexing it and taking it
+/// out again). Otherwise the photo is indexed, so that a check running beside
+/// this one (another checker, another instance) finds it, and the index is
+/// looked at again for a photo indexed meanwhile (each candidate is compared
+/// once). If that finds an earlier photo of the paper, this one is taken out
+/// of the index again: a paper reused many times must not make its own
+/// handwriting "common" and hide its next reuse.
+pub fn search_reused_paper<T>(
+    db: &camket_schema::Db,
+    sha: &str,
+    mine: &Fingerprint,
+    mut earlier: impl FnMut(&str) -> Result<Option<(T, Fingerprint)>, camket_schema::DbError>,
+) -> Result<ReuseSearch<T>, camket_schema::DbError> {
+    let keys = mine.keypoints.index_keys();
+    let mut search = ReuseSearch {
+        found: None,
+        candidates: Vec::new(),
+    };
+    let mut look = |search: &mut ReuseSearch<T>| -> Result<(), camket_schema::DbError> {
+        let candidates = store::reuse_candidates(
+            db,
+            sha,
+            &keys,
+            similarity::MIN_SHARED_KEYS,
+            similarity::CANDIDATES_COMPARED,
+        )?;
+        for (candidate, shared) in candidates {
+            if search.candidates.iter().any(|(seen, _)| *seen == candidate) {
+                continue;
+            }
+            search.candidates.push((candidate.clone(), shared));
+            let Some((named, theirs)) = earlier(&candidate)? else {
+                continue;
+            };
+            if let Some(kind) = similarity::same_paper(mine, &theirs) {
+                search.found = Some((named, kind));
+                break;
+            }
+        }
+        Ok(())
+    };
+    look(&mut search)?;
+    if search.found.is_some() {
+        return Ok(search);
+    }
+    store::index_photo_keys(db, sha, &keys)?;
+    look(&mut search)?;
+    if search.found.is_some() {
+        store::unindex_photo_keys(db, sha, &keys)?;
+    }
+    Ok(search)
 }

@@ -355,6 +355,9 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     };
     let started = Instant::now();
     let mut earlier_shas = Vec::with_capacity(earlier);
+    // Earlier papers flagged as repeating one before them: false flags, and
+    // a paper flagged so is not indexed, so its own copies are missed later.
+    let mut earlier_flagged = Vec::new();
     // The earlier papers are drawn on a second thread while this one checks
     // them in order (drawing one costs as much as checking it).
     std::thread::scope(|scope| {
@@ -368,7 +371,15 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             }
         });
         for jpeg in to_check {
-            earlier_shas.push(check(db, &scratch.photos, &jpeg, offset)?.sha);
+            let checked = check(db, &scratch.photos, &jpeg, offset)?;
+            if let Some((other, kind)) = &checked.found {
+                earlier_flagged.push(json!({
+                    "paper": earlier_shas.len(),
+                    "as_repeating_paper": earlier_shas.iter().position(|sha| sha == other),
+                    "kind": format!("{kind:?}"),
+                }));
+            }
+            earlier_shas.push(checked.sha);
         }
         Ok::<(), String>(())
     })?;
@@ -402,6 +413,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
     Ok(json!({
         "earlier_papers": earlier,
+        "earlier_papers_flagged": earlier_flagged,
         "index_postings": postings,
         "common_keys": common_keys,
         "indexing_seconds": indexing_seconds,

@@ -220,5 +220,8 @@ per_backend! {
         );
         assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
+        for kind in ["check_ms_copies", "check_ms_new_papers"] {
+            assert!(scale[kind]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{kind}: {scale}");
+        }
     }
 }

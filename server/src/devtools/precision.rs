@@ -385,6 +385,9 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     })?;
     let indexing_seconds = started.elapsed().as_secs_f64();
     let (mut check_ms, mut flagged_copies, mut flagged_new) = (Vec::new(), 0, 0);
+    // A copy is found at the first look, a new paper is compared with every
+    // candidate and indexed: their costs differ by far.
+    let (mut copy_ms, mut new_paper_ms) = (Vec::new(), Vec::new());
     let mut missed = Vec::new();
     for k in 0..checks {
         let original_paper = (k * 7919) % earlier.max(1);
@@ -396,7 +399,13 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         };
         let started = Instant::now();
         let checked = check(db, &scratch.photos, &jpeg, offset)?;
-        check_ms.push(started.elapsed());
+        let took = started.elapsed();
+        check_ms.push(took);
+        if k % 2 == 0 {
+            copy_ms.push(took);
+        } else {
+            new_paper_ms.push(took);
+        }
         match (k % 2 == 0, checked.found.is_some()) {
             (true, true) => flagged_copies += 1,
             (false, true) => flagged_new += 1,
@@ -422,6 +431,8 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         "copies": checks.div_ceil(2),
         "new_papers_flagged": flagged_new,
         "check_ms": milliseconds(check_ms),
+        "check_ms_copies": milliseconds(copy_ms),
+        "check_ms_new_papers": milliseconds(new_paper_ms),
         "copies_missed": missed,
     }))
 }

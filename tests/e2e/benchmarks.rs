@@ -212,6 +212,11 @@ per_backend! {
             "no honest earlier paper flagged as repeating another: {scale}"
         );
         assert_eq!(scale["copies_flagged"], scale["copies"], "{scale}");
+        assert_eq!(scale["copies_flagged_as_another_paper"], 0, "{scale}");
+        assert!(
+            scale["copies_found_at_first_look"].as_i64().unwrap_or(0) > 0,
+            "a copy of an indexed paper is found by comparing it with its original alone: {scale}"
+        );
         assert_eq!(scale["new_papers_flagged"], 0, "{scale}");
         assert_eq!(
             scale["copies_missed"].as_array().map(Vec::len),

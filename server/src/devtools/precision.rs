@@ -237,14 +237,15 @@ fn check(
         }),
     )
     .map_err(describe)?;
-    let search = verification::search_reused_paper(db, &sha, &inspected.fingerprint, |other| {
-        Ok(photos
-            .read(other, Variant::Signature)
-            .ok()
-            .and_then(|bytes| Fingerprint::from_bytes(&bytes))
-            .map(|print| (other.to_string(), print)))
-    })
-    .map_err(describe)?;
+    let search =
+        verification::search_reused_paper(db, &sha, &inspected.fingerprint, false, |other| {
+            Ok(photos
+                .read(other, Variant::Signature)
+                .ok()
+                .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+                .map(|print| (other.to_string(), print)))
+        })
+        .map_err(describe)?;
     Ok(Checked {
         sha,
         found: search.found,
@@ -388,6 +389,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     // A copy is found at the first look, a new paper is compared with every
     // candidate and indexed: their costs differ by far.
     let (mut copy_ms, mut new_paper_ms) = (Vec::new(), Vec::new());
+    let (mut found_at_first_look, mut flagged_as_another) = (0, 0);
     let mut missed = Vec::new();
     for k in 0..checks {
         let original_paper = (k * 7919) % earlier.max(1);
@@ -406,17 +408,19 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         } else {
             new_paper_ms.push(took);
         }
-        match (k % 2 == 0, checked.found.is_some()) {
-            (true, true) => flagged_copies += 1,
-            (false, true) => flagged_new += 1,
-            (true, false) => missed.push(why_missed(
-                db,
-                &scratch.photos,
-                &checked,
-                earlier_shas.get(original_paper),
-                how,
-            )),
-            _ => {}
+        let original = earlier_shas.get(original_paper);
+        match (k % 2 == 0, &checked.found) {
+            (true, Some((sha, _))) if Some(sha) == original => {
+                flagged_copies += 1;
+                // Compared with nobody but its original.
+                if checked.candidates.len() == 1 {
+                    found_at_first_look += 1;
+                }
+            }
+            (true, Some(_)) => flagged_as_another += 1,
+            (false, Some(_)) => flagged_new += 1,
+            (true, None) => missed.push(why_missed(db, &scratch.photos, &checked, original, how)),
+            (false, None) => {}
         }
     }
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
@@ -428,6 +432,8 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         "indexing_seconds": indexing_seconds,
         "checks": checks,
         "copies_flagged": flagged_copies,
+        "copies_found_at_first_look": found_at_first_look,
+        "copies_flagged_as_another_paper": flagged_as_another,
         "copies": checks.div_ceil(2),
         "new_papers_flagged": flagged_new,
         "check_ms": milliseconds(check_ms),

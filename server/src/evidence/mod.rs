@@ -278,7 +278,7 @@ pub enum ReuseKind {
     /// Byte for byte the same file.
     SameFile,
     /// The same photo re-encoded, resized, cropped, turned or brightened;
-    /// `similarity` is the least alike tile of the paper (see [`similarity`]).
+    /// `similarity` is the third least alike tile of the paper (see [`similarity`]).
     Copy { similarity: f32 },
     /// A new photo of the same signed paper.
     SamePaper { similarity: f32 },

@@ -30,7 +30,9 @@ pub const MIN_SHARED_KEYS: usize = 3;
 /// among 1,000 look-alike papers, 2.5 % of honest papers shot on the same
 /// table as an earlier one scored 0.55–0.68 against it (their scribbled
 /// lines agree in texture at the detail image's scale), and at 0.55 they
-/// were flagged (BENCHMARKS §7). The threshold lies between the two.
+/// were flagged (BENCHMARKS §7). The threshold lies between the two. It is
+/// also where a single tile counts as disagreeing, for the comparison's
+/// early stop at the third.
 pub const SAME_PAPER: f32 = 0.74;
 /// Around the paper, a copy agrees at least this well; a new photo does not.
 const SAME_FRAME: f32 = 0.6;
@@ -68,7 +70,7 @@ pub enum Resemblance {
 }
 
 impl Resemblance {
-    /// The score of the least alike tile of the paper, from -1 to 1.
+    /// The score of the third least alike tile of the paper, from -1 to 1.
     pub fn score(&self) -> Option<f32> {
         match self {
             Resemblance::Different { score } => *score,

@@ -168,7 +168,7 @@ pub fn first_use_elsewhere(
                 submission_photos::subject,
                 households::code.nullable(),
             ))
-            .order(submission_photos::submission_id)
+            .order((submission_photos::submission_id, submission_photos::id))
             .first(conn)
             .optional()?)
     })
@@ -239,7 +239,7 @@ pub fn reuse_candidates(
 /// Indexes photo `sha` under each of its keypoint `keys` that is not common
 /// yet; a key now shared by [`COMMON_KEY_PHOTOS`] photos becomes common and
 /// its postings go. Idempotent. A photo found to repeat an earlier paper is
-/// taken out again ([`unindex_photo_keys`], see `verification::reused_paper`):
+/// taken out again ([`unindex_photo_keys`], see `verification::search_reused_paper`):
 /// its keys are the earlier photo's, and a paper reused many times would
 /// otherwise make its own handwriting "common" and hide its next reuse.
 pub fn index_photo_keys(db: &Db, sha: &str, keys: &[i64]) -> Result<(), DbError> {

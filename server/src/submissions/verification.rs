@@ -284,7 +284,7 @@ pub struct Reindexed {
 /// Builds the keypoint index again from the stored fingerprints, as the
 /// checks would have built it: every decoded photo in the order it was
 /// checked, but for one that each of its submissions was flagged for as a
-/// repeat (see `reused_paper`). For an upgrade that changes how keys are cut
+/// repeat (see `search_reused_paper`). For an upgrade that changes how keys are cut
 /// from descriptors (`keypoints::KEY_TABLES`, `KEY_BITS`): the earlier keys
 /// would never match the new ones. It may run while the server serves: a
 /// photo checked meanwhile is indexed by its own check (indexing is
@@ -400,18 +400,27 @@ fn reused_paper(
     part_name: &str,
     subject: &str,
 ) -> Result<Option<PhotoReuse>, ApiError> {
+    // Decoded by an earlier check of this photo: that one may have indexed it.
+    let indexed_before = fingerprint.is_none();
     let Some(mine) = fingerprint.or_else(|| stored_fingerprint(state, &photo.sha256)) else {
         return Ok(None);
     };
-    let search = search_reused_paper(&state.db, &photo.sha256, &mine, |candidate| {
-        // Only photos sent earlier for another subject count: of two copies
-        // checked at once, the later one is flagged, not the original.
-        let Some(use_elsewhere) = store::first_use_elsewhere(&state.db, candidate, subject, id)?
-        else {
-            return Ok(None);
-        };
-        Ok(stored_fingerprint(state, candidate).map(|theirs| (use_elsewhere, theirs)))
-    })?;
+    let search = search_reused_paper(
+        &state.db,
+        &photo.sha256,
+        &mine,
+        indexed_before,
+        |candidate| {
+            // Only photos sent earlier for another subject count: of two copies
+            // checked at once, the later one is flagged, not the original.
+            let Some(use_elsewhere) =
+                store::first_use_elsewhere(&state.db, candidate, subject, id)?
+            else {
+                return Ok(None);
+            };
+            Ok(stored_fingerprint(state, candidate).map(|theirs| (use_elsewhere, theirs)))
+        },
+    )?;
     Ok(search
         .found
         .map(|((_, other, other_subject, code), kind)| PhotoReuse {
@@ -441,18 +450,27 @@ pub struct ReuseSearch<T> {
 /// ([`similarity::same_paper`]), which also tells a copy from a new photo of
 /// the paper. The first candidate that shows the same paper is the answer.
 ///
-/// A copy of a paper already in the index is found by the first look and
-/// writes nothing (most of a copy's check cost was indexing it and taking it
-/// out again). Otherwise the photo is indexed, so that a check running beside
-/// this one (another checker, another instance) finds it, and the index is
-/// looked at again for a photo indexed meanwhile (each candidate is compared
-/// once). If that finds an earlier photo of the paper, this one is taken out
-/// of the index again: a paper reused many times must not make its own
+/// The first look compares only the likeliest candidate that counts: a copy
+/// of a paper already in the index is nearly always that one, and is then
+/// found without writing anything (indexing a copy and taking it out again
+/// was a third of a check's time). `indexed_before` says the photo may be in
+/// the index already (it was decoded by an earlier check of it that stopped
+/// halfway, and is checked again): a repeat found at the first look is then
+/// taken out too. Otherwise the photo is indexed at once, so that
+/// a check running beside this one (another checker, another instance)
+/// finds it, and the index is looked at again with every candidate compared
+/// (each once), a photo indexed meanwhile included. The first look is kept
+/// to one comparison so that the photo is indexed early: two photos of one
+/// paper sent together are checked side by side, and the later one finds
+/// the earlier only if that is indexed before its own last look. If the
+/// second look finds an earlier photo of the paper, this one is taken out of
+/// the index again: a paper reused many times must not make its own
 /// handwriting "common" and hide its next reuse.
 pub fn search_reused_paper<T>(
     db: &camket_schema::Db,
     sha: &str,
     mine: &Fingerprint,
+    indexed_before: bool,
     mut earlier: impl FnMut(&str) -> Result<Option<(T, Fingerprint)>, camket_schema::DbError>,
 ) -> Result<ReuseSearch<T>, camket_schema::DbError> {
     let keys = mine.keypoints.index_keys();
@@ -460,7 +478,9 @@ pub fn search_reused_paper<T>(
         found: None,
         candidates: Vec::new(),
     };
-    let mut look = |search: &mut ReuseSearch<T>| -> Result<(), camket_schema::DbError> {
+    let mut look = |search: &mut ReuseSearch<T>,
+                    compared_at_most: usize|
+     -> Result<(), camket_schema::DbError> {
         let candidates = store::reuse_candidates(
             db,
             sha,
@@ -468,14 +488,19 @@ pub fn search_reused_paper<T>(
             similarity::MIN_SHARED_KEYS,
             similarity::CANDIDATES_COMPARED,
         )?;
+        let mut compared = 0;
         for (candidate, shared) in candidates {
             if search.candidates.iter().any(|(seen, _)| *seen == candidate) {
                 continue;
+            }
+            if compared == compared_at_most {
+                break;
             }
             search.candidates.push((candidate.clone(), shared));
             let Some((named, theirs)) = earlier(&candidate)? else {
                 continue;
             };
+            compared += 1;
             if let Some(kind) = similarity::same_paper(mine, &theirs) {
                 search.found = Some((named, kind));
                 break;
@@ -483,12 +508,15 @@ pub fn search_reused_paper<T>(
         }
         Ok(())
     };
-    look(&mut search)?;
+    look(&mut search, 1)?;
     if search.found.is_some() {
+        if indexed_before {
+            store::unindex_photo_keys(db, sha, &keys)?;
+        }
         return Ok(search);
     }
     store::index_photo_keys(db, sha, &keys)?;
-    look(&mut search)?;
+    look(&mut search, similarity::CANDIDATES_COMPARED)?;
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;
     }

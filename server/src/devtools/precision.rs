@@ -239,10 +239,7 @@ fn check(
     .map_err(describe)?;
     let search =
         verification::search_reused_paper(db, &sha, &inspected.fingerprint, false, |other| {
-            Ok(photos
-                .read(other, Variant::Signature)
-                .ok()
-                .and_then(|bytes| Fingerprint::from_bytes(&bytes))
+            Ok(verification::stored_fingerprint(photos, other)
                 .map(|print| (other.to_string(), print)))
         })
         .map_err(describe)?;
@@ -468,7 +465,7 @@ fn why_missed(
 
 /// What comparing the checked photo with the stored photo `original` says.
 fn compared_with(photos: &PhotoStore, original: &str, checked: &Checked) -> Option<String> {
-    let theirs = Fingerprint::from_bytes(&photos.read(original, Variant::Signature).ok()?)?;
+    let theirs = verification::stored_fingerprint(photos, original)?;
     Some(format!(
         "{:?}",
         similarity::compare(&checked.fingerprint, &theirs)

@@ -310,11 +310,7 @@ pub fn reindex_photos(
                 done.repeats += 1;
                 continue;
             }
-            let print = photos
-                .read(sha, Variant::Signature)
-                .ok()
-                .and_then(|bytes| Fingerprint::from_bytes(&bytes));
-            let Some(print) = print else {
+            let Some(print) = stored_fingerprint(photos, sha) else {
                 done.unreadable += 1;
                 continue;
             };
@@ -381,9 +377,13 @@ fn verified_photo(
     Ok((photo, fingerprint))
 }
 
-fn stored_fingerprint(state: &AppState, sha: &str) -> Option<Fingerprint> {
-    state
-        .photos
+/// Photo `sha`'s fingerprint as its check kept it in `photos`; `None` when
+/// the store cannot give it or it is of an older format.
+pub fn stored_fingerprint(
+    photos: &crate::photo_store::PhotoStore,
+    sha: &str,
+) -> Option<Fingerprint> {
+    photos
         .read(sha, Variant::Signature)
         .ok()
         .and_then(|bytes| Fingerprint::from_bytes(&bytes))
@@ -402,7 +402,8 @@ fn reused_paper(
 ) -> Result<Option<PhotoReuse>, ApiError> {
     // Decoded by an earlier check of this photo: that one may have indexed it.
     let indexed_before = fingerprint.is_none();
-    let Some(mine) = fingerprint.or_else(|| stored_fingerprint(state, &photo.sha256)) else {
+    let Some(mine) = fingerprint.or_else(|| stored_fingerprint(&state.photos, &photo.sha256))
+    else {
         return Ok(None);
     };
     let search = search_reused_paper(
@@ -418,7 +419,7 @@ fn reused_paper(
             else {
                 return Ok(None);
             };
-            Ok(stored_fingerprint(state, candidate).map(|theirs| (use_elsewhere, theirs)))
+            Ok(stored_fingerprint(&state.photos, candidate).map(|theirs| (use_elsewhere, theirs)))
         },
     )?;
     Ok(search

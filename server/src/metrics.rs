@@ -29,6 +29,9 @@ pub struct Metrics {
     latency: HistogramVec,
     /// Photos the background checks finished (decoded, or found unreadable).
     pub photos_checked: IntCounter,
+    /// Photos flagged as repeating a paper by the check of the earlier photo
+    /// of that paper, because their own check ran first or beside it.
+    pub late_repeat_flags: IntCounter,
     /// Seconds from a submission's receipt (its `201`) to its evidence checks
     /// settled: how long `evidence: pending` may hide a flag.
     pub evidence_wait: Histogram,
@@ -75,6 +78,13 @@ impl Metrics {
                 IntCounter::new(
                     "evidence_photos_checked_total",
                     "Photos the background checks finished",
+                ),
+            )?,
+            late_repeat_flags: registered(
+                &registry,
+                IntCounter::new(
+                    "evidence_late_repeat_flags_total",
+                    "Photos flagged as a repeat by the check of the earlier photo of their paper",
                 ),
             )?,
             evidence_wait: registered(

@@ -959,3 +959,112 @@ per_backend! {
         assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "the JPEG as it was stored");
     }
 }
+
+per_backend! {
+    fn a_copy_checked_before_its_original_is_flagged_by_the_originals_check(backend) {
+        use camket::submissions::store::{get, settle_evidence};
+        let mut fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let when = local(3, 9);
+        let original = paper(31, when, Some(H1));
+        let later = when + Duration::minutes(30);
+        let copy = synthetic::jpeg_with_exif(
+            &image::load_from_memory(&original).expect("decode"),
+            70,
+            &ExifSpec {
+                taken_local: Some(later.naive_local()),
+                offset: None,
+                gps: Some(H1),
+            },
+        );
+        let send = |household: &str, at, photo: Vec<u8>| {
+            let visit =
+                Visit::commitment(&fx, "V1", Some(homes[household]), "relative_abroad", at, Some(H1), photo);
+            let sent = visit.send(&surveyor);
+            assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
+            sent.body["id"].as_i64().expect("id")
+        };
+        let first = send("H1", when, original);
+        settled(&surveyor, first);
+        let second = send("H2", later, copy);
+        let checked = settled(&surveyor, second);
+        assert_eq!(flag_codes(&checked), vec!["duplicate_photo"], "checked in order: {checked}");
+
+        // Check them again in the other order: the copy first, then its
+        // original (as when two are checked side by side and the copy's
+        // check ends first, or the original's check was put off).
+        fx.server.terminate();
+        let db = camket_schema::Db::connect(&fx.env.database_url, 4).expect("database");
+        let execute = |sql: &str| -> Result<usize, camket_schema::DbError> {
+            use diesel::RunQueryDsl;
+            Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
+        };
+        let check_again = |id: i64| {
+            for sql in [
+                format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"),
+                format!("DELETE FROM submission_flags WHERE submission_id = {id}"),
+            ] {
+                execute(&sql).expect("sql");
+            }
+        };
+        execute("DELETE FROM photo_keys").expect("empty the index");
+        check_again(second);
+        fx.server = fx.env.start();
+        let surveyor = fx.login("surveyor");
+        let officer = fx.login("officer");
+        let checked = settled(&officer, second);
+        assert_eq!(flag_codes(&checked), Vec::<String>::new(), "its original was not indexed yet: {checked}");
+
+        // The original's check finds its later copy in the index and flags it.
+        check_again(first);
+        let original_checked = settled(&surveyor, first);
+        assert_eq!(flag_codes(&original_checked), Vec::<String>::new(), "{original_checked}");
+        let copy = officer.get(&format!("/api/v1/submissions/{second}")).body;
+        assert_eq!(flag_codes(&copy), vec!["duplicate_photo"], "{copy}");
+        assert_eq!(copy["flags"][0]["other_submission"], first, "{copy}");
+        assert!(
+            copy["flags"][0]["detail"].as_str().unwrap_or("").contains("household H1"),
+            "{copy}"
+        );
+        assert!(copy["risk"].as_i64().unwrap_or(0) > 0, "{copy}");
+        let queue = officer.get("/api/v1/submissions?flag=duplicate_photo");
+        let listed: Vec<i64> = queue.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|s| s["id"].as_i64())
+            .collect();
+        assert_eq!(listed, vec![second], "{}", queue.text);
+
+        // The copy is taken out of the index; the original stays.
+        let indexed = || -> std::collections::HashSet<String> {
+            use camket_schema::tables::photo_keys;
+            use diesel::prelude::*;
+            let load = || -> Result<Vec<String>, camket_schema::DbError> {
+                Ok(camket_schema::with_conn!(&db, |conn| photo_keys::table
+                    .select(photo_keys::sha256)
+                    .distinct()
+                    .load::<String>(conn)?))
+            };
+            load().expect("postings").into_iter().collect()
+        };
+        let sha_of = |body: &Value| body["photos"][0]["sha256"].as_str().expect("sha").to_string();
+        let in_index = indexed();
+        assert!(in_index.contains(&sha_of(&original_checked)), "{in_index:?}");
+        assert!(!in_index.contains(&sha_of(&copy)), "{in_index:?}");
+
+        // Had the copy's own check found the original too, its flag would
+        // not be written twice.
+        fx.server.terminate();
+        execute(&format!("UPDATE submissions SET evidence_pending = TRUE WHERE id = {second}"))
+            .expect("sql");
+        let flags: Vec<camket::evidence::Flag> =
+            serde_json::from_str(&get(&db, second).expect("read").expect("row").0.flags).expect("flags");
+        assert!(settle_evidence(&db, second, &flags).expect("settle"));
+        let row = get(&db, second).expect("read").expect("row").0;
+        let flags: Vec<camket::evidence::Flag> = serde_json::from_str(&row.flags).expect("flags");
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert!(!row.evidence_pending);
+    }
+}

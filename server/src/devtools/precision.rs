@@ -239,8 +239,11 @@ fn check(
     .map_err(describe)?;
     let search =
         verification::search_reused_paper(db, &sha, &inspected.fingerprint, false, |other| {
-            Ok(verification::stored_fingerprint(photos, other)
-                .map(|print| (other.to_string(), print)))
+            // Checked one at a time, in the order sent: every candidate is earlier.
+            Ok(match verification::stored_fingerprint(photos, other) {
+                Some(print) => verification::Candidate::Earlier(other.to_string(), print),
+                None => verification::Candidate::<String, ()>::Skipped,
+            })
         })
         .map_err(describe)?;
     Ok(Checked {

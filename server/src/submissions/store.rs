@@ -174,6 +174,34 @@ pub fn first_use_elsewhere(
     })
 }
 
+/// A later use of a photo: (submission id, part name, subject key).
+pub type LaterUse = (i64, String, String);
+
+/// The uses of photo `sha` by submissions after `after` about another
+/// subject (at most 50): the submissions that repeat a paper first sent in
+/// `after`, when their check ran before or beside its own and could not see it.
+pub fn later_uses_elsewhere(
+    db: &Db,
+    sha: &str,
+    subject: &str,
+    after: i64,
+) -> Result<Vec<LaterUse>, DbError> {
+    with_conn!(db, |conn| {
+        Ok(submission_photos::table
+            .filter(submission_photos::sha256.eq(sha))
+            .filter(submission_photos::subject.ne(subject))
+            .filter(submission_photos::submission_id.gt(after))
+            .select((
+                submission_photos::submission_id,
+                submission_photos::part_name,
+                submission_photos::subject,
+            ))
+            .order((submission_photos::submission_id, submission_photos::id))
+            .limit(50)
+            .load(conn)?)
+    })
+}
+
 /// A key shared by this many photos is the printed template's, not one
 /// paper's: it stops finding candidates and its postings are dropped. At 8,
 /// thousands of look-alike papers made most of a paper's own keys common
@@ -566,6 +594,13 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
         };
         let mut flags: Vec<crate::evidence::Flag> =
             serde_json::from_str(&flags).unwrap_or_default();
+        // The check of an earlier photo of the same paper, running beside
+        // this one, may have flagged the photo already (`flag_repeat`).
+        let found: Vec<crate::evidence::Flag> = found
+            .iter()
+            .filter(|f| !repeats_a_flagged_photo(&flags, f))
+            .cloned()
+            .collect();
         flags.extend(found.iter().cloned());
         let stored = serde_json::to_string(&flags)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
@@ -585,9 +620,53 @@ pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Res
         if settled == 0 {
             return Ok(false);
         }
-        record_flag_codes(conn, id, found)?;
+        record_flag_codes(conn, id, &found)?;
         diesel::delete(evidence_leases::table.filter(evidence_leases::submission_id.eq(id)))
             .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// `flag` says a photo repeats an earlier paper, and `flags` already say so
+/// of that photo.
+fn repeats_a_flagged_photo(flags: &[crate::evidence::Flag], flag: &crate::evidence::Flag) -> bool {
+    flag.code == FlagCode::DuplicatePhoto
+        && flag
+            .photo
+            .as_deref()
+            .is_some_and(|part| crate::evidence::flags_photo_as_repeat(flags, part))
+}
+
+/// Adds `flag` (a photo repeating an earlier paper) to submission `id`,
+/// checked or not, unless its flags already say that photo is a repeat.
+/// For a repeat found by the check of the earlier photo: the two were
+/// checked side by side, or the later one first, and its own check could not
+/// see the earlier. Returns whether the flag was added.
+pub fn flag_repeat(db: &Db, id: i64, flag: &crate::evidence::Flag) -> Result<bool, DbError> {
+    write_tx!(db, |conn| {
+        let current: Option<String> = submissions::table
+            .find(id)
+            .select(submissions::flags)
+            .first(conn)
+            .optional()?;
+        let Some(flags) = current else {
+            return Ok(false);
+        };
+        let mut flags: Vec<crate::evidence::Flag> =
+            serde_json::from_str(&flags).unwrap_or_default();
+        if repeats_a_flagged_photo(&flags, flag) {
+            return Ok(false);
+        }
+        flags.push(flag.clone());
+        let stored = serde_json::to_string(&flags)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        diesel::update(submissions::table.find(id))
+            .set((
+                submissions::flags.eq(stored),
+                submissions::risk.eq(crate::evidence::risk_of(&flags)),
+            ))
+            .execute(conn)?;
+        record_flag_codes(conn, id, std::slice::from_ref(flag))?;
         Ok(true)
     })
 }

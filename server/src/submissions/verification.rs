@@ -391,7 +391,9 @@ pub fn stored_fingerprint(
 
 /// An earlier photo of the same signed paper sent for another subject (by a
 /// submission received before submission `id`), found by
-/// [`search_reused_paper`].
+/// [`search_reused_paper`]. A *later* photo of the paper that the search
+/// finds (its check ran before or beside this one and could not see this
+/// photo) is flagged on its own submissions here.
 fn reused_paper(
     state: &AppState,
     id: i64,
@@ -412,16 +414,30 @@ fn reused_paper(
         &mine,
         indexed_before,
         |candidate| {
-            // Only photos sent earlier for another subject count: of two copies
-            // checked at once, the later one is flagged, not the original.
-            let Some(use_elsewhere) =
-                store::first_use_elsewhere(&state.db, candidate, subject, id)?
-            else {
-                return Ok(None);
+            // Of two photos of one paper, the later one is flagged, whichever
+            // was checked first.
+            let side = match store::first_use_elsewhere(&state.db, candidate, subject, id)? {
+                Some(use_elsewhere) => Ok(use_elsewhere),
+                None => {
+                    let later = store::later_uses_elsewhere(&state.db, candidate, subject, id)?;
+                    if later.is_empty() {
+                        return Ok(Candidate::Skipped);
+                    }
+                    Err(later)
+                }
             };
-            Ok(stored_fingerprint(&state.photos, candidate).map(|theirs| (use_elsewhere, theirs)))
+            let Some(theirs) = stored_fingerprint(&state.photos, candidate) else {
+                return Ok(Candidate::Skipped);
+            };
+            Ok(match side {
+                Ok(use_elsewhere) => Candidate::Earlier(use_elsewhere, theirs),
+                Err(later) => Candidate::Later(later, theirs),
+            })
         },
     )?;
+    for (_, uses, kind) in &search.later_repeats {
+        flag_later_repeats(state, &photo.sha256, uses, *kind)?;
+    }
     Ok(search
         .found
         .map(|((_, other, other_subject, code), kind)| PhotoReuse {
@@ -432,11 +448,62 @@ fn reused_paper(
         }))
 }
 
+/// Flags each later use (`uses`) of a photo that repeats the paper in photo
+/// `sha`, naming the first use of `sha` before it for another subject (what
+/// the later photo's own check would have named), unless it is flagged as a
+/// repeat already.
+fn flag_later_repeats(
+    state: &AppState,
+    sha: &str,
+    uses: &[store::LaterUse],
+    kind: ReuseKind,
+) -> Result<(), ApiError> {
+    for (later_id, later_part, later_subject) in uses {
+        let Some((_, other, other_subject, code)) =
+            store::first_use_elsewhere(&state.db, sha, later_subject, *later_id)?
+        else {
+            continue;
+        };
+        let flag = evidence::reuse_flag(&PhotoReuse {
+            part_name: later_part.clone(),
+            other_submission: other,
+            other_subject: describe_subject(&other_subject, &code),
+            kind,
+        });
+        if store::flag_repeat(&state.db, *later_id, &flag)? {
+            state.metrics.late_repeat_flags.inc();
+            tracing::info!(
+                submission = later_id,
+                earlier = other,
+                "a photo checked before the earlier photo of its paper is flagged as its repeat"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A candidate of the index as the caller of [`search_reused_paper`] sees it.
+pub enum Candidate<T, L> {
+    /// Sent earlier for another subject: if it shows the same paper, the
+    /// photo searched for repeats it (`T` names it in the flag).
+    Earlier(T, Fingerprint),
+    /// Sent only later for another subject, yet in the index already: its
+    /// check ran before or beside this one and could not see this photo. If
+    /// it shows the same paper, it is the repeat (`L` says where it was sent).
+    Later(L, Fingerprint),
+    /// Neither (this subject's own photo, or one whose fingerprint is gone):
+    /// not compared.
+    Skipped,
+}
+
 /// What [`search_reused_paper`] found, and what it looked at.
-pub struct ReuseSearch<T> {
-    /// The earlier photo of the same paper (as `earlier` named it), and how
+pub struct ReuseSearch<T, L> {
+    /// The earlier photo of the same paper (as `sides` named it), and how
     /// it was reused.
     pub found: Option<(T, ReuseKind)>,
+    /// Later photos of the same paper found in the index (by sha-256, with
+    /// where `sides` said they were sent): each repeats this one.
+    pub later_repeats: Vec<(String, L, ReuseKind)>,
     /// The index's candidates in the order they were considered, with the
     /// keys each shares.
     pub candidates: Vec<(String, usize)>,
@@ -445,11 +512,14 @@ pub struct ReuseSearch<T> {
 /// Looks for an earlier photo of the same signed paper as photo `sha`, whose
 /// fingerprint is `mine`. The candidates are the photos sharing the most
 /// keypoint keys with it (the handwriting's: the template's keys are common
-/// and do not count), likeliest first; `earlier` says whether a candidate
-/// counts (and gives what a flag would name, and its fingerprint), and lining
-/// the two up and comparing the paper tile by tile decides
-/// ([`similarity::same_paper`]), which also tells a copy from a new photo of
-/// the paper. The first candidate that shows the same paper is the answer.
+/// and do not count), likeliest first; `sides` says whether a candidate was
+/// sent earlier or later for another subject, or does not count (see
+/// [`Candidate`]), and lining the two up and comparing the paper tile by
+/// tile decides ([`similarity::same_paper`]), which also tells a copy from a
+/// new photo of the paper. The first earlier candidate that shows the same
+/// paper is the answer; a later one that does is kept in
+/// [`ReuseSearch::later_repeats`] and taken out of the index (it repeats this
+/// photo), and the search goes on.
 ///
 /// The first look compares only the likeliest candidate that counts: a copy
 /// of a paper already in the index is nearly always that one, and is then
@@ -467,19 +537,20 @@ pub struct ReuseSearch<T> {
 /// second look finds an earlier photo of the paper, this one is taken out of
 /// the index again: a paper reused many times must not make its own
 /// handwriting "common" and hide its next reuse.
-pub fn search_reused_paper<T>(
+pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     sha: &str,
     mine: &Fingerprint,
     indexed_before: bool,
-    mut earlier: impl FnMut(&str) -> Result<Option<(T, Fingerprint)>, camket_schema::DbError>,
-) -> Result<ReuseSearch<T>, camket_schema::DbError> {
+    mut sides: impl FnMut(&str) -> Result<Candidate<T, L>, camket_schema::DbError>,
+) -> Result<ReuseSearch<T, L>, camket_schema::DbError> {
     let keys = mine.keypoints.index_keys();
     let mut search = ReuseSearch {
         found: None,
+        later_repeats: Vec::new(),
         candidates: Vec::new(),
     };
-    let mut look = |search: &mut ReuseSearch<T>,
+    let mut look = |search: &mut ReuseSearch<T, L>,
                     compared_at_most: usize|
      -> Result<(), camket_schema::DbError> {
         let candidates = store::reuse_candidates(
@@ -498,13 +569,22 @@ pub fn search_reused_paper<T>(
                 break;
             }
             search.candidates.push((candidate.clone(), shared));
-            let Some((named, theirs)) = earlier(&candidate)? else {
-                continue;
-            };
-            compared += 1;
-            if let Some(kind) = similarity::same_paper(mine, &theirs) {
-                search.found = Some((named, kind));
-                break;
+            match sides(&candidate)? {
+                Candidate::Skipped => continue,
+                Candidate::Earlier(named, theirs) => {
+                    compared += 1;
+                    if let Some(kind) = similarity::same_paper(mine, &theirs) {
+                        search.found = Some((named, kind));
+                        break;
+                    }
+                }
+                Candidate::Later(sent, theirs) => {
+                    compared += 1;
+                    if let Some(kind) = similarity::same_paper(mine, &theirs) {
+                        store::unindex_photo_keys(db, &candidate, &theirs.keypoints.index_keys())?;
+                        search.later_repeats.push((candidate, sent, kind));
+                    }
+                }
             }
         }
         Ok(())

@@ -272,6 +272,63 @@ per_backend! {
     }
 }
 
+per_backend! {
+    fn a_repeat_flag_written_while_a_check_settles_is_kept(backend) {
+        use camket::evidence::{Flag, FlagCode};
+        use camket::submissions::store::{flag_repeat, get, settle_evidence};
+        let mut fx = with_forms(backend, &[]);
+        let v1 = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let sent = clean_visit(&fx, v1["H1"], "household_reporting", local(1, 9), 7300).send(&surveyor);
+        assert_eq!(sent.status, 201, "{}", sent.text);
+        let id = sent.body["id"].as_i64().expect("id");
+        settled(&surveyor, id);
+        fx.server.terminate();
+        let db = camket_schema::Db::connect(&fx.env.database_url, 8).expect("database");
+        let reset = || -> Result<usize, camket_schema::DbError> {
+            use diesel::RunQueryDsl;
+            Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(format!(
+                "UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"
+            ))
+            .execute(conn)?))
+        };
+        // What the submission's own check found, and what the check of an
+        // earlier photo of the same paper adds at that moment.
+        let found = camket::evidence::unreadable_flag("second.jpg", "cut short");
+        let repeat: Flag = serde_json::from_value(json!({
+            "code": "duplicate_photo",
+            "detail": "photo 'paper.jpg' is a near-identical photo as one sent in submission 1",
+            "photo": "paper.jpg",
+            "other_submission": 1,
+            "weight": 50
+        }))
+        .expect("flag");
+        for round in 0..40 {
+            assert_eq!(reset().expect("reset"), 1);
+            let both = std::sync::Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    both.wait();
+                    assert!(settle_evidence(&db, id, std::slice::from_ref(&found)).expect("settle"));
+                });
+                scope.spawn(|| {
+                    both.wait();
+                    assert!(flag_repeat(&db, id, &repeat).expect("flag"));
+                });
+            });
+            let row = get(&db, id).expect("read").expect("row").0;
+            let flags: Vec<Flag> = serde_json::from_str(&row.flags).expect("flags");
+            let mut codes: Vec<FlagCode> = flags.iter().map(|f| f.code).collect();
+            codes.sort_unstable();
+            let mut expected = vec![FlagCode::DuplicatePhoto, FlagCode::PhotoUnreadable];
+            expected.sort_unstable();
+            assert_eq!(codes, expected, "round {round}: {}", row.flags);
+            assert_eq!(row.risk, flags.iter().map(|f| f.weight).sum::<i32>(), "round {round}");
+            assert!(!row.evidence_pending, "round {round}");
+        }
+    }
+}
+
 /// Two instances on one PostgreSQL and one bucket: submissions and reviews go
 /// to both; one is killed with SIGKILL mid-load. Nothing acknowledged is lost,
 /// every photo is readable from the survivor, the survivor finishes the

@@ -178,7 +178,8 @@ pub fn first_use_elsewhere(
 pub type LaterUse = (i64, String, String);
 
 /// The uses of photo `sha` by submissions after `after` about another
-/// subject (at most 50): the submissions that repeat a paper first sent in
+/// subject, one per submission (its first part with that photo, as its own
+/// check would flag): the submissions that repeat a paper first sent in
 /// `after`, when their check ran before or beside its own and could not see it.
 pub fn later_uses_elsewhere(
     db: &Db,
@@ -186,8 +187,8 @@ pub fn later_uses_elsewhere(
     subject: &str,
     after: i64,
 ) -> Result<Vec<LaterUse>, DbError> {
-    with_conn!(db, |conn| {
-        Ok(submission_photos::table
+    let mut uses: Vec<LaterUse> = with_conn!(db, |conn| {
+        submission_photos::table
             .filter(submission_photos::sha256.eq(sha))
             .filter(submission_photos::subject.ne(subject))
             .filter(submission_photos::submission_id.gt(after))
@@ -197,9 +198,22 @@ pub fn later_uses_elsewhere(
                 submission_photos::subject,
             ))
             .order((submission_photos::submission_id, submission_photos::id))
-            .limit(50)
-            .load(conn)?)
-    })
+            .load(conn)
+    })?;
+    uses.dedup_by_key(|(submission, _, _)| *submission);
+    Ok(uses)
+}
+
+/// Every use of photo `sha` flags it as a repeat of an earlier paper: the
+/// rule by which a photo stays out of the keypoint index (see
+/// `verification::reindex_photos`).
+pub fn every_use_flags_a_repeat(db: &Db, sha: &str) -> Result<bool, DbError> {
+    Ok(photo_uses_with_flags(db, &[sha.to_string()])?
+        .iter()
+        .all(|(_, part_name, flags)| {
+            let flags: Vec<crate::evidence::Flag> = serde_json::from_str(flags).unwrap_or_default();
+            crate::evidence::flags_photo_as_repeat(&flags, part_name)
+        }))
 }
 
 /// A key shared by this many photos is the printed template's, not one
@@ -584,46 +598,51 @@ pub fn evidence_backlog_size(db: &Db) -> Result<i64, DbError> {
 /// this call settled it, false if it was settled already.
 pub fn settle_evidence(db: &Db, id: i64, found: &[crate::evidence::Flag]) -> Result<bool, DbError> {
     write_tx!(db, |conn| {
-        let current: Option<(String, bool)> = submissions::table
-            .find(id)
-            .select((submissions::flags, submissions::evidence_pending))
-            .first(conn)
-            .optional()?;
-        let Some((flags, true)) = current else {
-            return Ok(false);
-        };
-        let mut flags: Vec<crate::evidence::Flag> =
-            serde_json::from_str(&flags).unwrap_or_default();
-        // The check of an earlier photo of the same paper, running beside
-        // this one, may have flagged the photo already (`flag_repeat`).
-        let found: Vec<crate::evidence::Flag> = found
-            .iter()
-            .filter(|f| !repeats_a_flagged_photo(&flags, f))
-            .cloned()
-            .collect();
-        flags.extend(found.iter().cloned());
-        let stored = serde_json::to_string(&flags)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        // Still pending as the row stands when written: of two checks of one
-        // submission (a lease that ran out), only the first settles it.
-        let settled = diesel::update(
-            submissions::table
+        // Written only over the flags as read: on PostgreSQL another check
+        // (`flag_repeat`) may change them in between, and is then read again.
+        loop {
+            let current: Option<(String, bool)> = submissions::table
                 .find(id)
-                .filter(submissions::evidence_pending.eq(true)),
-        )
-        .set((
-            submissions::flags.eq(stored),
-            submissions::risk.eq(crate::evidence::risk_of(&flags)),
-            submissions::evidence_pending.eq(false),
-        ))
-        .execute(conn)?;
-        if settled == 0 {
-            return Ok(false);
-        }
-        record_flag_codes(conn, id, &found)?;
-        diesel::delete(evidence_leases::table.filter(evidence_leases::submission_id.eq(id)))
+                .select((submissions::flags, submissions::evidence_pending))
+                .first(conn)
+                .optional()?;
+            let Some((read, true)) = current else {
+                return Ok(false);
+            };
+            let mut flags: Vec<crate::evidence::Flag> =
+                serde_json::from_str(&read).unwrap_or_default();
+            // The check of an earlier photo of the same paper, running beside
+            // this one, may have flagged the photo already (`flag_repeat`).
+            let found: Vec<crate::evidence::Flag> = found
+                .iter()
+                .filter(|f| !repeats_a_flagged_photo(&flags, f))
+                .cloned()
+                .collect();
+            flags.extend(found.iter().cloned());
+            let stored = serde_json::to_string(&flags)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            // Still pending as the row stands when written: of two checks of one
+            // submission (a lease that ran out), only the first settles it.
+            let settled = diesel::update(
+                submissions::table
+                    .find(id)
+                    .filter(submissions::evidence_pending.eq(true))
+                    .filter(submissions::flags.eq(&read)),
+            )
+            .set((
+                submissions::flags.eq(stored),
+                submissions::risk.eq(crate::evidence::risk_of(&flags)),
+                submissions::evidence_pending.eq(false),
+            ))
             .execute(conn)?;
-        Ok(true)
+            if settled == 0 {
+                continue;
+            }
+            record_flag_codes(conn, id, &found)?;
+            diesel::delete(evidence_leases::table.filter(evidence_leases::submission_id.eq(id)))
+                .execute(conn)?;
+            return Ok(true);
+        }
     })
 }
 
@@ -644,30 +663,40 @@ fn repeats_a_flagged_photo(flags: &[crate::evidence::Flag], flag: &crate::eviden
 /// see the earlier. Returns whether the flag was added.
 pub fn flag_repeat(db: &Db, id: i64, flag: &crate::evidence::Flag) -> Result<bool, DbError> {
     write_tx!(db, |conn| {
-        let current: Option<String> = submissions::table
-            .find(id)
-            .select(submissions::flags)
-            .first(conn)
-            .optional()?;
-        let Some(flags) = current else {
-            return Ok(false);
-        };
-        let mut flags: Vec<crate::evidence::Flag> =
-            serde_json::from_str(&flags).unwrap_or_default();
-        if repeats_a_flagged_photo(&flags, flag) {
-            return Ok(false);
-        }
-        flags.push(flag.clone());
-        let stored = serde_json::to_string(&flags)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        diesel::update(submissions::table.find(id))
+        // Written only over the flags as read (see `settle_evidence`).
+        loop {
+            let current: Option<String> = submissions::table
+                .find(id)
+                .select(submissions::flags)
+                .first(conn)
+                .optional()?;
+            let Some(read) = current else {
+                return Ok(false);
+            };
+            let mut flags: Vec<crate::evidence::Flag> =
+                serde_json::from_str(&read).unwrap_or_default();
+            if repeats_a_flagged_photo(&flags, flag) {
+                return Ok(false);
+            }
+            flags.push(flag.clone());
+            let stored = serde_json::to_string(&flags)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            let written = diesel::update(
+                submissions::table
+                    .find(id)
+                    .filter(submissions::flags.eq(&read)),
+            )
             .set((
                 submissions::flags.eq(stored),
                 submissions::risk.eq(crate::evidence::risk_of(&flags)),
             ))
             .execute(conn)?;
-        record_flag_codes(conn, id, std::slice::from_ref(flag))?;
-        Ok(true)
+            if written == 0 {
+                continue;
+            }
+            record_flag_codes(conn, id, std::slice::from_ref(flag))?;
+            return Ok(true);
+        }
     })
 }
 

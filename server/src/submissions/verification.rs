@@ -435,8 +435,13 @@ fn reused_paper(
             })
         },
     )?;
-    for (_, uses, kind) in &search.later_repeats {
-        flag_later_repeats(state, &photo.sha256, uses, *kind)?;
+    // Flagged first, taken out of the index after: a check that stops in
+    // between finds the later photo again when it is run again.
+    for later in &search.later_repeats {
+        flag_later_repeats(state, &photo.sha256, &later.sent, later.kind)?;
+        if store::every_use_flags_a_repeat(&state.db, &later.sha)? {
+            store::unindex_photo_keys(&state.db, &later.sha, &later.keys)?;
+        }
     }
     Ok(search
         .found
@@ -487,9 +492,10 @@ pub enum Candidate<T, L> {
     /// Sent earlier for another subject: if it shows the same paper, the
     /// photo searched for repeats it (`T` names it in the flag).
     Earlier(T, Fingerprint),
-    /// Sent only later for another subject, yet in the index already: its
-    /// check ran before or beside this one and could not see this photo. If
-    /// it shows the same paper, it is the repeat (`L` says where it was sent).
+    /// Sent for another subject only later (for this subject it may have been
+    /// sent before), yet in the index already: its check ran before or beside
+    /// this one and could not see this photo. If it shows the same paper, it
+    /// is the repeat (`L` says where it was sent).
     Later(L, Fingerprint),
     /// Neither (this subject's own photo, or one whose fingerprint is gone):
     /// not compared.
@@ -501,12 +507,27 @@ pub struct ReuseSearch<T, L> {
     /// The earlier photo of the same paper (as `sides` named it), and how
     /// it was reused.
     pub found: Option<(T, ReuseKind)>,
-    /// Later photos of the same paper found in the index (by sha-256, with
-    /// where `sides` said they were sent): each repeats this one.
-    pub later_repeats: Vec<(String, L, ReuseKind)>,
+    /// Later photos of the same paper found in the index: each repeats this
+    /// one. The search leaves them in the index (see [`LaterRepeat`]).
+    pub later_repeats: Vec<LaterRepeat<L>>,
     /// The index's candidates in the order they were considered, with the
     /// keys each shares.
     pub candidates: Vec<(String, usize)>,
+}
+
+/// A later photo of the same paper, found by [`search_reused_paper`]. It is
+/// still in the index: the caller flags where it was sent, then takes it out
+/// ([`store::unindex_photo_keys`] with `keys`), in that order, so that a
+/// check stopped in between finds it again.
+pub struct LaterRepeat<L> {
+    /// Its sha-256.
+    pub sha: String,
+    /// Where it was sent, as `sides` said.
+    pub sent: L,
+    /// How it repeats the photo searched for.
+    pub kind: ReuseKind,
+    /// Its keys in the index.
+    pub keys: Vec<i64>,
 }
 
 /// Looks for an earlier photo of the same signed paper as photo `sha`, whose
@@ -518,12 +539,12 @@ pub struct ReuseSearch<T, L> {
 /// tile decides ([`similarity::same_paper`]), which also tells a copy from a
 /// new photo of the paper. The first earlier candidate that shows the same
 /// paper is the answer; a later one that does is kept in
-/// [`ReuseSearch::later_repeats`] and taken out of the index (it repeats this
-/// photo), and the search goes on.
+/// [`ReuseSearch::later_repeats`] (it repeats this photo), and the search
+/// goes on.
 ///
 /// The first look compares only the likeliest candidate that counts: a copy
 /// of a paper already in the index is nearly always that one, and is then
-/// found without writing anything (indexing a copy and taking it out again
+/// found without writing to the index (indexing a copy and taking it out again
 /// was a third of a check's time). `indexed_before` says the photo may be in
 /// the index already (it was decoded by an earlier check of it that stopped
 /// halfway, and is checked again): a repeat found at the first look is then
@@ -581,8 +602,12 @@ pub fn search_reused_paper<T, L>(
                 Candidate::Later(sent, theirs) => {
                     compared += 1;
                     if let Some(kind) = similarity::same_paper(mine, &theirs) {
-                        store::unindex_photo_keys(db, &candidate, &theirs.keypoints.index_keys())?;
-                        search.later_repeats.push((candidate, sent, kind));
+                        search.later_repeats.push(LaterRepeat {
+                            sha: candidate,
+                            sent,
+                            kind,
+                            keys: theirs.keypoints.index_keys(),
+                        });
                     }
                 }
             }

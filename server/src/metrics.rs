@@ -16,10 +16,13 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Upper bounds of the evidence-wait buckets, in seconds: fine below a
-/// minute (a check normally settles within seconds), coarse up to an hour
-/// (a backlog after a burst).
-const EVIDENCE_WAIT_BUCKETS: [f64; 16] = [
-    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 3600.0,
+/// minute (a check normally settles within seconds), and every ten seconds
+/// up to a minute (a backlog after a burst drains in tens of seconds: with
+/// only 30 and 60 the p99 read off them was always near 60), coarse up to
+/// an hour.
+const EVIDENCE_WAIT_BUCKETS: [f64; 22] = [
+    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 90.0,
+    120.0, 180.0, 300.0, 600.0, 3600.0,
 ];
 
 /// The server's counters and histograms (gauges are read when scraped).

@@ -1010,7 +1010,8 @@ per_backend! {
         };
         execute("DELETE FROM photo_keys").expect("empty the index");
         check_again(second);
-        fx.server = fx.env.start();
+        let scraper = "scraper-token-for-tests-1";
+        fx.server = fx.env.start_with(&[("CAMKET_METRICS_TOKEN", scraper)]);
         let surveyor = fx.login("surveyor");
         let officer = fx.login("officer");
         let checked = settled(&officer, second);
@@ -1036,6 +1037,12 @@ per_backend! {
             .filter_map(|s| s["id"].as_i64())
             .collect();
         assert_eq!(listed, vec![second], "{}", queue.text);
+        let scrape = fx.server.anonymous().with_token(scraper).get("/metrics");
+        assert!(
+            scrape.text.contains("camket_evidence_late_repeat_flags_total 1"),
+            "{}",
+            scrape.text
+        );
 
         // The copy is taken out of the index; the original stays.
         let indexed = || -> std::collections::HashSet<String> {

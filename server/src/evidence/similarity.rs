@@ -34,8 +34,15 @@ pub const MIN_SHARED_KEYS: usize = 3;
 /// also where a single tile counts as disagreeing, for the comparison's
 /// early stop at the third.
 pub const SAME_PAPER: f32 = 0.74;
-/// Around the paper, a copy agrees at least this well; a new photo does not.
+/// Around the paper, a copy agrees at least this well (the median tile); a
+/// new photo does not.
 const SAME_FRAME: f32 = 0.6;
+/// A tile around the paper this unlike (opposed: what was light is dark)
+/// did not move with the paper, so the photo is a new one even when most of
+/// what lies around (a plain table) agrees. Around a copy the least alike
+/// tile scores 0.42 or more, around a new photo of the paper -0.9 or less
+/// (the precision set, BENCHMARKS §7).
+const OPPOSED_AROUND: f32 = 0.0;
 /// Tiles along the long side of the frame.
 const TILES: usize = 16;
 /// The detail image is the work image at half size.
@@ -444,7 +451,9 @@ pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Resemblance {
     match tiles.around {
         None => Resemblance::Copy { score },
         // What the paper lies on did not move with it: a new photo.
-        Some((median, _)) if median < SAME_FRAME => Resemblance::SamePaper { score },
+        Some((median, least)) if median < SAME_FRAME || least < OPPOSED_AROUND => {
+            Resemblance::SamePaper { score }
+        }
         Some(_) => Resemblance::Copy { score },
     }
 }

@@ -204,18 +204,6 @@ pub fn later_uses_elsewhere(
     Ok(uses)
 }
 
-/// Every use of photo `sha` flags it as a repeat of an earlier paper: the
-/// rule by which a photo stays out of the keypoint index (see
-/// `verification::reindex_photos`).
-pub fn every_use_flags_a_repeat(db: &Db, sha: &str) -> Result<bool, DbError> {
-    Ok(photo_uses_with_flags(db, &[sha.to_string()])?
-        .iter()
-        .all(|(_, part_name, flags)| {
-            let flags: Vec<crate::evidence::Flag> = serde_json::from_str(flags).unwrap_or_default();
-            crate::evidence::flags_photo_as_repeat(&flags, part_name)
-        }))
-}
-
 /// A key shared by this many photos is the printed template's, not one
 /// paper's: it stops finding candidates and its postings are dropped. At 8,
 /// thousands of look-alike papers made most of a paper's own keys common
@@ -370,13 +358,15 @@ pub fn checked_photos(db: &Db) -> Result<Vec<String>, DbError> {
         .load(conn)?))
 }
 
-/// Each use of these photos: its sha-256, its part name, and the flags of
-/// the submission that sent it (as stored).
-pub fn photo_uses_with_flags(
+/// Those of these photos that some use keeps in the keypoint index: a
+/// submission sent it and its flags do not say it repeats an earlier paper.
+/// A photo every use of which is flagged so stays out of the index (its keys
+/// are its original's; see `verification::search_reused_paper`).
+pub fn photos_kept_by_a_use(
     db: &Db,
     shas: &[String],
-) -> Result<Vec<(String, String, String)>, DbError> {
-    with_conn!(db, |conn| Ok(submission_photos::table
+) -> Result<std::collections::HashSet<String>, DbError> {
+    let uses: Vec<(String, String, String)> = with_conn!(db, |conn| submission_photos::table
         .inner_join(submissions::table)
         .filter(submission_photos::sha256.eq_any(shas))
         .select((
@@ -384,7 +374,15 @@ pub fn photo_uses_with_flags(
             submission_photos::part_name,
             submissions::flags,
         ))
-        .load(conn)?))
+        .load(conn))?;
+    Ok(uses
+        .into_iter()
+        .filter(|(_, part_name, flags)| {
+            let flags: Vec<crate::evidence::Flag> = serde_json::from_str(flags).unwrap_or_default();
+            !crate::evidence::flags_photo_as_repeat(&flags, part_name)
+        })
+        .map(|(sha, _, _)| sha)
+        .collect())
 }
 
 /// Records a photo's row as it arrives (not yet checked), unless it is there.

@@ -298,13 +298,7 @@ pub fn reindex_photos(
     store::clear_photo_index(db)?;
     let mut done = Reindexed::default();
     for chunk in store::checked_photos(db)?.chunks(500) {
-        let mut kept_by_a_use: HashSet<String> = HashSet::new();
-        for (sha, part_name, flags) in store::photo_uses_with_flags(db, chunk)? {
-            let flags: Vec<Flag> = serde_json::from_str(&flags).unwrap_or_default();
-            if !evidence::flags_photo_as_repeat(&flags, &part_name) {
-                kept_by_a_use.insert(sha);
-            }
-        }
+        let kept_by_a_use = store::photos_kept_by_a_use(db, chunk)?;
         for sha in chunk {
             if !kept_by_a_use.contains(sha) {
                 done.repeats += 1;
@@ -416,30 +410,28 @@ fn reused_paper(
         |candidate| {
             // Of two photos of one paper, the later one is flagged, whichever
             // was checked first.
-            let side = match store::first_use_elsewhere(&state.db, candidate, subject, id)? {
-                Some(use_elsewhere) => Ok(use_elsewhere),
-                None => {
-                    let later = store::later_uses_elsewhere(&state.db, candidate, subject, id)?;
-                    if later.is_empty() {
-                        return Ok(Candidate::Skipped);
-                    }
-                    Err(later)
-                }
-            };
-            let Some(theirs) = stored_fingerprint(&state.photos, candidate) else {
+            let theirs = || stored_fingerprint(&state.photos, candidate);
+            if let Some(use_elsewhere) =
+                store::first_use_elsewhere(&state.db, candidate, subject, id)?
+            {
+                return Ok(theirs().map_or(Candidate::Skipped, |print| {
+                    Candidate::Earlier(use_elsewhere, print)
+                }));
+            }
+            let later = store::later_uses_elsewhere(&state.db, candidate, subject, id)?;
+            if later.is_empty() {
                 return Ok(Candidate::Skipped);
-            };
-            Ok(match side {
-                Ok(use_elsewhere) => Candidate::Earlier(use_elsewhere, theirs),
-                Err(later) => Candidate::Later(later, theirs),
-            })
+            }
+            Ok(theirs().map_or(Candidate::Skipped, |print| Candidate::Later(later, print)))
         },
     )?;
     // Flagged first, taken out of the index after: a check that stops in
     // between finds the later photo again when it is run again.
     for later in &search.later_repeats {
         flag_later_repeats(state, &photo.sha256, &later.sent, later.kind)?;
-        if store::every_use_flags_a_repeat(&state.db, &later.sha)? {
+        if !store::photos_kept_by_a_use(&state.db, std::slice::from_ref(&later.sha))?
+            .contains(&later.sha)
+        {
             store::unindex_photo_keys(&state.db, &later.sha, &later.keys)?;
         }
     }

@@ -265,10 +265,12 @@ pub const REVIEW_LONG_SIDE: u32 = 1280;
 pub const THUMBNAIL_LONG_SIDE: u32 = 320;
 
 /// Decodes a JPEG at the smallest of 1/8, 1/4, 1/2 or full size whose long
-/// side still reaches `long_side`: libjpeg-turbo scales inside the inverse
-/// DCT, so a 12-MP phone photo decodes at 1/2 for about a quarter of the cost
-/// of a full decode. `None` when libjpeg-turbo will not decode it (a CMYK JPEG,
-/// one with recoverable errors): the `image` crate then tries, as before.
+/// side still reaches `long_side`. At 1/8 (the checks' work image of a phone
+/// photo) the image is made from the DC coefficients alone
+/// ([`super::jpeg_dc`]), else libjpeg-turbo scales inside the inverse DCT, so
+/// a 12-MP phone photo decodes at 1/2 for about a quarter of the cost of a
+/// full decode. `None` when neither will decode it (a CMYK JPEG, one with
+/// recoverable errors): the `image` crate then tries, as before.
 pub fn decode_jpeg_scaled(bytes: &[u8], long_side: u32) -> Option<DynamicImage> {
     let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     let header = decompressor.read_header(bytes).ok()?;
@@ -278,6 +280,21 @@ pub fn decode_jpeg_scaled(bytes: &[u8], long_side: u32) -> Option<DynamicImage> 
         .into_iter()
         .find(|k| long.div_ceil(*k) >= wanted)
         .unwrap_or(1);
+    if denominator == 8 {
+        if let Some(image) = super::jpeg_dc::decode(bytes) {
+            return Some(image);
+        }
+    }
+    decode_with_libjpeg_turbo(&mut decompressor, bytes, header, denominator)
+}
+
+/// libjpeg-turbo's decode at 1/`denominator` of each side.
+fn decode_with_libjpeg_turbo(
+    decompressor: &mut turbojpeg::Decompressor,
+    bytes: &[u8],
+    header: turbojpeg::DecompressHeader,
+    denominator: usize,
+) -> Option<DynamicImage> {
     // libjpeg-turbo picks the largest scale whose size fits the output, so
     // asking for exactly 1/k of each side gets the 1/k decode.
     let (width, height) = (
@@ -298,6 +315,14 @@ pub fn decode_jpeg_scaled(bytes: &[u8], long_side: u32) -> Option<DynamicImage> 
         image.pixels,
     )
     .map(DynamicImage::ImageRgb8)
+}
+
+/// libjpeg-turbo's own 1/8 decode, which [`super::jpeg_dc`] stands in for:
+/// what its tests and the photo benchmark compare with.
+pub fn decode_eighth_with_libjpeg_turbo(bytes: &[u8]) -> Option<DynamicImage> {
+    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
+    let header = decompressor.read_header(bytes).ok()?;
+    decode_with_libjpeg_turbo(&mut decompressor, bytes, header, 8)
 }
 
 /// The image shrunk to at most `max_side` pixels on its long side, with SIMD

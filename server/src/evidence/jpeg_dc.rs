@@ -1,0 +1,859 @@
+//! A JPEG at 1/8 of its size from the DC coefficients alone.
+//!
+//! The average of each 8 × 8 block is its DC coefficient, so the 1/8-scale
+//! image needs no inverse DCT. What it still needs is the entropy decoding:
+//! the DC of a block follows the Huffman-coded AC coefficients of the block
+//! before it, so every code of the file has to be walked. libjpeg-turbo walks
+//! them one symbol at a time and, for colour, decodes part of the chroma
+//! blocks' AC too. Here one lookup in the next 12 bits skips every whole AC
+//! symbol they hold (codes and extra bits), the bytes are read eight at a time
+//! from data unstuffed beforehand, and nothing but the DC is kept: 11.2 ms
+//! against 16.1 ms for a 12-MP photo (BENCHMARKS.md §3). The walk is bound by
+//! the latency of one table lookup after another; it cannot skip the codes.
+//!
+//! Only what phones write is read: baseline or extended sequential Huffman
+//! JPEG (SOF0/SOF1), 8-bit, one or three components in one interleaved scan,
+//! with or without restart markers. Anything else (progressive, arithmetic,
+//! CMYK, 12-bit, several scans) gives `None` and is decoded by libjpeg-turbo.
+//! Corrupt entropy data never panics: it decodes to garbage pixels, as it does
+//! in libjpeg-turbo with a warning.
+
+use image::{DynamicImage, RgbImage};
+
+/// A photo's header, as far as the DC image needs it.
+struct Frame {
+    width: usize,
+    height: usize,
+    components: Vec<Component>,
+    restart_interval: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    quant_table: usize,
+    dc_table: usize,
+    ac_table: usize,
+}
+
+/// Bits looked at at once; longer codes take the slow path (rare: the common
+/// symbols have the short codes).
+const LOOKAHEAD: u32 = 10;
+
+/// A Huffman table, both ways it is read.
+#[derive(Clone)]
+struct Huffman {
+    /// For the next `LOOKAHEAD` bits: the code's length (0: longer, slow
+    /// path), the symbol's extra bits, and for an AC table how many positions
+    /// it moves (0 for the end of the block).
+    fast: Vec<FastEntry>,
+    /// Canonical decoding for the long codes: the largest code of each length
+    /// (-1 when none), where its symbols start, and the symbols.
+    max_code: [i32; 17],
+    value_offset: [i32; 17],
+    symbols: Vec<u8>,
+    /// For an AC table and the next `RUN_LOOKAHEAD` bits: the whole AC
+    /// symbols (codes and extra bits) they hold, as [`Run`]s.
+    runs: Vec<u16>,
+}
+
+/// Bits looked at at once to skip several AC symbols.
+const RUN_LOOKAHEAD: u32 = 12;
+
+/// The AC symbols skipped with one lookup, packed in a `u16`: the bits they
+/// take (0: not even one fits, step symbol by symbol), whether the last is
+/// the end of the block, and how many positions the others move.
+struct Run;
+
+impl Run {
+    const BITS: u16 = 0x0F;
+    const END_OF_BLOCK: u16 = 0x10;
+    const ADVANCE_SHIFT: u16 = 5;
+}
+
+#[derive(Clone, Copy, Default)]
+struct FastEntry {
+    code_len: u8,
+    extra_bits: u8,
+    /// The code and its extra bits: all an AC symbol needs skipped.
+    total: u8,
+    advance: u8,
+}
+
+impl FastEntry {
+    fn of(code_len: u8, symbol: u8) -> FastEntry {
+        let (run, size) = (symbol >> 4, symbol & 0x0F);
+        FastEntry {
+            code_len,
+            extra_bits: size,
+            total: code_len + size,
+            advance: match (run, size) {
+                (0, 0) => 0,
+                (15, 0) => 16,
+                _ => run + 1,
+            },
+        }
+    }
+}
+
+impl Huffman {
+    fn new(counts: &[u8; 16], symbols: Vec<u8>) -> Option<Huffman> {
+        if counts.iter().map(|c| usize::from(*c)).sum::<usize>() != symbols.len() {
+            return None;
+        }
+        let mut fast = vec![FastEntry::default(); 1 << LOOKAHEAD];
+        let mut max_code = [-1i32; 17];
+        let mut value_offset = [0i32; 17];
+        let mut code: u32 = 0;
+        let mut index = 0usize;
+        for length in 1..=16u32 {
+            let count = usize::from(counts[length as usize - 1]);
+            value_offset[length as usize] = index as i32 - code as i32;
+            for _ in 0..count {
+                let symbol = *symbols.get(index)?;
+                if length <= LOOKAHEAD {
+                    let entry = FastEntry::of(length as u8, symbol);
+                    let shift = LOOKAHEAD - length;
+                    let first = (code << shift) as usize;
+                    for slot in fast.get_mut(first..first + (1 << shift))? {
+                        *slot = entry;
+                    }
+                }
+                code += 1;
+                index += 1;
+            }
+            if count > 0 {
+                max_code[length as usize] = code as i32 - 1;
+            }
+            // A code that overflows its length means a bad table.
+            if code > (1 << length) {
+                return None;
+            }
+            code <<= 1;
+        }
+        let mut table = Huffman {
+            fast,
+            max_code,
+            value_offset,
+            symbols,
+            runs: Vec::new(),
+        };
+        table.runs = (0..1u32 << RUN_LOOKAHEAD)
+            .map(|window| table.run_in(window))
+            .collect();
+        Some(table)
+    }
+
+    /// The symbol of the code of `length` bits at `code`, if there is one.
+    fn canonical(&self, code: u32, length: u32) -> Option<u8> {
+        let length = length as usize;
+        if code as i32 <= self.max_code[length] {
+            let index = self.value_offset[length] + code as i32;
+            self.symbols.get(usize::try_from(index).ok()?).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The [`Run`] of whole AC symbols at the start of `window`.
+    fn run_in(&self, window: u32) -> u16 {
+        let (mut used, mut advance) = (0u32, 0u32);
+        'symbols: while used < RUN_LOOKAHEAD {
+            let left = RUN_LOOKAHEAD - used;
+            for length in 1..=left {
+                let code = (window >> (left - length)) & ((1 << length) - 1);
+                let Some(symbol) = self.canonical(code, length) else {
+                    continue;
+                };
+                let entry = FastEntry::of(length as u8, symbol);
+                if u32::from(entry.total) > left {
+                    break 'symbols;
+                }
+                if entry.advance == 0 {
+                    return (used + u32::from(entry.total)) as u16
+                        | Run::END_OF_BLOCK
+                        | (advance as u16) << Run::ADVANCE_SHIFT;
+                }
+                if advance + u32::from(entry.advance) > 63 {
+                    break 'symbols;
+                }
+                used += u32::from(entry.total);
+                advance += u32::from(entry.advance);
+                continue 'symbols;
+            }
+            break;
+        }
+        used as u16 | (advance as u16) << Run::ADVANCE_SHIFT
+    }
+}
+
+/// The entropy-coded data with the 0xFF 0x00 stuffing undone, and where
+/// each restart interval starts in it. The scan ends at the first marker that
+/// is not a restart marker.
+struct EntropyData {
+    bytes: Vec<u8>,
+    /// The start of each interval; the last entry is the end of the data.
+    interval_starts: Vec<usize>,
+}
+
+impl EntropyData {
+    fn unstuff(data: &[u8]) -> EntropyData {
+        let mut bytes = Vec::with_capacity(data.len() + 8);
+        let mut interval_starts = vec![0];
+        let mut rest = data;
+        while let Some(at) = memchr::memchr(0xFF, rest) {
+            bytes.extend_from_slice(&rest[..at]);
+            match rest.get(at + 1) {
+                Some(0x00) => {
+                    bytes.push(0xFF);
+                    rest = &rest[at + 2..];
+                }
+                Some(0xD0..=0xD7) => {
+                    interval_starts.push(bytes.len());
+                    rest = &rest[at + 2..];
+                }
+                // Fill bytes before a marker.
+                Some(0xFF) => rest = &rest[at + 1..],
+                _ => {
+                    rest = &[];
+                    break;
+                }
+            }
+        }
+        bytes.extend_from_slice(rest);
+        interval_starts.push(bytes.len());
+        // Room for the reader's eight-byte loads past the end.
+        bytes.extend_from_slice(&[0; 8]);
+        EntropyData {
+            bytes,
+            interval_starts,
+        }
+    }
+}
+
+/// Reads the unstuffed data MSB first, eight bytes at a time (the refill of
+/// F. Giesen's "Reading bits in far too many ways", variant 4).
+struct Bits<'a> {
+    data: &'a [u8],
+    /// The next byte to load.
+    position: usize,
+    buffer: u64,
+    count: u32,
+    /// A code no table has, or a block longer than 64 coefficients.
+    corrupt: bool,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Bits<'a> {
+        Bits {
+            data,
+            position: 0,
+            buffer: 0,
+            count: 0,
+            corrupt: false,
+        }
+    }
+
+    /// Whether more bits were used than the data up to `end` holds.
+    fn read_past(&self, end: usize) -> bool {
+        self.position * 8 - self.count as usize > end * 8
+    }
+
+    #[inline(always)]
+    fn refill(&mut self) {
+        let word = match self.data.get(self.position..self.position + 8) {
+            Some(eight) => u64::from_be_bytes(eight.try_into().unwrap_or([0; 8])),
+            // Past the end (and its padding): zeros, which `read_past` catches.
+            None => 0,
+        };
+        self.buffer |= word >> self.count;
+        self.position += ((63 - self.count) >> 3) as usize;
+        self.count |= 56;
+    }
+
+    #[inline(always)]
+    fn peek(&self, n: u32) -> u32 {
+        (self.buffer >> (64 - n)) as u32
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buffer <<= n;
+        self.count -= n;
+    }
+
+    /// The next Huffman code's entry; refilled first, so that its extra bits
+    /// (at most 16 + 15) are in the buffer.
+    #[inline(always)]
+    fn symbol(&mut self, table: &Huffman) -> FastEntry {
+        if self.count < 32 {
+            self.refill();
+        }
+        let entry = table
+            .fast
+            .get(self.peek(LOOKAHEAD) as usize)
+            .copied()
+            .unwrap_or_default();
+        if entry.code_len != 0 {
+            return entry;
+        }
+        self.slow_symbol(table)
+    }
+
+    #[cold]
+    fn slow_symbol(&mut self, table: &Huffman) -> FastEntry {
+        let word = self.peek(16) as i32;
+        for length in (LOOKAHEAD + 1)..=16 {
+            let code = word >> (16 - length);
+            if code <= table.max_code[length as usize] {
+                let index = (table.value_offset[length as usize] + code) as usize;
+                let symbol = table.symbols.get(index).copied().unwrap_or(0);
+                return FastEntry::of(length as u8, symbol);
+            }
+        }
+        self.corrupt = true;
+        FastEntry {
+            code_len: 16,
+            extra_bits: 0,
+            total: 16,
+            advance: 0,
+        }
+    }
+
+    /// A block's DC difference from the block before it.
+    #[inline(always)]
+    fn dc_difference(&mut self, table: &Huffman) -> i32 {
+        let dc = self.symbol(table);
+        self.consume(u32::from(dc.code_len));
+        let size = u32::from(dc.extra_bits).min(16);
+        let extra = if size == 0 { 0 } else { self.peek(size) };
+        self.consume(size);
+        extend(extra, size)
+    }
+
+    /// Walks a block's AC codes to its end, several symbols per lookup where
+    /// they fit in the window and stay inside the block.
+    #[inline(always)]
+    fn skip_ac(&mut self, table: &Huffman) {
+        let mut k = 1u32;
+        loop {
+            if self.count < 32 {
+                self.refill();
+            }
+            let run = table
+                .runs
+                .get(self.peek(RUN_LOOKAHEAD) as usize)
+                .copied()
+                .unwrap_or(0);
+            let (used, advance) = (run & Run::BITS, run >> Run::ADVANCE_SHIFT);
+            if used != 0 && k + u32::from(advance) <= 63 {
+                self.consume(u32::from(used));
+                k += u32::from(advance);
+                if run & Run::END_OF_BLOCK != 0 {
+                    return;
+                }
+                continue;
+            }
+            let ac = self.symbol(table);
+            self.consume(u32::from(ac.total));
+            if ac.advance == 0 {
+                return;
+            }
+            k += u32::from(ac.advance);
+            if k >= 64 {
+                if k > 64 {
+                    self.corrupt = true;
+                }
+                return;
+            }
+        }
+    }
+
+    /// Starts reading the interval beginning at `start`.
+    fn restart(&mut self, start: usize) {
+        self.position = start;
+        self.buffer = 0;
+        self.count = 0;
+    }
+}
+
+/// The value of `size` extra bits (JPEG's EXTEND).
+#[inline(always)]
+fn extend(bits: u32, size: u32) -> i32 {
+    if size == 0 {
+        0
+    } else if bits < (1 << (size - 1)) {
+        bits as i32 - (1 << size) + 1
+    } else {
+        bits as i32
+    }
+}
+
+fn be16(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(usize::from(*bytes.get(at)?) << 8 | usize::from(*bytes.get(at + 1)?))
+}
+
+/// The photo at 1/8 of its size (each side rounded up), as libjpeg-turbo's
+/// 1/8 decode gives it but for the colour of the chroma's edges; `None` for
+/// what is not read here (see the module's documentation).
+pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
+    let mut quant = [[0u16; 64]; 4];
+    let mut dc_tables: [Option<Huffman>; 4] = Default::default();
+    let mut ac_tables: [Option<Huffman>; 4] = Default::default();
+    let mut frame: Option<Frame> = None;
+    let mut restart_interval = 0usize;
+    let mut adobe_transform = None;
+    if bytes.get(0..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut at = 2usize;
+    loop {
+        // Fill bytes may precede a marker.
+        while *bytes.get(at)? == 0xFF && *bytes.get(at + 1)? == 0xFF {
+            at += 1;
+        }
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        let length = be16(bytes, at + 2)?;
+        let segment = bytes.get(at + 4..at + 2 + length)?;
+        match marker {
+            0xDB => read_quant_tables(segment, &mut quant)?,
+            0xC4 => read_huffman_tables(segment, &mut dc_tables, &mut ac_tables)?,
+            0xDD => restart_interval = be16(segment, 0)?,
+            0xEE if segment.starts_with(b"Adobe") => adobe_transform = segment.get(11).copied(),
+            0xC0 | 0xC1 => frame = Some(read_frame(segment)?),
+            // Progressive, lossless, arithmetic coding, hierarchical.
+            0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+            0xDA => {
+                let mut frame = frame?;
+                // Three components stored as RGB, not YCbCr (as libjpeg tells them).
+                let ids: Vec<u8> = frame.components.iter().map(|c| c.id).collect();
+                if ids.len() == 3 && (adobe_transform == Some(0) || ids == b"RGB") {
+                    return None;
+                }
+                frame.restart_interval = restart_interval;
+                read_scan_header(segment, &mut frame)?;
+                let data = bytes.get(at + 2 + length..)?;
+                return decode_scan(&frame, &quant, &dc_tables, &ac_tables, data);
+            }
+            0xD9 => return None,
+            _ => {}
+        }
+        at += 2 + length;
+    }
+}
+
+fn read_quant_tables(mut segment: &[u8], quant: &mut [[u16; 64]; 4]) -> Option<()> {
+    while let Some(&info) = segment.first() {
+        let (precision, id) = (info >> 4, usize::from(info & 0x0F));
+        let table = quant.get_mut(id)?;
+        let size = if precision == 0 { 64 } else { 128 };
+        let values = segment.get(1..1 + size)?;
+        // Only the DC entry (the first, in zig-zag order too) is used.
+        table[0] = if precision == 0 {
+            u16::from(values[0])
+        } else {
+            u16::from(values[0]) << 8 | u16::from(values[1])
+        };
+        segment = &segment[1 + size..];
+    }
+    Some(())
+}
+
+fn read_huffman_tables(
+    mut segment: &[u8],
+    dc_tables: &mut [Option<Huffman>; 4],
+    ac_tables: &mut [Option<Huffman>; 4],
+) -> Option<()> {
+    while let Some(&info) = segment.first() {
+        let (class, id) = (info >> 4, usize::from(info & 0x0F));
+        let counts: [u8; 16] = segment.get(1..17)?.try_into().ok()?;
+        let total: usize = counts.iter().map(|c| usize::from(*c)).sum();
+        let symbols = segment.get(17..17 + total)?.to_vec();
+        let table = Huffman::new(&counts, symbols)?;
+        match class {
+            0 => *dc_tables.get_mut(id)? = Some(table),
+            1 => *ac_tables.get_mut(id)? = Some(table),
+            _ => return None,
+        }
+        segment = &segment[17 + total..];
+    }
+    Some(())
+}
+
+fn read_frame(segment: &[u8]) -> Option<Frame> {
+    if *segment.first()? != 8 {
+        return None;
+    }
+    let height = be16(segment, 1)?;
+    let width = be16(segment, 3)?;
+    let count = usize::from(*segment.get(5)?);
+    if width == 0 || height == 0 || !(count == 1 || count == 3) {
+        return None;
+    }
+    let mut components = Vec::with_capacity(count);
+    for index in 0..count {
+        let at = 6 + 3 * index;
+        let sampling = *segment.get(at + 1)?;
+        let (h, v) = (usize::from(sampling >> 4), usize::from(sampling & 0x0F));
+        if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+            return None;
+        }
+        components.push(Component {
+            id: *segment.get(at)?,
+            h,
+            v,
+            quant_table: usize::from(*segment.get(at + 2)?),
+            dc_table: 0,
+            ac_table: 0,
+        });
+    }
+    Some(Frame {
+        width,
+        height,
+        components,
+        restart_interval: 0,
+    })
+}
+
+/// The scan must hold every component, in the frame's order.
+fn read_scan_header(segment: &[u8], frame: &mut Frame) -> Option<()> {
+    let count = usize::from(*segment.first()?);
+    if count != frame.components.len() {
+        return None;
+    }
+    for (index, component) in frame.components.iter_mut().enumerate() {
+        let id = *segment.get(1 + 2 * index)?;
+        let tables = *segment.get(2 + 2 * index)?;
+        if id != component.id {
+            return None;
+        }
+        component.dc_table = usize::from(tables >> 4);
+        component.ac_table = usize::from(tables & 0x0F);
+    }
+    let spectral_start = *segment.get(1 + 2 * count)?;
+    let spectral_end = *segment.get(2 + 2 * count)?;
+    let approximation = *segment.get(3 + 2 * count)?;
+    (spectral_start == 0 && spectral_end == 63 && approximation == 0).then_some(())
+}
+
+fn decode_scan(
+    frame: &Frame,
+    quant: &[[u16; 64]; 4],
+    dc_tables: &[Option<Huffman>; 4],
+    ac_tables: &[Option<Huffman>; 4],
+    data: &[u8],
+) -> Option<DynamicImage> {
+    let h_max = frame.components.iter().map(|c| c.h).max()?;
+    let v_max = frame.components.iter().map(|c| c.v).max()?;
+    let mcus_across = frame.width.div_ceil(8 * h_max);
+    let mcus_down = frame.height.div_ceil(8 * v_max);
+    // A single-component scan is not interleaved: one block per MCU, over
+    // the component's own block grid.
+    let single = frame.components.len() == 1;
+    struct Plane<'t> {
+        component: Component,
+        dc_table: &'t Huffman,
+        ac_table: &'t Huffman,
+        dc_quant: i32,
+        blocks_across: usize,
+        values: Vec<u8>,
+        predictor: i32,
+    }
+    let mut planes = Vec::with_capacity(frame.components.len());
+    for component in &frame.components {
+        let blocks_across = if single {
+            frame.width.div_ceil(8)
+        } else {
+            mcus_across * component.h
+        };
+        let blocks_down = if single {
+            frame.height.div_ceil(8)
+        } else {
+            mcus_down * component.v
+        };
+        planes.push(Plane {
+            component: *component,
+            dc_table: dc_tables.get(component.dc_table)?.as_ref()?,
+            ac_table: ac_tables.get(component.ac_table)?.as_ref()?,
+            dc_quant: i32::from(quant.get(component.quant_table)?[0]),
+            blocks_across,
+            values: vec![0u8; blocks_across.checked_mul(blocks_down)?],
+            predictor: 0,
+        });
+    }
+    let entropy = EntropyData::unstuff(data);
+    let mut bits = Bits::new(&entropy.bytes);
+    let mut interval = 0usize;
+    let (mcus_across, mcus_down) = if single {
+        (
+            planes[0].blocks_across,
+            planes[0].values.len() / planes[0].blocks_across.max(1),
+        )
+    } else {
+        (mcus_across, mcus_down)
+    };
+    let mut until_restart = frame.restart_interval;
+    for mcu_row in 0..mcus_down {
+        if bits.corrupt {
+            return None;
+        }
+        for mcu_column in 0..mcus_across {
+            if frame.restart_interval > 0 {
+                if until_restart == 0 {
+                    interval += 1;
+                    let start = *entropy.interval_starts.get(interval)?;
+                    if bits.read_past(start) {
+                        return None;
+                    }
+                    bits.restart(start);
+                    for plane in planes.iter_mut() {
+                        plane.predictor = 0;
+                    }
+                    until_restart = frame.restart_interval;
+                }
+                until_restart -= 1;
+            }
+            for plane in planes.iter_mut() {
+                let (h, v) = if single {
+                    (1, 1)
+                } else {
+                    (plane.component.h, plane.component.v)
+                };
+                for dy in 0..v {
+                    for dx in 0..h {
+                        plane.predictor = plane
+                            .predictor
+                            .wrapping_add(bits.dc_difference(plane.dc_table));
+                        bits.skip_ac(plane.ac_table);
+                        // libjpeg's 1×1 inverse DCT: DESCALE(dc × q, 3) + 128.
+                        let value = (plane.predictor.wrapping_mul(plane.dc_quant).wrapping_add(4)
+                            >> 3)
+                            + 128;
+                        let index = (mcu_row * v + dy) * plane.blocks_across + mcu_column * h + dx;
+                        if let Some(slot) = plane.values.get_mut(index) {
+                            *slot = value.clamp(0, 255) as u8;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let end = entropy.interval_starts.last().copied().unwrap_or(0);
+    if bits.corrupt || bits.read_past(end) {
+        return None;
+    }
+    let (width, height) = (frame.width.div_ceil(8), frame.height.div_ceil(8));
+    let mut rgb = vec![0u8; width.checked_mul(height)?.checked_mul(3)?];
+    let sample = |plane: &Plane, x: usize, y: usize| -> i32 {
+        let (sx, sy) = if single {
+            (x, y)
+        } else {
+            (x * plane.component.h / h_max, y * plane.component.v / v_max)
+        };
+        i32::from(
+            plane
+                .values
+                .get(sy * plane.blocks_across + sx)
+                .copied()
+                .unwrap_or(128),
+        )
+    };
+    for y in 0..height {
+        for x in 0..width {
+            let at = 3 * (y * width + x);
+            let luma = sample(&planes[0], x, y);
+            let pixel = if let [_, cb, cr] = planes.as_slice() {
+                ycc_to_rgb(luma, sample(cb, x, y) - 128, sample(cr, x, y) - 128)
+            } else {
+                [luma as u8; 3]
+            };
+            rgb[at..at + 3].copy_from_slice(&pixel);
+        }
+    }
+    RgbImage::from_raw(width as u32, height as u32, rgb).map(DynamicImage::ImageRgb8)
+}
+
+/// JFIF's YCbCr to RGB, in 16-bit fixed point as libjpeg does it.
+fn ycc_to_rgb(y: i32, cb: i32, cr: i32) -> [u8; 3] {
+    const ONE_HALF: i32 = 1 << 15;
+    let r = y + ((91_881 * cr + ONE_HALF) >> 16);
+    let g = y + ((-22_554 * cb - 46_802 * cr + ONE_HALF) >> 16);
+    let b = y + ((116_130 * cb + ONE_HALF) >> 16);
+    [
+        r.clamp(0, 255) as u8,
+        g.clamp(0, 255) as u8,
+        b.clamp(0, 255) as u8,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devtools::synthetic::{jpeg, PaperPhoto, Scene};
+    use crate::evidence::keypoints::work_image;
+    use crate::evidence::photo::decode_eighth_with_libjpeg_turbo;
+    use crate::evidence::similarity::{compare, Fingerprint, Resemblance};
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+    fn paper(width: u32, height: u32) -> DynamicImage {
+        let scene = Scene {
+            seed: 7,
+            paper_shift: (0, 0),
+        };
+        PaperPhoto::new(scene, 3).with_size(width, height).render()
+    }
+
+    /// The mean and the largest difference between the greys of two images.
+    fn grey_difference(a: &DynamicImage, b: &DynamicImage) -> (f64, u8) {
+        assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+        let (a, b) = (a.to_luma8(), b.to_luma8());
+        let differences: Vec<u8> = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| x.abs_diff(*y))
+            .collect();
+        let mean =
+            differences.iter().map(|d| f64::from(*d)).sum::<f64>() / differences.len() as f64;
+        (mean, differences.iter().copied().max().unwrap_or(0))
+    }
+
+    fn encoded(
+        image: &DynamicImage,
+        configure: impl FnOnce(&mut Encoder<&mut Vec<u8>>),
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new(&mut out, 90);
+        configure(&mut encoder);
+        let rgb = image.to_rgb8();
+        encoder
+            .encode(
+                rgb.as_raw(),
+                rgb.width() as u16,
+                rgb.height() as u16,
+                ColorType::Rgb,
+            )
+            .expect("jpeg-encoder writes it");
+        out
+    }
+
+    #[test]
+    fn a_phone_photo_at_one_eighth_is_what_libjpeg_turbo_makes_of_it() {
+        let bytes = jpeg(&paper(4000, 3000), 90);
+        let ours = decode(&bytes).expect("a baseline JPEG is read");
+        let theirs = decode_eighth_with_libjpeg_turbo(&bytes).expect("libjpeg-turbo reads it");
+        assert_eq!((ours.width(), ours.height()), (500, 375));
+        let (mean, largest) = grey_difference(&ours, &theirs);
+        assert!(
+            mean < 0.5 && largest <= 8,
+            "grey differs by {mean} on average, {largest} at most"
+        );
+        let found = compare(
+            &Fingerprint::of(&work_image(&ours)),
+            &Fingerprint::of(&work_image(&theirs)),
+        );
+        assert!(
+            matches!(found, Resemblance::Copy { score } if score >= 0.95),
+            "the checks see the same paper: {found:?}"
+        );
+    }
+
+    #[test]
+    fn restart_markers_every_subsampling_and_grey_photos_are_read() {
+        // Odd sizes: the last blocks and MCUs are partly padding.
+        let image = paper(1203, 907);
+        let variants: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "4:2:0",
+                encoded(&image, |e| e.set_sampling_factor(SamplingFactor::R_4_2_0)),
+            ),
+            (
+                "4:2:2",
+                encoded(&image, |e| e.set_sampling_factor(SamplingFactor::R_4_2_2)),
+            ),
+            (
+                "4:4:4",
+                encoded(&image, |e| e.set_sampling_factor(SamplingFactor::R_4_4_4)),
+            ),
+            (
+                "4:2:0, a restart every 7 MCUs",
+                encoded(&image, |e| {
+                    e.set_sampling_factor(SamplingFactor::R_4_2_0);
+                    e.set_restart_interval(7);
+                }),
+            ),
+            (
+                "4:4:4, a restart every MCU",
+                encoded(&image, |e| {
+                    e.set_sampling_factor(SamplingFactor::R_4_4_4);
+                    e.set_restart_interval(1);
+                }),
+            ),
+        ];
+        for (name, bytes) in variants {
+            let ours = decode(&bytes).unwrap_or_else(|| panic!("{name}: read"));
+            let theirs = decode_eighth_with_libjpeg_turbo(&bytes).expect("libjpeg-turbo reads it");
+            assert_eq!((ours.width(), ours.height()), (151, 114), "{name}");
+            let (mean, largest) = grey_difference(&ours, &theirs);
+            assert!(
+                mean < 0.5 && largest <= 8,
+                "{name}: grey differs by {mean} on average, {largest} at most"
+            );
+        }
+
+        let mut grey_bytes = Vec::new();
+        let grey = image.to_luma8();
+        Encoder::new(&mut grey_bytes, 90)
+            .encode(grey.as_raw(), 1203, 907, ColorType::Luma)
+            .expect("grey JPEG");
+        let ours = decode(&grey_bytes).expect("a grey JPEG is read");
+        let theirs = decode_eighth_with_libjpeg_turbo(&grey_bytes).expect("libjpeg-turbo reads it");
+        // One component: the 1×1 inverse DCT exactly.
+        assert_eq!(grey_difference(&ours, &theirs), (0.0, 0));
+    }
+
+    #[test]
+    fn what_is_not_read_here_is_left_to_libjpeg_turbo() {
+        let image = paper(640, 480);
+        let progressive = encoded(&image, |e| e.set_progressive(true));
+        assert!(decode(&progressive).is_none(), "progressive");
+        assert!(decode_eighth_with_libjpeg_turbo(&progressive).is_some());
+        assert!(decode(b"\xFF\xD8 not a jpeg").is_none());
+        assert!(decode(b"").is_none());
+        let whole = jpeg(&image, 90);
+        assert!(decode(&whole).is_some());
+        assert!(
+            decode(&whole[..whole.len() * 2 / 3]).is_none(),
+            "a photo cut short is not decoded from zeros"
+        );
+    }
+
+    #[test]
+    fn damaged_photos_give_an_answer_and_never_a_panic() {
+        let image = paper(640, 480);
+        for bytes in [
+            jpeg(&image, 90),
+            encoded(&image, |e| e.set_restart_interval(3)),
+        ] {
+            let mut state = 0x2545_F491_4F6C_DD1Du64;
+            for round in 0..300 {
+                let mut damaged = bytes.clone();
+                for _ in 0..(1 + round % 5) {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let at = (state % damaged.len() as u64) as usize;
+                    damaged[at] = (state >> 32) as u8;
+                }
+                if let Some(decoded) = decode(&damaged) {
+                    assert!(decoded.width() <= 8192 && decoded.height() <= 8192);
+                }
+            }
+        }
+    }
+}

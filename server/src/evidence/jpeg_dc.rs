@@ -99,7 +99,7 @@ impl FastEntry {
 }
 
 impl Huffman {
-    fn new(counts: &[u8; 16], symbols: Vec<u8>) -> Option<Huffman> {
+    fn new(counts: &[u8; 16], symbols: Vec<u8>, ac: bool) -> Option<Huffman> {
         if counts.iter().map(|c| usize::from(*c)).sum::<usize>() != symbols.len() {
             return None;
         }
@@ -140,9 +140,11 @@ impl Huffman {
             symbols,
             runs: Vec::new(),
         };
-        table.runs = (0..1u32 << RUN_LOOKAHEAD)
-            .map(|window| table.run_in(window))
-            .collect();
+        if ac {
+            table.runs = (0..1u32 << RUN_LOOKAHEAD)
+                .map(|window| table.run_in(window))
+                .collect();
+        }
         Some(table)
     }
 
@@ -474,7 +476,7 @@ fn read_huffman_tables(
         let counts: [u8; 16] = segment.get(1..17)?.try_into().ok()?;
         let total: usize = counts.iter().map(|c| usize::from(*c)).sum();
         let symbols = segment.get(17..17 + total)?.to_vec();
-        let table = Huffman::new(&counts, symbols)?;
+        let table = Huffman::new(&counts, symbols, class == 1)?;
         match class {
             0 => *dc_tables.get_mut(id)? = Some(table),
             1 => *ac_tables.get_mut(id)? = Some(table),

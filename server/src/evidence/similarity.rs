@@ -87,30 +87,44 @@ impl Resemblance {
 }
 
 fn box_blur(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32> {
-    // Separable box blur with clamped edges, via prefix sums.
-    let line = |input: &[f32], length: usize, at: &dyn Fn(usize) -> usize| -> Vec<f32> {
-        let mut prefix = vec![0.0f32; length + 1];
-        for i in 0..length {
-            prefix[i + 1] = prefix[i] + input[at(i)];
-        }
-        (0..length)
-            .map(|i| {
-                let lo = i.saturating_sub(radius);
-                let hi = (i + radius + 1).min(length);
-                (prefix[hi] - prefix[lo]) / (hi - lo) as f32
-            })
-            .collect()
+    // Separable box blur with clamped edges, via prefix sums: along each row,
+    // then down all columns at once, a row at a time (the sums add in the
+    // same order as column by column, so the result is the same to the bit).
+    let mean = |prefix_hi: f32, prefix_lo: f32, lo: usize, hi: usize| {
+        (prefix_hi - prefix_lo) / (hi - lo) as f32
     };
-    let mut rows = vec![0.0; width * height];
-    for y in 0..height {
-        let out = line(src, width, &|x| y * width + x);
-        rows[y * width..(y + 1) * width].copy_from_slice(&out);
+    let mut rows = vec![0.0f32; width * height];
+    let mut prefix = vec![0.0f32; width + 1];
+    for (input, output) in src.chunks_exact(width).zip(rows.chunks_exact_mut(width)) {
+        for (i, value) in input.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + value;
+        }
+        for (i, out) in output.iter_mut().enumerate() {
+            let (lo, hi) = (i.saturating_sub(radius), (i + radius + 1).min(width));
+            *out = mean(prefix[hi], prefix[lo], lo, hi);
+        }
     }
-    let mut out = vec![0.0; width * height];
-    for x in 0..width {
-        let column = line(&rows, height, &|y| y * width + x);
-        for (y, value) in column.into_iter().enumerate() {
-            out[y * width + x] = value;
+    let mut column_prefix = vec![0.0f32; width * (height + 1)];
+    for y in 0..height {
+        let (done, next) = column_prefix.split_at_mut((y + 1) * width);
+        let before = &done[y * width..];
+        for ((sum, previous), value) in next[..width]
+            .iter_mut()
+            .zip(before)
+            .zip(&rows[y * width..(y + 1) * width])
+        {
+            *sum = previous + value;
+        }
+    }
+    let mut out = vec![0.0f32; width * height];
+    for (y, output) in out.chunks_exact_mut(width).enumerate() {
+        let (lo, hi) = (y.saturating_sub(radius), (y + radius + 1).min(height));
+        let (low_row, high_row) = (
+            &column_prefix[lo * width..(lo + 1) * width],
+            &column_prefix[hi * width..(hi + 1) * width],
+        );
+        for ((out, high), low) in output.iter_mut().zip(high_row).zip(low_row) {
+            *out = mean(*high, *low, lo, hi);
         }
     }
     out
@@ -481,6 +495,65 @@ mod tests {
 
     fn decode(bytes: &[u8]) -> DynamicImage {
         image::load_from_memory(bytes).expect("decodes")
+    }
+
+    #[test]
+    fn the_box_blur_is_the_column_by_column_blur_to_the_bit() {
+        // The blur as first written: one line at a time, columns included.
+        fn line_by_line(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32> {
+            let line = |input: &[f32], length: usize, at: &dyn Fn(usize) -> usize| {
+                let mut prefix = vec![0.0f32; length + 1];
+                for i in 0..length {
+                    prefix[i + 1] = prefix[i] + input[at(i)];
+                }
+                (0..length)
+                    .map(|i| {
+                        let (lo, hi) = (i.saturating_sub(radius), (i + radius + 1).min(length));
+                        (prefix[hi] - prefix[lo]) / (hi - lo) as f32
+                    })
+                    .collect::<Vec<f32>>()
+            };
+            let mut rows = vec![0.0; width * height];
+            for y in 0..height {
+                let out = line(src, width, &|x| y * width + x);
+                rows[y * width..(y + 1) * width].copy_from_slice(&out);
+            }
+            let mut out = vec![0.0; width * height];
+            for x in 0..width {
+                for (y, value) in line(&rows, height, &|y| y * width + x)
+                    .into_iter()
+                    .enumerate()
+                {
+                    out[y * width + x] = value;
+                }
+            }
+            out
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for (width, height) in [(480, 360), (1, 7), (13, 1), (37, 29)] {
+            let src: Vec<f32> = (0..width * height)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 256) as f32
+                })
+                .collect();
+            for radius in [1, 6] {
+                let (ours, first) = (
+                    box_blur(&src, width, height, radius),
+                    line_by_line(&src, width, height, radius),
+                );
+                let same = ours
+                    .iter()
+                    .zip(&first)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same && ours.len() == first.len(),
+                    "{width}×{height}, radius {radius}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -175,6 +175,8 @@ with sync_playwright() as playwright:
     admin.get_by_role("button", name="Thêm điện thoại").click()
     qr = admin.locator("figure.qr img")
     expect(qr).to_be_visible()
+    # Visible is laid out, not yet decoded: wait for the image itself.
+    admin.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     assert admin.evaluate("img => img.naturalWidth", qr.element_handle()) >= 200
     shot(admin, "admin-user-phone-qr")
     for path, name in [("/admin/imports", "admin-imports"), ("/admin/forms", "admin-forms"), ("/admin/campaigns", "admin-campaigns")]:

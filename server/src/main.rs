@@ -234,6 +234,10 @@ enum BenchCommand {
         width: u32,
         #[arg(long, default_value_t = 3000)]
         height: u32,
+        /// Photos with 4:2:0 chroma, as phone cameras write them (without
+        /// it, 4:4:4, as the benchmark's figures before 2026-12-06 were).
+        #[arg(long)]
+        phone_chroma: bool,
         /// The server's process id, to sample its memory.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -278,6 +282,9 @@ enum BenchCommand {
         height: u32,
         #[arg(long, default_value_t = 10)]
         iterations: usize,
+        /// A photo with 4:2:0 chroma, as phone cameras write it.
+        #[arg(long)]
+        phone_chroma: bool,
     },
 }
 
@@ -766,6 +773,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             seconds,
             width,
             height,
+            phone_chroma,
             server_pid,
             drain_timeout,
             metrics_token,
@@ -777,6 +785,7 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             seconds,
             width,
             height,
+            phone_chroma,
             server_pid,
             drain_timeout,
             metrics_token,
@@ -785,7 +794,8 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             width,
             height,
             iterations,
-        } => camket::devtools::bench::photo_pipeline(width, height, iterations)?,
+            phone_chroma,
+        } => camket::devtools::bench::photo_pipeline(width, height, iterations, phone_chroma)?,
         BenchCommand::Precision {
             database_url,
             papers,

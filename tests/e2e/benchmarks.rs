@@ -106,6 +106,7 @@ per_backend! {
                 "800",
                 "--height",
                 "600",
+                "--phone-chroma",
                 "--server-pid",
                 &server.child.id().to_string(),
                 "--metrics-token",
@@ -116,7 +117,12 @@ per_backend! {
         assert!(ingest["accepted"].as_u64().unwrap_or(0) > 0, "{ingest}");
         assert_eq!(ingest["failed"], 0, "{ingest}");
         assert_eq!(
-            ingest["evidence_left_after_drain"], 0,
+            ingest["photo"].as_str().map(|p| p.ends_with("chroma 4:2:0")),
+        Some(true),
+        "{ingest}"
+    );
+    assert_eq!(
+        ingest["evidence_left_after_drain"], 0,
             "the background checks caught up: {ingest}"
         );
         assert!(

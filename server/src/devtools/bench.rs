@@ -290,6 +290,9 @@ pub struct IngestOptions {
     pub seconds: u64,
     pub width: u32,
     pub height: u32,
+    /// Photos with 4:2:0 chroma, as phones write them
+    /// ([`synthetic::phone_jpeg`]), instead of the `image` crate's 4:4:4.
+    pub phone_chroma: bool,
     pub server_pid: Option<u32>,
     /// Longest wait, in seconds, for the background checks to catch up.
     pub drain_timeout: u64,
@@ -364,7 +367,12 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         .collect();
     // Encoding a 12-MP JPEG costs the client more than the server's checks: encode
     // each base once, and make every upload distinct by its EXIF time.
-    let encoded: Vec<Vec<u8>> = bases.iter().map(|b| synthetic::jpeg(b, 90)).collect();
+    let encode = if options.phone_chroma {
+        synthetic::phone_jpeg
+    } else {
+        synthetic::jpeg
+    };
+    let encoded: Vec<Vec<u8>> = bases.iter().map(|b| encode(b, 90)).collect();
     let photo_bytes = encoded.iter().map(Vec::len).sum::<usize>() / encoded.len();
     let targets = Arc::new(targets);
     let encoded = Arc::new(encoded);
@@ -478,7 +486,13 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         "clients": options.clients,
         "instances": servers.len(),
         "seconds": (elapsed * 10.0).round() / 10.0,
-        "photo": format!("{}x{}, {:.1} MB", options.width, options.height, photo_bytes as f64 / 1e6),
+        "photo": format!(
+            "{}x{}, {:.1} MB, {}",
+            options.width,
+            options.height,
+            photo_bytes as f64 / 1e6,
+            chroma_name(options.phone_chroma)
+        ),
         "accepted": ok,
         "failed": failures.load(Ordering::Relaxed),
         "first_failure": first_failure.lock().ok().and_then(|f| f.clone()),
@@ -582,7 +596,21 @@ fn multipart(document: &Value, photo: &[u8]) -> Vec<u8> {
 }
 
 /// The photo pipeline alone, step by step, on a `width × height` JPEG.
-pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Value, String> {
+/// How a benchmark's photos keep their chroma.
+fn chroma_name(phone_chroma: bool) -> &'static str {
+    if phone_chroma {
+        "chroma 4:2:0"
+    } else {
+        "chroma 4:4:4"
+    }
+}
+
+pub fn photo_pipeline(
+    width: u32,
+    height: u32,
+    iterations: usize,
+    phone_chroma: bool,
+) -> Result<Value, String> {
     use sha2::Digest;
     let image = PaperPhoto::new(
         Scene {
@@ -593,9 +621,13 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
     )
     .with_size(width, height)
     .render();
-    let bytes = synthetic::jpeg_with_exif(
-        &image,
-        90,
+    let encoded = if phone_chroma {
+        synthetic::phone_jpeg(&image, 90)
+    } else {
+        synthetic::jpeg(&image, 90)
+    };
+    let bytes = synthetic::splice_exif(
+        &encoded,
         &ExifSpec {
             taken_local: chrono::NaiveDateTime::parse_from_str(
                 "2025-04-22 09:00:00",
@@ -707,8 +739,9 @@ pub fn photo_pipeline(width: u32, height: u32, iterations: usize) -> Result<Valu
     out.insert(
         "photo".into(),
         json!(format!(
-            "{width}x{height}, {:.2} MB",
-            bytes.len() as f64 / 1e6
+            "{width}x{height}, {:.2} MB, {}",
+            bytes.len() as f64 / 1e6,
+            chroma_name(phone_chroma)
         )),
     );
     for (name, samples) in steps {

@@ -348,6 +348,14 @@ pub fn jpeg(image: &DynamicImage, quality: u8) -> Vec<u8> {
     out.into_inner()
 }
 
+/// The JPEG a phone camera writes: its chroma at half the resolution each
+/// way (4:2:0), as Android's and iOS's encoders write it (here by
+/// libjpeg-turbo). [`jpeg`], the `image` crate's encoder, keeps the chroma
+/// whole (4:4:4): half again as many blocks to decode.
+pub fn phone_jpeg(image: &DynamicImage, quality: u8) -> Vec<u8> {
+    crate::evidence::photo::encode_jpeg(image, quality).unwrap_or_else(|_| jpeg(image, quality))
+}
+
 /// What a phone camera writes into EXIF.
 #[derive(Debug, Clone, Default)]
 pub struct ExifSpec {

@@ -427,6 +427,9 @@ pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
             0xC4 => read_huffman_tables(segment, &mut dc_tables, &mut ac_tables)?,
             0xDD => restart_interval = be16(segment, 0)?,
             0xEE if segment.starts_with(b"Adobe") => adobe_transform = segment.get(11).copied(),
+            // A second frame header is an error to libjpeg-turbo too; here
+            // it could also size the planes past the dimensions checked.
+            0xC0 | 0xC1 if frame.is_some() => return None,
             0xC0 | 0xC1 => frame = Some(read_frame(segment)?),
             // Progressive, lossless, arithmetic coding, hierarchical.
             0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
@@ -801,7 +804,10 @@ mod tests {
             assert_eq!((ours.width(), ours.height()), (151, 114), "{name}");
             let (mean, largest) = grey_difference(&ours, &theirs);
             if name.starts_with("4:4:4") {
-                assert!(ours.as_bytes() == theirs.as_bytes(), "{name}: the pixels differ");
+                assert!(
+                    ours.as_bytes() == theirs.as_bytes(),
+                    "{name}: the pixels differ"
+                );
             }
             // 4:2:0: libjpeg-turbo decodes the chroma with a 2 × 2 inverse
             // DCT; here each chroma DC covers its four pixels.
@@ -836,6 +842,17 @@ mod tests {
             decode(&whole[..whole.len() * 2 / 3]).is_none(),
             "a photo cut short is not decoded from zeros"
         );
+        // A second frame header (here a copy of the first; it could claim
+        // other dimensions than those checked): refused, as libjpeg-turbo does.
+        let sof = whole
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("a baseline frame header");
+        let length = usize::from(whole[sof + 2]) << 8 | usize::from(whole[sof + 3]);
+        let mut two_frames = whole[..sof + 2 + length].to_vec();
+        two_frames.extend_from_slice(&whole[sof..]);
+        assert!(decode(&two_frames).is_none(), "two frame headers");
+        assert!(decode_eighth_with_libjpeg_turbo(&two_frames).is_none());
     }
 
     #[test]

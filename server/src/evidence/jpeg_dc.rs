@@ -328,10 +328,15 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     fn dc_difference(&mut self, table: &Huffman) -> i32 {
         let dc = self.symbol(table);
-        self.consume(u32::from(dc.code_len));
+        // The extra bits read from behind the code, so that the buffer
+        // shifts once (each shift waits on the one before).
         let size = u32::from(dc.extra_bits).min(16);
-        let extra = if size == 0 { 0 } else { self.peek(size) };
-        self.consume(size);
+        let extra = if size == 0 {
+            0
+        } else {
+            ((self.buffer << dc.code_len) >> (64 - size)) as u32
+        };
+        self.consume(u32::from(dc.code_len) + size);
         extend(extra, size)
     }
 

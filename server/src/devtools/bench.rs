@@ -671,6 +671,7 @@ pub fn photo_pipeline(
         time(1, &mut || {
             decoded = crate::evidence::photo::decode_jpeg_scaled(
                 &bytes,
+                (width, height),
                 crate::evidence::keypoints::WORK_LONG_SIDE,
             )
         });

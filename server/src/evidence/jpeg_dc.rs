@@ -89,9 +89,10 @@ impl FastEntry {
             code_len,
             extra_bits: size,
             total: code_len + size,
+            // (r, 0) for r < 15 ends the block, as libjpeg reads it.
             advance: match (run, size) {
-                (0, 0) => 0,
                 (15, 0) => 16,
+                (_, 0) => 0,
                 _ => run + 1,
             },
         }
@@ -100,7 +101,11 @@ impl FastEntry {
 
 impl Huffman {
     fn new(counts: &[u8; 16], symbols: Vec<u8>, ac: bool) -> Option<Huffman> {
-        if counts.iter().map(|c| usize::from(*c)).sum::<usize>() != symbols.len() {
+        // The tables libjpeg refuses: over 256 symbols, a DC size over 15.
+        if counts.iter().map(|c| usize::from(*c)).sum::<usize>() != symbols.len()
+            || symbols.len() > 256
+            || (!ac && symbols.iter().any(|s| *s > 15))
+        {
             return None;
         }
         let mut fast = vec![FastEntry::default(); 1 << LOOKAHEAD];
@@ -127,8 +132,9 @@ impl Huffman {
             if count > 0 {
                 max_code[length as usize] = code as i32 - 1;
             }
-            // A code that overflows its length means a bad table.
-            if code > (1 << length) {
+            // A code that overflows its length (or is all ones) means a bad
+            // table, as in libjpeg's `jpeg_make_d_derived_tbl`.
+            if code >= (1 << length) {
                 return None;
             }
             code <<= 1;
@@ -201,7 +207,9 @@ struct EntropyData {
 }
 
 impl EntropyData {
-    fn unstuff(data: &[u8]) -> EntropyData {
+    /// `None` when the restart markers are not the `intervals - 1` that
+    /// `intervals` restart intervals have, numbered 0 to 7 in turn.
+    fn unstuff(data: &[u8], intervals: usize) -> Option<EntropyData> {
         let mut bytes = Vec::with_capacity(data.len() + 8);
         let mut interval_starts = vec![0];
         let mut rest = data;
@@ -212,7 +220,11 @@ impl EntropyData {
                     bytes.push(0xFF);
                     rest = &rest[at + 2..];
                 }
-                Some(0xD0..=0xD7) => {
+                Some(&marker @ 0xD0..=0xD7) => {
+                    let expected = 0xD0 + ((interval_starts.len() - 1) % 8) as u8;
+                    if marker != expected || interval_starts.len() >= intervals {
+                        return None;
+                    }
                     interval_starts.push(bytes.len());
                     rest = &rest[at + 2..];
                 }
@@ -225,13 +237,16 @@ impl EntropyData {
             }
         }
         bytes.extend_from_slice(rest);
+        if interval_starts.len() != intervals {
+            return None;
+        }
         interval_starts.push(bytes.len());
         // Room for the reader's eight-byte loads past the end.
         bytes.extend_from_slice(&[0; 8]);
-        EntropyData {
+        Some(EntropyData {
             bytes,
             interval_starts,
-        }
+        })
     }
 }
 
@@ -261,6 +276,13 @@ impl<'a> Bits<'a> {
     /// Whether more bits were used than the data up to `end` holds.
     fn read_past(&self, end: usize) -> bool {
         self.position * 8 - self.count as usize > end * 8
+    }
+
+    /// Whether the data up to `end` was read but for its padding (under a
+    /// byte): anything else is a walk out of step with the codes.
+    fn ended_at(&self, end: usize) -> bool {
+        let used = self.position * 8 - self.count as usize;
+        used <= end * 8 && used + 8 > end * 8
     }
 
     #[inline(always)]
@@ -402,13 +424,18 @@ fn be16(bytes: &[u8], at: usize) -> Option<usize> {
     Some(usize::from(*bytes.get(at)?) << 8 | usize::from(*bytes.get(at + 1)?))
 }
 
+/// A Huffman table as defined: built only once a scan uses it, so that a file
+/// of many definitions costs no more than reading them.
+type TableSpec = ([u8; 16], Vec<u8>);
+
 /// The photo at 1/8 of its size (each side rounded up), as libjpeg-turbo's
 /// 1/8 decode gives it but for the colour of the chroma's edges; `None` for
-/// what is not read here (see the module's documentation).
-pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
-    let mut quant = [[0u16; 64]; 4];
-    let mut dc_tables: [Option<Huffman>; 4] = Default::default();
-    let mut ac_tables: [Option<Huffman>; 4] = Default::default();
+/// what is not read here (see the module's documentation), and when its frame
+/// is not `checked` (width, height: the dimensions that passed the limits).
+pub fn decode(bytes: &[u8], checked: (u32, u32)) -> Option<DynamicImage> {
+    let mut quant: [Option<u16>; 4] = [None; 4];
+    let mut dc_tables: [Option<TableSpec>; 4] = Default::default();
+    let mut ac_tables: [Option<TableSpec>; 4] = Default::default();
     let mut frame: Option<Frame> = None;
     let mut restart_interval = 0usize;
     let mut adobe_transform = None;
@@ -431,11 +458,21 @@ pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
             0xDB => read_quant_tables(segment, &mut quant)?,
             0xC4 => read_huffman_tables(segment, &mut dc_tables, &mut ac_tables)?,
             0xDD => restart_interval = be16(segment, 0)?,
-            0xEE if segment.starts_with(b"Adobe") => adobe_transform = segment.get(11).copied(),
-            // A second frame header is an error to libjpeg-turbo too; here
-            // it could also size the planes past the dimensions checked.
+            0xEE if segment.starts_with(b"Adobe") && segment.len() > 11 => {
+                adobe_transform = segment.get(11).copied()
+            }
+            // A second frame header is an error to libjpeg-turbo too; and
+            // the planes are sized from no other dimensions than those checked.
             0xC0 | 0xC1 if frame.is_some() => return None,
-            0xC0 | 0xC1 => frame = Some(read_frame(segment)?),
+            0xC0 | 0xC1 => {
+                let read = read_frame(segment)?;
+                if (read.width, read.height) != (checked.0 as usize, checked.1 as usize) {
+                    return None;
+                }
+                frame = Some(read);
+            }
+            // Markers without a length (or none at all) do not belong here.
+            0x00 | 0x01 | 0xD0..=0xD8 => return None,
             // Progressive, lossless, arithmetic coding, hierarchical.
             0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
             0xDA => {
@@ -457,18 +494,18 @@ pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
     }
 }
 
-fn read_quant_tables(mut segment: &[u8], quant: &mut [[u16; 64]; 4]) -> Option<()> {
+fn read_quant_tables(mut segment: &[u8], quant: &mut [Option<u16>; 4]) -> Option<()> {
     while let Some(&info) = segment.first() {
         let (precision, id) = (info >> 4, usize::from(info & 0x0F));
         let table = quant.get_mut(id)?;
         let size = if precision == 0 { 64 } else { 128 };
         let values = segment.get(1..1 + size)?;
         // Only the DC entry (the first, in zig-zag order too) is used.
-        table[0] = if precision == 0 {
+        *table = Some(if precision == 0 {
             u16::from(values[0])
         } else {
             u16::from(values[0]) << 8 | u16::from(values[1])
-        };
+        });
         segment = &segment[1 + size..];
     }
     Some(())
@@ -476,15 +513,15 @@ fn read_quant_tables(mut segment: &[u8], quant: &mut [[u16; 64]; 4]) -> Option<(
 
 fn read_huffman_tables(
     mut segment: &[u8],
-    dc_tables: &mut [Option<Huffman>; 4],
-    ac_tables: &mut [Option<Huffman>; 4],
+    dc_tables: &mut [Option<TableSpec>; 4],
+    ac_tables: &mut [Option<TableSpec>; 4],
 ) -> Option<()> {
     while let Some(&info) = segment.first() {
         let (class, id) = (info >> 4, usize::from(info & 0x0F));
         let counts: [u8; 16] = segment.get(1..17)?.try_into().ok()?;
         let total: usize = counts.iter().map(|c| usize::from(*c)).sum();
         let symbols = segment.get(17..17 + total)?.to_vec();
-        let table = Huffman::new(&counts, symbols, class == 1)?;
+        let table = (counts, symbols);
         match class {
             0 => *dc_tables.get_mut(id)? = Some(table),
             1 => *ac_tables.get_mut(id)? = Some(table),
@@ -553,11 +590,25 @@ fn read_scan_header(segment: &[u8], frame: &mut Frame) -> Option<()> {
 
 fn decode_scan(
     frame: &Frame,
-    quant: &[[u16; 64]; 4],
-    dc_tables: &[Option<Huffman>; 4],
-    ac_tables: &[Option<Huffman>; 4],
+    quant: &[Option<u16>; 4],
+    dc_specs: &[Option<TableSpec>; 4],
+    ac_specs: &[Option<TableSpec>; 4],
     data: &[u8],
 ) -> Option<DynamicImage> {
+    let build = |specs: &[Option<TableSpec>; 4], id: usize, ac: bool| -> Option<Huffman> {
+        let (counts, symbols) = specs.get(id)?.as_ref()?;
+        Huffman::new(counts, symbols.clone(), ac)
+    };
+    let mut dc_tables: [Option<Huffman>; 4] = Default::default();
+    let mut ac_tables: [Option<Huffman>; 4] = Default::default();
+    for component in &frame.components {
+        if dc_tables.get(component.dc_table)?.is_none() {
+            dc_tables[component.dc_table] = Some(build(dc_specs, component.dc_table, false)?);
+        }
+        if ac_tables.get(component.ac_table)?.is_none() {
+            ac_tables[component.ac_table] = Some(build(ac_specs, component.ac_table, true)?);
+        }
+    }
     let h_max = frame.components.iter().map(|c| c.h).max()?;
     let v_max = frame.components.iter().map(|c| c.v).max()?;
     let mcus_across = frame.width.div_ceil(8 * h_max);
@@ -590,15 +641,12 @@ fn decode_scan(
             component: *component,
             dc_table: dc_tables.get(component.dc_table)?.as_ref()?,
             ac_table: ac_tables.get(component.ac_table)?.as_ref()?,
-            dc_quant: i32::from(quant.get(component.quant_table)?[0]),
+            dc_quant: i32::from((*quant.get(component.quant_table)?)?),
             blocks_across,
             values: vec![0u8; blocks_across.checked_mul(blocks_down)?],
             predictor: 0,
         });
     }
-    let entropy = EntropyData::unstuff(data);
-    let mut bits = Bits::new(&entropy.bytes);
-    let mut interval = 0usize;
     let (mcus_across, mcus_down) = if single {
         (
             planes[0].blocks_across,
@@ -607,9 +655,23 @@ fn decode_scan(
     } else {
         (mcus_across, mcus_down)
     };
+    let intervals = match frame.restart_interval {
+        0 => 1,
+        every => (mcus_across * mcus_down).div_ceil(every),
+    };
+    let entropy = EntropyData::unstuff(data, intervals)?;
+    // Every block takes at least two bits (its DC code and an end of block):
+    // data too short for the frame is refused before it is walked.
+    let blocks: usize = planes.iter().map(|p| p.values.len()).sum();
+    if blocks > 4 * entropy.bytes.len() {
+        return None;
+    }
+    let mut bits = Bits::new(&entropy.bytes);
+    let mut interval = 0usize;
     let mut until_restart = frame.restart_interval;
     for mcu_row in 0..mcus_down {
-        if bits.corrupt {
+        let interval_end = *entropy.interval_starts.get(interval + 1)?;
+        if bits.corrupt || bits.read_past(interval_end) {
             return None;
         }
         for mcu_column in 0..mcus_across {
@@ -617,7 +679,7 @@ fn decode_scan(
                 if until_restart == 0 {
                     interval += 1;
                     let start = *entropy.interval_starts.get(interval)?;
-                    if bits.read_past(start) {
+                    if !bits.ended_at(start) {
                         return None;
                     }
                     bits.restart(start);
@@ -654,7 +716,7 @@ fn decode_scan(
         }
     }
     let end = entropy.interval_starts.last().copied().unwrap_or(0);
-    if bits.corrupt || bits.read_past(end) {
+    if bits.corrupt || !bits.ended_at(end) {
         return None;
     }
     let (width, height) = (frame.width.div_ceil(8), frame.height.div_ceil(8));
@@ -710,6 +772,17 @@ mod tests {
     use crate::evidence::similarity::{compare, Fingerprint, Resemblance};
     use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
+    /// The DC decode, given the dimensions the `image` crate reads from the
+    /// header (as the server checks them against its limits).
+    fn dc(bytes: &[u8]) -> Option<DynamicImage> {
+        let checked = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|reader| reader.into_dimensions().ok())
+            .unwrap_or((0, 0));
+        decode(bytes, checked)
+    }
+
     fn paper(width: u32, height: u32) -> DynamicImage {
         let scene = Scene {
             seed: 7,
@@ -755,7 +828,7 @@ mod tests {
     #[test]
     fn a_phone_photo_at_one_eighth_is_what_libjpeg_turbo_makes_of_it() {
         let bytes = jpeg(&paper(4000, 3000), 90);
-        let ours = decode(&bytes).expect("a baseline JPEG is read");
+        let ours = dc(&bytes).expect("a baseline JPEG is read");
         let theirs = decode_eighth_with_libjpeg_turbo(&bytes).expect("libjpeg-turbo reads it");
         assert_eq!((ours.width(), ours.height()), (500, 375));
         // The `image` crate writes 4:4:4: no chroma to upsample, so these are
@@ -804,7 +877,7 @@ mod tests {
             ),
         ];
         for (name, bytes) in variants {
-            let ours = decode(&bytes).unwrap_or_else(|| panic!("{name}: read"));
+            let ours = dc(&bytes).unwrap_or_else(|| panic!("{name}: read"));
             let theirs = decode_eighth_with_libjpeg_turbo(&bytes).expect("libjpeg-turbo reads it");
             assert_eq!((ours.width(), ours.height()), (151, 114), "{name}");
             let (mean, largest) = grey_difference(&ours, &theirs);
@@ -827,7 +900,7 @@ mod tests {
         Encoder::new(&mut grey_bytes, 90)
             .encode(grey.as_raw(), 1203, 907, ColorType::Luma)
             .expect("grey JPEG");
-        let ours = decode(&grey_bytes).expect("a grey JPEG is read");
+        let ours = dc(&grey_bytes).expect("a grey JPEG is read");
         let theirs = decode_eighth_with_libjpeg_turbo(&grey_bytes).expect("libjpeg-turbo reads it");
         // One component: the 1×1 inverse DCT exactly.
         assert_eq!(grey_difference(&ours, &theirs), (0.0, 0));
@@ -837,14 +910,14 @@ mod tests {
     fn what_is_not_read_here_is_left_to_libjpeg_turbo() {
         let image = paper(640, 480);
         let progressive = encoded(&image, |e| e.set_progressive(true));
-        assert!(decode(&progressive).is_none(), "progressive");
+        assert!(dc(&progressive).is_none(), "progressive");
         assert!(decode_eighth_with_libjpeg_turbo(&progressive).is_some());
-        assert!(decode(b"\xFF\xD8 not a jpeg").is_none());
-        assert!(decode(b"").is_none());
+        assert!(dc(b"\xFF\xD8 not a jpeg").is_none());
+        assert!(dc(b"").is_none());
         let whole = jpeg(&image, 90);
-        assert!(decode(&whole).is_some());
+        assert!(dc(&whole).is_some());
         assert!(
-            decode(&whole[..whole.len() * 2 / 3]).is_none(),
+            dc(&whole[..whole.len() * 2 / 3]).is_none(),
             "a photo cut short is not decoded from zeros"
         );
         // A second frame header (here a copy of the first; it could claim
@@ -856,7 +929,21 @@ mod tests {
         let length = usize::from(whole[sof + 2]) << 8 | usize::from(whole[sof + 3]);
         let mut two_frames = whole[..sof + 2 + length].to_vec();
         two_frames.extend_from_slice(&whole[sof..]);
-        assert!(decode(&two_frames).is_none(), "two frame headers");
+        assert!(dc(&two_frames).is_none(), "two frame headers");
+        assert!(
+            decode(&whole, (640, 481)).is_none(),
+            "a frame header that is not the one checked against the limits"
+        );
+        // Restart markers out of turn: the walk would be out of step.
+        let restarts = encoded(&image, |e| e.set_restart_interval(3));
+        assert!(dc(&restarts).is_some());
+        let first = restarts
+            .windows(2)
+            .position(|w| w == [0xFF, 0xD0])
+            .expect("a restart marker");
+        let mut out_of_turn = restarts.clone();
+        out_of_turn[first + 1] = 0xD1;
+        assert!(dc(&out_of_turn).is_none(), "RST1 where RST0 belongs");
         assert!(decode_eighth_with_libjpeg_turbo(&two_frames).is_none());
     }
 
@@ -877,7 +964,7 @@ mod tests {
                     let at = (state % damaged.len() as u64) as usize;
                     damaged[at] = (state >> 32) as u8;
                 }
-                if let Some(decoded) = decode(&damaged) {
+                if let Some(decoded) = dc(&damaged) {
                     assert!(decoded.width() <= 8192 && decoded.height() <= 8192);
                 }
             }

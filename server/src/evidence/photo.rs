@@ -270,10 +270,19 @@ pub const THUMBNAIL_LONG_SIDE: u32 = 320;
 /// ([`super::jpeg_dc`]), else libjpeg-turbo scales inside the inverse DCT, so
 /// a 12-MP phone photo decodes at 1/2 for about a quarter of the cost of a
 /// full decode. `None` when neither will decode it (a CMYK JPEG, one with
-/// recoverable errors): the `image` crate then tries, as before.
-pub fn decode_jpeg_scaled(bytes: &[u8], long_side: u32) -> Option<DynamicImage> {
+/// recoverable errors): the `image` crate then tries, as before. `checked`
+/// is the width and height that passed the limits: a header that says
+/// otherwise to libjpeg-turbo (or to the DC decoder) is not decoded here.
+pub fn decode_jpeg_scaled(
+    bytes: &[u8],
+    checked: (u32, u32),
+    long_side: u32,
+) -> Option<DynamicImage> {
     let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     let header = decompressor.read_header(bytes).ok()?;
+    if (header.width, header.height) != (checked.0 as usize, checked.1 as usize) {
+        return None;
+    }
     let long = header.width.max(header.height);
     let wanted = long_side as usize;
     let denominator = [8usize, 4, 2]
@@ -281,7 +290,7 @@ pub fn decode_jpeg_scaled(bytes: &[u8], long_side: u32) -> Option<DynamicImage> 
         .find(|k| long.div_ceil(*k) >= wanted)
         .unwrap_or(1);
     if denominator == 8 {
-        if let Some(image) = super::jpeg_dc::decode(bytes) {
+        if let Some(image) = super::jpeg_dc::decode(bytes, checked) {
             return Some(image);
         }
     }
@@ -475,7 +484,7 @@ fn decode_upright(
     let scaled = match format {
         PhotoFormat::Jpeg => std::fs::read(path)
             .ok()
-            .and_then(|bytes| decode_jpeg_scaled(&bytes, long_side)),
+            .and_then(|bytes| decode_jpeg_scaled(&bytes, (facts.width, facts.height), long_side)),
         PhotoFormat::Png => None,
     };
     let (width, height) = (facts.width, facts.height);
@@ -559,8 +568,8 @@ mod tests {
         };
         let photo = PaperPhoto::new(scene, 3).with_size(4000, 3000).render();
         let bytes = jpeg(&photo, 90);
-        let scaled =
-            decode_jpeg_scaled(&bytes, REVIEW_LONG_SIDE).expect("libjpeg-turbo decodes it");
+        let scaled = decode_jpeg_scaled(&bytes, (4000, 3000), REVIEW_LONG_SIDE)
+            .expect("libjpeg-turbo decodes it");
         assert_eq!(
             (scaled.width(), scaled.height()),
             (2000, 1500),
@@ -568,14 +577,22 @@ mod tests {
         );
         let small = jpeg(&PaperPhoto::new(scene, 3).render(), 90);
         assert_eq!(
-            decode_jpeg_scaled(&small, REVIEW_LONG_SIDE).map(|i| (i.width(), i.height())),
+            decode_jpeg_scaled(&small, (1200, 900), REVIEW_LONG_SIDE)
+                .map(|i| (i.width(), i.height())),
             Some((1200, 900)),
             "a photo smaller than the review image is decoded whole"
         );
-        assert!(decode_jpeg_scaled(b"\xFF\xD8 not a jpeg", REVIEW_LONG_SIDE).is_none());
+        assert!(
+            decode_jpeg_scaled(b"\xFF\xD8 not a jpeg", (4000, 3000), REVIEW_LONG_SIDE).is_none()
+        );
+        assert!(
+            decode_jpeg_scaled(&bytes, (4000, 2999), WORK_LONG_SIDE).is_none(),
+            "a header that is not the one checked"
+        );
 
         // The checks decode at 1/8, and see the same as from a whole decode.
-        let checked = decode_jpeg_scaled(&bytes, WORK_LONG_SIDE).expect("decodes at 1/8");
+        let checked =
+            decode_jpeg_scaled(&bytes, (4000, 3000), WORK_LONG_SIDE).expect("decodes at 1/8");
         assert_eq!((checked.width(), checked.height()), (500, 375));
         let whole = image::load_from_memory(&bytes).expect("the image crate decodes it");
         let (a, b) = (

@@ -308,18 +308,21 @@ impl<'a> Bits<'a> {
         self.count -= n;
     }
 
-    /// The next Huffman code's entry; refilled first, so that its extra bits
-    /// (at most 16 + 15) are in the buffer.
+    /// The next `n` bits as a table index, refilled first so that what the
+    /// entry says to skip (at most 16 + 15 bits) is in the buffer.
     #[inline(always)]
-    fn symbol(&mut self, table: &Huffman) -> FastEntry {
+    fn window(&mut self, n: u32) -> usize {
         if self.count < 32 {
             self.refill();
         }
-        let entry = table
-            .fast
-            .get(self.peek(LOOKAHEAD) as usize)
-            .copied()
-            .unwrap_or_default();
+        self.peek(n) as usize
+    }
+
+    /// The next Huffman code's entry.
+    #[inline(always)]
+    fn symbol(&mut self, table: &Huffman) -> FastEntry {
+        let at = self.window(LOOKAHEAD);
+        let entry = table.fast.get(at).copied().unwrap_or_default();
         if entry.code_len != 0 {
             return entry;
         }
@@ -368,14 +371,8 @@ impl<'a> Bits<'a> {
     fn skip_ac(&mut self, table: &Huffman) {
         let mut k = 1u32;
         loop {
-            if self.count < 32 {
-                self.refill();
-            }
-            let run = table
-                .runs
-                .get(self.peek(RUN_LOOKAHEAD) as usize)
-                .copied()
-                .unwrap_or(0);
+            let at = self.window(RUN_LOOKAHEAD);
+            let run = table.runs.get(at).copied().unwrap_or(0);
             let (used, advance) = (run & Run::BITS, run >> Run::ADVANCE_SHIFT);
             if used != 0 && k + u32::from(advance) <= 63 {
                 self.consume(u32::from(used));

@@ -367,12 +367,10 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         .collect();
     // Encoding a 12-MP JPEG costs the client more than the server's checks: encode
     // each base once, and make every upload distinct by its EXIF time.
-    let encode = if options.phone_chroma {
-        synthetic::phone_jpeg
-    } else {
-        synthetic::jpeg
-    };
-    let encoded: Vec<Vec<u8>> = bases.iter().map(|b| encode(b, 90)).collect();
+    let encoded: Vec<Vec<u8>> = bases
+        .iter()
+        .map(|b| encode_photo(b, options.phone_chroma))
+        .collect();
     let photo_bytes = encoded.iter().map(Vec::len).sum::<usize>() / encoded.len();
     let targets = Arc::new(targets);
     let encoded = Arc::new(encoded);
@@ -595,8 +593,17 @@ fn multipart(document: &Value, photo: &[u8]) -> Vec<u8> {
     body
 }
 
-/// The photo pipeline alone, step by step, on a `width × height` JPEG.
-/// How a benchmark's photos keep their chroma.
+/// A benchmark's photo as JPEG at q90: with 4:2:0 chroma as phones write it
+/// ([`synthetic::phone_jpeg`]), or the `image` crate's 4:4:4.
+fn encode_photo(image: &image::DynamicImage, phone_chroma: bool) -> Vec<u8> {
+    if phone_chroma {
+        synthetic::phone_jpeg(image, 90)
+    } else {
+        synthetic::jpeg(image, 90)
+    }
+}
+
+/// How [`encode_photo`] kept the chroma, for the report.
 fn chroma_name(phone_chroma: bool) -> &'static str {
     if phone_chroma {
         "chroma 4:2:0"
@@ -605,6 +612,7 @@ fn chroma_name(phone_chroma: bool) -> &'static str {
     }
 }
 
+/// The photo pipeline alone, step by step, on a `width × height` JPEG.
 pub fn photo_pipeline(
     width: u32,
     height: u32,
@@ -621,13 +629,8 @@ pub fn photo_pipeline(
     )
     .with_size(width, height)
     .render();
-    let encoded = if phone_chroma {
-        synthetic::phone_jpeg(&image, 90)
-    } else {
-        synthetic::jpeg(&image, 90)
-    };
     let bytes = synthetic::splice_exif(
-        &encoded,
+        &encode_photo(&image, phone_chroma),
         &ExifSpec {
             taken_local: chrono::NaiveDateTime::parse_from_str(
                 "2025-04-22 09:00:00",

@@ -15,8 +15,9 @@
 //! JPEG (SOF0/SOF1), 8-bit, one or three components in one interleaved scan,
 //! with or without restart markers. Anything else (progressive, arithmetic,
 //! CMYK, 12-bit, several scans) gives `None` and is decoded by libjpeg-turbo.
-//! Corrupt entropy data never panics: it decodes to garbage pixels, as it does
-//! in libjpeg-turbo with a warning.
+//! So does damaged data (a code no table has, data that runs out or out of
+//! step with its restart markers), where libjpeg-turbo would warn: it is
+//! never decoded to garbage, and nothing here panics.
 
 use image::{DynamicImage, RgbImage};
 
@@ -331,12 +332,9 @@ impl<'a> Bits<'a> {
 
     #[cold]
     fn slow_symbol(&mut self, table: &Huffman) -> FastEntry {
-        let word = self.peek(16) as i32;
+        let word = self.peek(16);
         for length in (LOOKAHEAD + 1)..=16 {
-            let code = word >> (16 - length);
-            if code <= table.max_code[length as usize] {
-                let index = (table.value_offset[length as usize] + code) as usize;
-                let symbol = table.symbols.get(index).copied().unwrap_or(0);
+            if let Some(symbol) = table.canonical(word >> (16 - length), length) {
                 return FastEntry::of(length as u8, symbol);
             }
         }
@@ -608,11 +606,17 @@ fn decode_scan(
     }
     let h_max = frame.components.iter().map(|c| c.h).max()?;
     let v_max = frame.components.iter().map(|c| c.v).max()?;
-    let mcus_across = frame.width.div_ceil(8 * h_max);
-    let mcus_down = frame.height.div_ceil(8 * v_max);
     // A single-component scan is not interleaved: one block per MCU, over
     // the component's own block grid.
     let single = frame.components.len() == 1;
+    let (mcus_across, mcus_down) = if single {
+        (frame.width.div_ceil(8), frame.height.div_ceil(8))
+    } else {
+        (
+            frame.width.div_ceil(8 * h_max),
+            frame.height.div_ceil(8 * v_max),
+        )
+    };
     struct Plane<'t> {
         component: Component,
         dc_table: &'t Huffman,
@@ -624,15 +628,10 @@ fn decode_scan(
     }
     let mut planes = Vec::with_capacity(frame.components.len());
     for component in &frame.components {
-        let blocks_across = if single {
-            frame.width.div_ceil(8)
+        let (blocks_across, blocks_down) = if single {
+            (mcus_across, mcus_down)
         } else {
-            mcus_across * component.h
-        };
-        let blocks_down = if single {
-            frame.height.div_ceil(8)
-        } else {
-            mcus_down * component.v
+            (mcus_across * component.h, mcus_down * component.v)
         };
         planes.push(Plane {
             component: *component,
@@ -644,14 +643,6 @@ fn decode_scan(
             predictor: 0,
         });
     }
-    let (mcus_across, mcus_down) = if single {
-        (
-            planes[0].blocks_across,
-            planes[0].values.len() / planes[0].blocks_across.max(1),
-        )
-    } else {
-        (mcus_across, mcus_down)
-    };
     let intervals = match frame.restart_interval {
         0 => 1,
         every => (mcus_across * mcus_down).div_ceil(every),

@@ -221,7 +221,7 @@ impl Keypoints {
             .into_iter()
             .filter(|c| c.x >= EDGE && c.y >= EDGE && c.x + EDGE < width && c.y + EDGE < height)
             .collect();
-        corners.sort_by(|a, b| {
+        corners.sort_unstable_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then(a.y.cmp(&b.y))
@@ -315,14 +315,6 @@ impl Affine {
     pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
         let m = &self.m;
         (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
-    }
-
-    /// Scales `x` and `y` of both images by `factor` (to work on a smaller image).
-    pub fn rescaled(&self, factor: f32) -> Affine {
-        let m = &self.m;
-        Affine {
-            m: [m[0], m[1], m[2] * factor, m[3], m[4], m[5] * factor],
-        }
     }
 
     /// A plausible photo-to-photo map: no mirror, modest scale and shear.

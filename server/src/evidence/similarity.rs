@@ -45,8 +45,6 @@ const SAME_FRAME: f32 = 0.6;
 const OPPOSED_AROUND: f32 = 0.0;
 /// Tiles along the long side of the frame.
 const TILES: usize = 16;
-/// The detail image is the work image at half size.
-const DETAIL_FACTOR: u32 = 1;
 const MAGIC: &[u8; 4] = b"CKF2";
 
 /// A photo's high-pass image: local contrast, free of light and paper tone.
@@ -99,9 +97,23 @@ fn box_blur(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32>
         for (i, value) in input.iter().enumerate() {
             prefix[i + 1] = prefix[i] + value;
         }
-        for (i, out) in output.iter_mut().enumerate() {
+        // Away from the edges every window is 2 × radius + 1 wide: one
+        // divisor, so the divisions run eight at a time (the same division
+        // of the same values as at the edges, so the same result to the bit).
+        let interior = radius..width.saturating_sub(radius).max(radius);
+        for i in (0..interior.start.min(width)).chain(interior.end..width) {
             let (lo, hi) = (i.saturating_sub(radius), (i + radius + 1).min(width));
-            *out = mean(prefix[hi], prefix[lo], lo, hi);
+            output[i] = mean(prefix[hi], prefix[lo], lo, hi);
+        }
+        if !interior.is_empty() {
+            let span = (2 * radius + 1) as f32;
+            for ((out, high), low) in output[interior.clone()]
+                .iter_mut()
+                .zip(&prefix[interior.start + radius + 1..])
+                .zip(&prefix[interior.start - radius..])
+            {
+                *out = (high - low) / span;
+            }
         }
     }
     let mut column_prefix = vec![0.0f32; width * (height + 1)];
@@ -133,13 +145,8 @@ fn box_blur(src: &[f32], width: usize, height: usize, radius: usize) -> Vec<f32>
 impl Detail {
     /// The detail image of a work image.
     pub fn of(work: &GrayImage) -> Detail {
-        let (width, height) = (
-            (work.width() / DETAIL_FACTOR).max(1),
-            (work.height() / DETAIL_FACTOR).max(1),
-        );
-        let small =
-            image::imageops::resize(work, width, height, image::imageops::FilterType::Triangle);
-        let plain: Vec<f32> = small.pixels().map(|p| f32::from(p.0[0])).collect();
+        let (width, height) = (work.width(), work.height());
+        let plain: Vec<f32> = work.as_raw().iter().map(|p| f32::from(*p)).collect();
         // A band: fine enough for pen strokes, coarse enough that a fraction
         // of a pixel's misalignment does not undo them.
         let (w, h) = (width as usize, height as usize);
@@ -343,7 +350,6 @@ impl Tiling<'_> {
 /// stopping at the third tile that disagrees; what lies around the paper only
 /// if the paper agrees.
 fn compare_aligned(a: &Detail, b: &Detail, alignment: &Alignment) -> TileAgreement {
-    let scale = DETAIL_FACTOR as f32;
     // Two boxes of the aligned keypoints. The paper is judged over all of
     // them, so that no handwriting escapes however few of its marks align
     // (a stray match may widen it: that only asks more tiles to agree).
@@ -355,17 +361,17 @@ fn compare_aligned(a: &Detail, b: &Detail, alignment: &Alignment) -> TileAgreeme
         *b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
     };
     for (x, y) in &alignment.inliers {
-        widen(&mut all, x / scale, y / scale);
+        widen(&mut all, *x, *y);
     }
-    for (x, y) in keypoints::in_company(&alignment.inliers, 12.0 * scale, 3) {
-        widen(&mut dense, x / scale, y / scale);
+    for (x, y) in keypoints::in_company(&alignment.inliers, 12.0, 3) {
+        widen(&mut dense, x, y);
     }
     let (width, height) = (a.width as usize, a.height as usize);
     let side = (width.max(height) / TILES).max(4);
     let tiling = Tiling {
         a,
         b,
-        map: alignment.map.rescaled(1.0 / scale),
+        map: alignment.map,
         side,
         columns: width.div_ceil(side),
         rows: height.div_ceil(side),
@@ -530,7 +536,7 @@ mod tests {
             out
         }
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        for (width, height) in [(480, 360), (1, 7), (13, 1), (37, 29)] {
+        for (width, height) in [(480, 360), (1, 7), (13, 1), (12, 5), (14, 3), (37, 29)] {
             let src: Vec<f32> = (0..width * height)
                 .map(|_| {
                     state ^= state << 13;

@@ -149,6 +149,7 @@ diesel::table! {
 diesel::table! {
     common_photo_keys (key) {
         key -> BigInt,
+        since -> BigInt,
     }
 }
 

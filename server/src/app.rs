@@ -186,6 +186,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
         decoders,
         backlog,
         basic_auth: Default::default(),
+        common_keys: Default::default(),
         metrics: crate::metrics::Metrics::new()
             .map_err(|e| std::io::Error::other(format!("cannot set up the metrics: {e}")))?,
     });

@@ -26,4 +26,6 @@ pub struct AppState {
     pub basic_auth: crate::collect::BasicCache,
     /// What `GET /metrics` shows.
     pub metrics: crate::metrics::Metrics,
+    /// The keypoint index's common keys as this server last read them.
+    pub common_keys: crate::submissions::store::CommonKeys,
 }

@@ -623,6 +623,59 @@ per_backend! {
 }
 
 per_backend! {
+    fn a_server_skips_the_keys_it_knows_are_common_and_forgets_them_when_the_index_is_cleared(backend) {
+        use camket::submissions::store::{self, CommonKeys, COMMON_KEY_PHOTOS};
+        let env = crate::harness::TestEnv::new(backend);
+        let db = camket_schema::Db::connect(&env.database_url, 2).expect("database");
+        let photo = |n: i64| format!("{n:064x}");
+        let index = |n: i64, keys: &[i64]| {
+            store::index_photo_keys(&db, &photo(n), keys).expect("index a photo");
+        };
+        let (template, margin, handwriting) = (7, 8, 1000);
+        let this_server = CommonKeys::default();
+        let looked_up = |keys: &[i64]| this_server.looked_up(&db, keys).expect("read");
+        assert_eq!(looked_up(&[template, margin]), vec![template, margin]);
+
+        // Every paper carries the template's mark: it turns common (as
+        // another instance's checks would make it) and is no longer looked up.
+        for n in 0..COMMON_KEY_PHOTOS {
+            index(n, &[template, handwriting + n]);
+        }
+        assert_eq!(looked_up(&[template, margin]), vec![margin]);
+        // A key turned common later is read with what was added since.
+        for n in 100..100 + COMMON_KEY_PHOTOS {
+            index(n, &[margin]);
+        }
+        assert_eq!(
+            looked_up(&[template, margin, handwriting]),
+            vec![handwriting]
+        );
+        let found = store::reuse_candidates(
+            &db,
+            &this_server,
+            &photo(999),
+            &[template, margin, handwriting],
+            1,
+            10,
+        )
+        .expect("search");
+        assert_eq!(found, vec![(photo(0), 1)], "the handwriting still finds its paper");
+
+        // Cleared (`reindex-photos`) and built again from two papers: the
+        // template's mark is rare again and has postings, which this server,
+        // having known it as common, must look up again.
+        store::clear_photo_index(&db).expect("clear");
+        index(0, &[template, handwriting]);
+        index(1, &[template, handwriting + 1]);
+        assert_eq!(looked_up(&[template, margin]), vec![template, margin]);
+        let found =
+            store::reuse_candidates(&db, &this_server, &photo(999), &[template], 1, 10)
+                .expect("search");
+        assert_eq!(found, vec![(photo(0), 1), (photo(1), 1)]);
+    }
+}
+
+per_backend! {
     fn reviews_follow_role_area_and_ownership_and_rejections_are_corrected(backend) {
         let fx = with_forms(backend, &[]);
         let homes = households(&fx, "V1");

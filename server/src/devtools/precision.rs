@@ -193,6 +193,7 @@ enum Verdict {
 fn check(
     db: &Db,
     photos: &PhotoStore,
+    common: &store::CommonKeys,
     jpeg: &[u8],
     offset: FixedOffset,
 ) -> Result<Checked, String> {
@@ -237,15 +238,21 @@ fn check(
         }),
     )
     .map_err(describe)?;
-    let search =
-        verification::search_reused_paper(db, &sha, &inspected.fingerprint, false, |other| {
+    let search = verification::search_reused_paper(
+        db,
+        common,
+        &sha,
+        &inspected.fingerprint,
+        false,
+        |other| {
             // Checked one at a time, in the order sent: every candidate is earlier.
             Ok(match verification::stored_fingerprint(photos, other) {
                 Some(print) => verification::Candidate::Earlier(other.to_string(), print),
                 None => verification::Candidate::<String, ()>::Skipped,
             })
-        })
-        .map_err(describe)?;
+        },
+    )
+    .map_err(describe)?;
     Ok(Checked {
         sha,
         found: search.found,
@@ -267,6 +274,8 @@ struct Checked {
 struct ScratchStore {
     root: std::path::PathBuf,
     photos: PhotoStore,
+    /// The index's common keys as the checks of this run read them.
+    common: store::CommonKeys,
 }
 
 impl ScratchStore {
@@ -278,7 +287,11 @@ impl ScratchStore {
         ));
         std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
         let photos = PhotoStore::open(&root).map_err(|e| e.to_string())?;
-        Ok(ScratchStore { root, photos })
+        Ok(ScratchStore {
+            root,
+            photos,
+            common: Default::default(),
+        })
     }
 }
 
@@ -300,7 +313,7 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
     let mut misses = serde_json::Map::new();
     for (index, item) in set.iter().enumerate() {
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &item.jpeg, offset)
+        let checked = check(db, &scratch.photos, &scratch.common, &item.jpeg, offset)
             .map_err(|e| format!("photo {index}: {e}"))?;
         check_ms.push(started.elapsed());
         let verdict = match checked
@@ -372,7 +385,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             }
         });
         for jpeg in to_check {
-            let checked = check(db, &scratch.photos, &jpeg, offset)?;
+            let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
             if let Some((other, kind)) = &checked.found {
                 earlier_flagged.push(json!({
                     "paper": earlier_shas.len(),
@@ -400,7 +413,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             synthetic::jpeg(&first_photo(earlier + k, size).render(), 90)
         };
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &jpeg, offset)?;
+        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
         let took = started.elapsed();
         check_ms.push(took);
         if k % 2 == 0 {
@@ -419,7 +432,14 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             }
             (true, Some(_)) => flagged_as_another += 1,
             (false, Some(_)) => flagged_new += 1,
-            (true, None) => missed.push(why_missed(db, &scratch.photos, &checked, original, how)),
+            (true, None) => missed.push(why_missed(
+                db,
+                &scratch.photos,
+                &scratch.common,
+                &checked,
+                original,
+                how,
+            )),
             (false, None) => {}
         }
     }
@@ -449,13 +469,14 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
 fn why_missed(
     db: &Db,
     photos: &PhotoStore,
+    common: &store::CommonKeys,
     checked: &Checked,
     original: Option<&String>,
     how: &str,
 ) -> Value {
     let keys = checked.fingerprint.keypoints.index_keys();
     let everyone =
-        store::reuse_candidates(db, &checked.sha, &keys, 1, usize::MAX).unwrap_or_default();
+        store::reuse_candidates(db, common, &checked.sha, &keys, 1, usize::MAX).unwrap_or_default();
     let ranked = original.and_then(|sha| everyone.iter().position(|(other, _)| other == sha));
     json!({
         "copy": how,

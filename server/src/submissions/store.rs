@@ -210,6 +210,105 @@ pub fn later_uses_elsewhere(
 /// too (15 of 25 copies found among 10,000 papers; 19 at 32, BENCHMARKS §7).
 pub const COMMON_KEY_PHOTOS: i64 = 32;
 
+/// The keys of the keypoint index that have turned common, as this server
+/// last read them. Most of a photo's keys are the printed template's and
+/// common: they have no postings, and looking each up in the index was half
+/// of a search's seeks. The set is read whole once, then only the keys added
+/// since (`common_photo_keys.since`, in the order they turned common, here or
+/// in another instance), and forgotten when the index is cleared
+/// (`reindex-photos`, counted in `sync_counters`). A key turned common
+/// elsewhere and not read yet is only looked up for nothing.
+#[derive(Debug, Default)]
+pub struct CommonKeys(std::sync::Mutex<KnownCommon>);
+
+#[derive(Debug, Default)]
+struct KnownCommon {
+    /// The clears of the index counted when the set was read; `None` before.
+    clears: Option<i64>,
+    /// The largest `since` read.
+    read_up_to: i64,
+    keys: std::collections::HashSet<i64>,
+}
+
+/// The counter whose next value a newly common key's `since` takes.
+const COMMON_KEYS_COUNTER: &str = "common_photo_keys";
+/// The counter of the whole index's clears.
+const INDEX_CLEARS_COUNTER: &str = "photo_index_clears";
+
+impl CommonKeys {
+    /// The keys of `keys` that a search looks up in the index: those not
+    /// known to be common, after reading what turned common since the last
+    /// look.
+    pub fn looked_up(&self, db: &Db, keys: &[i64]) -> Result<Vec<i64>, DbError> {
+        with_conn!(db, |conn| Ok(self.rare(conn, keys)?))
+    }
+
+    fn rare<C>(&self, conn: &mut C, keys: &[i64]) -> QueryResult<Vec<i64>>
+    where
+        C: CommonKeyReads,
+    {
+        let (clears_known, read_up_to) = {
+            let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            (known.clears, known.read_up_to)
+        };
+        let clears = conn.counter(INDEX_CLEARS_COUNTER)?;
+        let from = if clears_known == Some(clears) {
+            read_up_to
+        } else {
+            -1
+        };
+        let added = conn.common_keys_since(from)?;
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if known.clears != Some(clears) {
+            *known = KnownCommon {
+                clears: Some(clears),
+                read_up_to: -1,
+                keys: Default::default(),
+            };
+        }
+        for (key, since) in added {
+            known.keys.insert(key);
+            known.read_up_to = known.read_up_to.max(since);
+        }
+        Ok(keys
+            .iter()
+            .copied()
+            .filter(|key| !known.keys.contains(key))
+            .collect())
+    }
+}
+
+/// The reads [`CommonKeys`] makes, on either backend.
+trait CommonKeyReads {
+    fn counter(&mut self, name: &str) -> QueryResult<i64>;
+    fn common_keys_since(&mut self, after: i64) -> QueryResult<Vec<(i64, i64)>>;
+}
+
+macro_rules! impl_common_key_reads {
+    ($conn:ty) => {
+        impl CommonKeyReads for $conn {
+            fn counter(&mut self, name: &str) -> QueryResult<i64> {
+                Ok(sync_counters::table
+                    .find(name)
+                    .select(sync_counters::value)
+                    .first(self)
+                    .optional()?
+                    .unwrap_or(0))
+            }
+
+            fn common_keys_since(&mut self, after: i64) -> QueryResult<Vec<(i64, i64)>> {
+                common_photo_keys::table
+                    .filter(common_photo_keys::since.gt(after))
+                    .select((common_photo_keys::key, common_photo_keys::since))
+                    .load(self)
+            }
+        }
+    };
+}
+
+impl_common_key_reads!(diesel::SqliteConnection);
+impl_common_key_reads!(diesel::PgConnection);
+
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
 /// aside), with how many they share, the likeliest first (each key weighed by
 /// how few photos have it); at most `limit`, each sharing at least
@@ -217,6 +316,7 @@ pub const COMMON_KEY_PHOTOS: i64 = 32;
 /// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
+    common: &CommonKeys,
     sha: &str,
     keys: &[i64],
     min_shared: usize,
@@ -231,8 +331,9 @@ pub fn reuse_candidates(
         // postings of `keys` are those of its rare keys. (On PostgreSQL a
         // check indexing at that very moment may leave one behind, which then
         // weighs as a rare key's: a bounded, harmless slip.)
+        let rare = common.rare(conn, keys)?;
         let postings: Vec<(i64, String)> = photo_keys::table
-            .filter(photo_keys::key.eq_any(keys))
+            .filter(photo_keys::key.eq_any(&rare))
             .filter(photo_keys::sha256.ne(sha))
             .select((photo_keys::key, photo_keys::sha256))
             .load(conn)?;
@@ -299,9 +400,20 @@ pub fn index_photo_keys(db: &Db, sha: &str, keys: &[i64]) -> Result<(), DbError>
             .select(photo_keys::key)
             .load(conn)?;
         if !now_common.is_empty() {
+            // Taken under the counter's row lock (PostgreSQL) or the write
+            // lock (SQLite): keys turn common in the order of `since`.
+            let since: i64 = diesel::update(sync_counters::table.find(COMMON_KEYS_COUNTER))
+                .set(sync_counters::value.eq(sync_counters::value + 1))
+                .returning(sync_counters::value)
+                .get_result(conn)?;
             let rows: Vec<_> = now_common
                 .iter()
-                .map(|key| common_photo_keys::key.eq(*key))
+                .map(|key| {
+                    (
+                        common_photo_keys::key.eq(*key),
+                        common_photo_keys::since.eq(since),
+                    )
+                })
                 .collect();
             diesel::insert_into(common_photo_keys::table)
                 .values(rows)
@@ -344,6 +456,9 @@ pub fn clear_photo_index(db: &Db) -> Result<(), DbError> {
     write_tx!(db, |conn| {
         diesel::delete(photo_keys::table).execute(conn)?;
         diesel::delete(common_photo_keys::table).execute(conn)?;
+        diesel::update(sync_counters::table.find(INDEX_CLEARS_COUNTER))
+            .set(sync_counters::value.eq(sync_counters::value + 1))
+            .execute(conn)?;
         Ok(())
     })
 }

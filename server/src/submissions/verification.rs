@@ -404,6 +404,7 @@ fn reused_paper(
     };
     let search = search_reused_paper(
         &state.db,
+        &state.common_keys,
         &photo.sha256,
         &mine,
         indexed_before,
@@ -552,6 +553,7 @@ pub struct LaterRepeat<L> {
 /// handwriting "common" and hide its next reuse.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
+    common: &store::CommonKeys,
     sha: &str,
     mine: &Fingerprint,
     indexed_before: bool,
@@ -568,6 +570,7 @@ pub fn search_reused_paper<T, L>(
      -> Result<(), camket_schema::DbError> {
         let candidates = store::reuse_candidates(
             db,
+            common,
             sha,
             &keys,
             similarity::MIN_SHARED_KEYS,

@@ -125,10 +125,11 @@ per_backend! {
         ingest["evidence_left_after_drain"], 0,
             "the background checks caught up: {ingest}"
         );
-        assert!(
-            ingest["server_peak_rss_mb"].as_u64().unwrap_or(0) > 0,
-            "{ingest}"
+        let (rss, private) = (
+            ingest["server_peak_rss_mb"].as_u64().unwrap_or(0),
+            ingest["server_peak_private_mb"].as_u64().unwrap_or(0),
         );
+        assert!(rss > 0 && private > 0 && private <= rss, "{ingest}");
         let wait = &ingest["evidence_wait_after_201"];
         assert_eq!(
             wait["count"].as_f64(),

@@ -269,15 +269,21 @@ pub fn console_pages(
     })
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+/// The server's resident memory in KiB: all of it (`VmRSS`), and its own
+/// (`RssAnon`: without the pages of files it maps, such as the SQLite
+/// database, which the kernel may drop and read again).
+fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?))
 }
 
 /// Options of the ingest benchmark.
@@ -380,12 +386,14 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
     let failures = Arc::new(AtomicU64::new(0));
     let first_failure: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let peak_rss = Arc::new(AtomicU64::new(0));
+    let peak_private = Arc::new(AtomicU64::new(0));
     let sampler = options.server_pid.map(|pid| {
-        let (stop, peak) = (stop.clone(), peak_rss.clone());
+        let (stop, peak, peak_own) = (stop.clone(), peak_rss.clone(), peak_private.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_kib(pid) {
+                if let Some((rss, own)) = rss_kib(pid) {
                     peak.fetch_max(rss, Ordering::Relaxed);
+                    peak_own.fetch_max(own, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -502,6 +510,9 @@ pub fn ingest(options: &IngestOptions) -> Result<Value, String> {
         "evidence_wait_after_201": evidence_wait,
         "latency": stats(samples),
         "server_peak_rss_mb": options.server_pid.map(|_| peak_rss.load(Ordering::Relaxed) / 1024),
+        "server_peak_private_mb": options
+            .server_pid
+            .map(|_| peak_private.load(Ordering::Relaxed) / 1024),
     }))
 }
 

@@ -628,8 +628,10 @@ per_backend! {
         let env = crate::harness::TestEnv::new(backend);
         let db = camket_schema::Db::connect(&env.database_url, 2).expect("database");
         let photo = |n: i64| format!("{n:064x}");
+        let another_instance = CommonKeys::default();
         let index = |n: i64, keys: &[i64]| {
-            store::index_photo_keys(&db, &photo(n), keys).expect("index a photo");
+            store::index_photo_keys(&db, &another_instance, &photo(n), keys)
+                .expect("index a photo");
         };
         let (template, margin, handwriting) = (7, 8, 1000);
         let this_server = CommonKeys::default();

@@ -227,6 +227,7 @@ pub fn generate(
     let window_start = crate::coverage_day(campaign.starts_on, offset);
     let mut photo_shas = Vec::new();
     let limits = photo::PhotoLimits::default();
+    let common = crate::submissions::store::CommonKeys::default();
     for n in 0..spec.photos.max(1) {
         let image = PaperPhoto::new(
             Scene {
@@ -293,6 +294,7 @@ pub fn generate(
         )?;
         crate::submissions::store::index_photo_keys(
             db,
+            &common,
             &sha,
             &inspected.fingerprint.keypoints.index_keys(),
         )?;

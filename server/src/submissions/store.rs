@@ -367,21 +367,28 @@ pub fn reuse_candidates(
 /// taken out again ([`unindex_photo_keys`], see `verification::search_reused_paper`):
 /// its keys are the earlier photo's, and a paper reused many times would
 /// otherwise make its own handwriting "common" and hide its next reuse.
-pub fn index_photo_keys(db: &Db, sha: &str, keys: &[i64]) -> Result<(), DbError> {
+pub fn index_photo_keys(
+    db: &Db,
+    common: &CommonKeys,
+    sha: &str,
+    keys: &[i64],
+) -> Result<(), DbError> {
     if keys.is_empty() {
         return Ok(());
     }
     write_tx!(db, |conn| {
-        let common: std::collections::HashSet<i64> = common_photo_keys::table
-            .filter(common_photo_keys::key.eq_any(keys))
+        // The keys known common are left out at once; the others are looked
+        // up, for one may have turned common in another instance just now.
+        let unknown = common.rare(conn, keys)?;
+        let common_too: std::collections::HashSet<i64> = common_photo_keys::table
+            .filter(common_photo_keys::key.eq_any(&unknown))
             .select(common_photo_keys::key)
             .load::<i64>(conn)?
             .into_iter()
             .collect();
-        let rare: Vec<i64> = keys
-            .iter()
-            .copied()
-            .filter(|k| !common.contains(k))
+        let rare: Vec<i64> = unknown
+            .into_iter()
+            .filter(|k| !common_too.contains(k))
             .collect();
         for chunk in rare.chunks(500) {
             let rows: Vec<_> = chunk

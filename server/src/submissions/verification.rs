@@ -296,6 +296,7 @@ pub fn reindex_photos(
     photos: &crate::photo_store::PhotoStore,
 ) -> Result<Reindexed, camket_schema::DbError> {
     store::clear_photo_index(db)?;
+    let common = store::CommonKeys::default();
     let mut done = Reindexed::default();
     for chunk in store::checked_photos(db)?.chunks(500) {
         let kept_by_a_use = store::photos_kept_by_a_use(db, chunk)?;
@@ -308,7 +309,7 @@ pub fn reindex_photos(
                 done.unreadable += 1;
                 continue;
             };
-            store::index_photo_keys(db, sha, &print.keypoints.index_keys())?;
+            store::index_photo_keys(db, &common, sha, &print.keypoints.index_keys())?;
             done.indexed += 1;
         }
     }
@@ -616,7 +617,7 @@ pub fn search_reused_paper<T, L>(
         }
         return Ok(search);
     }
-    store::index_photo_keys(db, sha, &keys)?;
+    store::index_photo_keys(db, common, sha, &keys)?;
     look(&mut search, similarity::CANDIDATES_COMPARED)?;
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;

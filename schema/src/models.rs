@@ -260,7 +260,8 @@ pub struct SubmissionEventRow {
     pub id: i64,
     pub submission_id: i64,
     pub at: NaiveDateTime,
-    pub actor_id: i64,
+    /// Who did it; `None` for the photo checks (a flag found later).
+    pub actor_id: Option<i64>,
     pub action: String,
     pub from_status: Option<SubmissionStatus>,
     pub to_status: Option<SubmissionStatus>,

@@ -282,7 +282,7 @@ diesel::table! {
         id -> BigInt,
         submission_id -> BigInt,
         at -> Timestamp,
-        actor_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
         action -> Text,
         from_status -> Nullable<Text>,
         to_status -> Nullable<Text>,

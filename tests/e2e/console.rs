@@ -121,22 +121,23 @@ per_backend! {
 }
 
 /// A browser without redirects followed, keeping its cookies by hand.
-struct Browser {
+/// A browser without JavaScript: cookies, forms, no redirects followed.
+pub(crate) struct Browser {
     agent: ureq::Agent,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
-struct Page {
+pub(crate) struct Page {
     status: u16,
     location: String,
     content_type: String,
     headers: Vec<(String, String)>,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Browser {
-    fn new(base: &str) -> Browser {
+    pub(crate) fn new(base: &str) -> Browser {
         Browser {
             agent: ureq::AgentBuilder::new().redirects(0).build(),
             base: base.to_string(),
@@ -185,7 +186,7 @@ impl Browser {
         }
     }
 
-    fn get(&mut self, path: &str) -> Page {
+    pub(crate) fn get(&mut self, path: &str) -> Page {
         let request = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -213,7 +214,7 @@ impl Browser {
             .to_string()
     }
 
-    fn log_in(&mut self, username: &str) -> String {
+    pub(crate) fn log_in(&mut self, username: &str) -> String {
         let form = self.get("/login");
         let token = Browser::hidden_token(&form.text);
         let body =

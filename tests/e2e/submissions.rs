@@ -1071,6 +1071,12 @@ per_backend! {
         let officer = fx.login("officer");
         let checked = settled(&officer, second);
         assert_eq!(flag_codes(&checked), Vec::<String>::new(), "its original was not indexed yet: {checked}");
+        // The officer approves it, seeing no flag.
+        let approved = officer.post_json(
+            &format!("/api/v1/submissions/{second}/review"),
+            &json!({"decision": "approve"}),
+        );
+        assert_eq!(approved.status, 200, "{}", approved.text);
 
         // The original's check finds its later copy in the index and flags it.
         check_again(first);
@@ -1084,6 +1090,28 @@ per_backend! {
             "{copy}"
         );
         assert!(copy["risk"].as_i64().unwrap_or(0) > 0, "{copy}");
+        assert_eq!(copy["status"], "approved", "the review stands: {copy}");
+        // Its history says the flag came after, from the checks, not a user.
+        let history = officer.get(&format!("/api/v1/submissions/{second}/history"));
+        let last = history.body["items"]
+            .as_array()
+            .and_then(|items| items.last())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(last["action"], "flagged_later", "{}", history.text);
+        assert_eq!((&last["actor_id"], &last["actor"]), (&Value::Null, &Value::Null), "{last}");
+        assert!(
+            last["comment"].as_str().unwrap_or("").contains(&first.to_string()),
+            "names the earlier submission: {last}"
+        );
+        let mut browser = crate::console::Browser::new(&fx.server.base);
+        browser.log_in("officer");
+        let page = browser.get(&format!("/submissions/{second}"));
+        assert!(
+            page.text.contains("Kiểm tra ảnh") && page.text.contains("Cờ thêm sau, từ kiểm tra ảnh"),
+            "the console says who and what: the checks, a flag added later: {}",
+            page.text
+        );
         let queue = officer.get("/api/v1/submissions?flag=duplicate_photo");
         let listed: Vec<i64> = queue.body["items"]
             .as_array()

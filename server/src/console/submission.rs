@@ -260,9 +260,18 @@ pub async fn page(
                     @for entry in &history {
                         tr {
                             td { (locale::date_time(entry.at, offset)) }
-                            td { (entry.actor) }
                             td {
-                                (entry.action)
+                                @match &entry.actor {
+                                    Some(user) => (user),
+                                    None => (lang.pick("Kiểm tra ảnh", "Photo checks")),
+                                }
+                            }
+                            td {
+                                @if entry.action == submissions::store::FLAGGED_LATER {
+                                    (lang.pick("Cờ thêm sau, từ kiểm tra ảnh", "Flag added later by the photo checks"))
+                                } @else {
+                                    (entry.action)
+                                }
                                 @if let Some(to) = entry.to_status { " → " (vocabulary::status(lang, to)) }
                             }
                             td { (entry.comment.as_deref().unwrap_or("")) }

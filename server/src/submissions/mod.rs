@@ -570,8 +570,10 @@ pub async fn decide(
 pub struct HistoryView {
     pub submission_id: i64,
     pub at: DateTime<Utc>,
-    pub actor_id: i64,
-    pub actor: String,
+    /// Who did it: `null` for the photo checks (`flagged_later`: a repeat
+    /// found by the check of an earlier photo, after this one's own).
+    pub actor_id: Option<i64>,
+    pub actor: Option<String>,
     pub action: String,
     pub from_status: Option<SubmissionStatus>,
     pub to_status: Option<SubmissionStatus>,

@@ -770,8 +770,13 @@ fn repeats_a_flagged_photo(flags: &[crate::evidence::Flag], flag: &crate::eviden
             .is_some_and(|part| crate::evidence::flags_photo_as_repeat(flags, part))
 }
 
+/// The history's action for a flag that the check of another photo added
+/// after the submission's own check.
+pub const FLAGGED_LATER: &str = "flagged_later";
+
 /// Adds `flag` (a photo repeating an earlier paper) to submission `id`,
-/// checked or not, unless its flags already say that photo is a repeat.
+/// checked or not, unless its flags already say that photo is a repeat,
+/// and says so in its history ([`FLAGGED_LATER`], by no user).
 /// For a repeat found by the check of the earlier photo: the two were
 /// checked side by side, or the later one first, and its own check could not
 /// see the earlier. Returns whether the flag was added.
@@ -809,6 +814,22 @@ pub fn flag_repeat(db: &Db, id: i64, flag: &crate::evidence::Flag) -> Result<boo
                 continue;
             }
             record_flag_codes(conn, id, std::slice::from_ref(flag))?;
+            // The officer may have reviewed it already, without this flag:
+            // the history says when it came, and from whom (the checks).
+            let detail = if flag.detail_vi.is_empty() {
+                &flag.detail
+            } else {
+                &flag.detail_vi
+            };
+            diesel::insert_into(submission_events::table)
+                .values((
+                    submission_events::submission_id.eq(id),
+                    submission_events::at.eq(Utc::now().naive_utc()),
+                    submission_events::actor_id.eq(None::<i64>),
+                    submission_events::action.eq(FLAGGED_LATER),
+                    submission_events::comment.eq(Some(detail)),
+                ))
+                .execute(conn)?;
             return Ok(true);
         }
     })
@@ -1198,7 +1219,7 @@ pub fn review(
 }
 
 /// One entry of the audit trail with the actor's username.
-pub type HistoryEntry = (SubmissionEventRow, String);
+pub type HistoryEntry = (SubmissionEventRow, Option<String>);
 
 /// The audit trail of a submission and every revision linked to it, oldest first.
 pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
@@ -1232,10 +1253,10 @@ pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
             cursor = next;
         }
         Ok(submission_events::table
-            .inner_join(users::table)
+            .left_join(users::table)
             .filter(submission_events::submission_id.eq_any(&chain))
             .order(submission_events::id)
-            .select((SubmissionEventRow::as_select(), users::username))
+            .select((SubmissionEventRow::as_select(), users::username.nullable()))
             .load(conn)?)
     })
 }

@@ -252,29 +252,77 @@ impl CommonKeys {
             (known.clears, known.read_up_to)
         };
         let clears = conn.counter(INDEX_CLEARS_COUNTER)?;
-        let from = if clears_known == Some(clears) {
+        let after = if clears_known == Some(clears) {
             read_up_to
         } else {
             -1
         };
-        let added = conn.common_keys_since(from)?;
+        let added = conn.common_keys_since(after)?;
+        // A clear committed between the two reads would mix two indexes'
+        // keys; the counter read again says whether one did.
+        let read = CommonRead {
+            clears,
+            after,
+            added,
+            whole_index: conn.counter(INDEX_CLEARS_COUNTER)? == clears,
+        };
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if known.clears != Some(clears) {
-            *known = KnownCommon {
-                clears: Some(clears),
+        Ok(known.take(read, keys))
+    }
+}
+
+/// One read of the common keys: those with `since > after`, with the clears
+/// counted before (and whether the same count was read after).
+#[derive(Debug)]
+struct CommonRead {
+    clears: i64,
+    after: i64,
+    added: Vec<(i64, i64)>,
+    whole_index: bool,
+}
+
+impl KnownCommon {
+    /// Adds a read to what is known, if it belongs there, and returns the
+    /// keys of `keys` not known to be common. Other checks read at the same
+    /// time: a read made for an older state (an increment of the set before
+    /// a clear, or a whole read older than the set's) is used for this
+    /// answer alone, so that the set never holds keys of two indexes nor
+    /// loses the keys read before its `read_up_to`.
+    fn take(&mut self, read: CommonRead, keys: &[i64]) -> Vec<i64> {
+        let whole = read.after < 0;
+        let belongs = read.whole_index
+            && if whole {
+                self.clears.is_none_or(|known| known <= read.clears)
+            } else {
+                self.clears == Some(read.clears)
+            };
+        if !belongs {
+            let common: std::collections::HashSet<i64> = if read.whole_index && whole {
+                read.added.iter().map(|(key, _)| *key).collect()
+            } else {
+                Default::default()
+            };
+            return keys
+                .iter()
+                .copied()
+                .filter(|key| !common.contains(key))
+                .collect();
+        }
+        if self.clears != Some(read.clears) {
+            *self = KnownCommon {
+                clears: Some(read.clears),
                 read_up_to: -1,
                 keys: Default::default(),
             };
         }
-        for (key, since) in added {
-            known.keys.insert(key);
-            known.read_up_to = known.read_up_to.max(since);
+        for (key, since) in read.added {
+            self.keys.insert(key);
+            self.read_up_to = self.read_up_to.max(since);
         }
-        Ok(keys
-            .iter()
+        keys.iter()
             .copied()
-            .filter(|key| !known.keys.contains(key))
-            .collect())
+            .filter(|key| !self.keys.contains(key))
+            .collect()
     }
 }
 
@@ -1259,4 +1307,101 @@ pub fn history(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
             .select((SubmissionEventRow::as_select(), users::username.nullable()))
             .load(conn)?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(clears: i64, keys: &[(i64, i64)]) -> KnownCommon {
+        let mut known = KnownCommon::default();
+        let read = CommonRead {
+            clears,
+            after: -1,
+            added: keys.to_vec(),
+            whole_index: true,
+        };
+        known.take(read, &[]);
+        known
+    }
+
+    fn keys_of(known: &KnownCommon) -> Vec<i64> {
+        let mut keys: Vec<i64> = known.keys.iter().copied().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn a_read_of_the_same_index_adds_to_what_is_known() {
+        let mut known = known(2, &[(10, 50), (20, 100)]);
+        assert_eq!((known.clears, known.read_up_to), (Some(2), 100));
+        let rare = known.take(
+            CommonRead {
+                clears: 2,
+                after: 100,
+                added: vec![(30, 120)],
+                whole_index: true,
+            },
+            &[10, 30, 40],
+        );
+        assert_eq!(rare, vec![40]);
+        assert_eq!(keys_of(&known), vec![10, 20, 30]);
+        assert_eq!(known.read_up_to, 120);
+    }
+
+    #[test]
+    fn a_whole_read_after_a_clear_replaces_what_is_known() {
+        let mut known = known(2, &[(10, 50), (20, 100)]);
+        let rare = known.take(
+            CommonRead {
+                clears: 3,
+                after: -1,
+                added: vec![(40, 5)],
+                whole_index: true,
+            },
+            &[10, 40],
+        );
+        assert_eq!(rare, vec![10]);
+        assert_eq!(keys_of(&known), vec![40]);
+        assert_eq!((known.clears, known.read_up_to), (Some(3), 5));
+    }
+
+    /// Three checks around a clear: one read the new index whole, one still
+    /// brings an increment of the old index, one a whole read of it. Neither
+    /// late read may replace the set, or the keys read before its
+    /// `read_up_to` would never be read again.
+    #[test]
+    fn a_read_made_for_an_older_index_answers_once_and_changes_nothing() {
+        let mut known = known(2, &[(10, 50), (20, 100)]);
+        let stale_increment = CommonRead {
+            clears: 1,
+            after: 80,
+            added: vec![(30, 90)],
+            whole_index: true,
+        };
+        assert_eq!(known.take(stale_increment, &[10, 30, 40]), vec![10, 30, 40]);
+        let stale_whole = CommonRead {
+            clears: 1,
+            after: -1,
+            added: vec![(30, 90)],
+            whole_index: true,
+        };
+        assert_eq!(known.take(stale_whole, &[10, 30, 40]), vec![10, 40]);
+        assert_eq!(keys_of(&known), vec![10, 20]);
+        assert_eq!((known.clears, known.read_up_to), (Some(2), 100));
+    }
+
+    #[test]
+    fn a_read_across_a_clear_is_not_used() {
+        let mut known = known(2, &[(10, 50)]);
+        let across = CommonRead {
+            clears: 2,
+            after: 50,
+            added: vec![(30, 60)],
+            whole_index: false,
+        };
+        assert_eq!(known.take(across, &[30]), vec![30]);
+        assert_eq!(keys_of(&known), vec![10]);
+        assert_eq!(known.read_up_to, 50);
+    }
 }

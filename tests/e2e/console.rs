@@ -120,8 +120,8 @@ per_backend! {
     }
 }
 
-/// A browser without redirects followed, keeping its cookies by hand.
-/// A browser without JavaScript: cookies, forms, no redirects followed.
+/// A browser without JavaScript: cookies kept by hand, forms, no redirects
+/// followed.
 pub(crate) struct Browser {
     agent: ureq::Agent,
     base: String,

@@ -230,6 +230,13 @@ per_backend! {
             Some(0),
             "every copy found, so none to explain: {scale}"
         );
+        assert_eq!(scale["reshots"], 2, "a quarter of the checks: {scale}");
+        assert_eq!(
+            scale["reshots_flagged"], scale["reshots"],
+            "the same papers photographed again are found: {scale}"
+        );
+        assert_eq!(scale["reshots_flagged_as_another_paper"], 0, "{scale}");
+        assert!(scale["check_ms_reshots"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
         assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
         for kind in ["check_ms_copies", "check_ms_new_papers"] {

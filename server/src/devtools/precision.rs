@@ -152,29 +152,33 @@ pub fn photos(size: SetSize) -> Vec<SetPhoto> {
                 jpeg: copy(&image, how),
             });
         }
-        let first = first_photo(of, size);
-        let again = PaperPhoto {
-            scene: Scene {
-                seed: first.scene.seed,
-                paper_shift: (
-                    first.scene.paper_shift.0 + 24,
-                    first.scene.paper_shift.1 + 18,
-                ),
-            },
-            ..first
-        }
-        .shot(Shot {
-            rotation_deg: first.shot.rotation_deg + 1.2,
-            light: first.shot.light * 0.95,
-            take: first.shot.take + 1,
-        });
         set.push(SetPhoto {
             paper,
             truth: Truth::SamePaper { of },
-            jpeg: synthetic::jpeg(&again.render(), 90),
+            jpeg: synthetic::jpeg(&photographed_again(first_photo(of, size)).render(), 90),
         });
     }
     set
+}
+
+/// The same signed paper photographed again: moved 24 × 18 px and turned
+/// 1.2° on its table, 5 % darker, with new sensor noise.
+fn photographed_again(first: PaperPhoto) -> PaperPhoto {
+    PaperPhoto {
+        scene: Scene {
+            seed: first.scene.seed,
+            paper_shift: (
+                first.scene.paper_shift.0 + 24,
+                first.scene.paper_shift.1 + 18,
+            ),
+        },
+        ..first
+    }
+    .shot(Shot {
+        rotation_deg: first.shot.rotation_deg + 1.2,
+        light: first.shot.light * 0.95,
+        take: first.shot.take + 1,
+    })
 }
 
 /// What the checks said of one photo (`of`: the set's index of the photo named).
@@ -443,6 +447,38 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             (false, None) => {}
         }
     }
+    // The same papers photographed again (as in the precision set), a quarter
+    // as many as the checks, after them so that the figures above stay
+    // comparable with earlier runs.
+    let reshots = checks.div_ceil(4);
+    let (mut reshot_ms, mut reshots_flagged, mut reshots_named) = (Vec::new(), 0, 0);
+    let (mut reshots_missed, mut reshots_as_another) = (Vec::new(), 0);
+    for k in 0..reshots {
+        let original_paper = (k * 104_729 + 13) % earlier.max(1);
+        let again = photographed_again(first_photo(original_paper, size));
+        let jpeg = synthetic::jpeg(&again.render(), 90);
+        let started = Instant::now();
+        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
+        reshot_ms.push(started.elapsed());
+        let original = earlier_shas.get(original_paper);
+        match &checked.found {
+            Some((sha, kind)) if Some(sha) == original => {
+                reshots_flagged += 1;
+                if matches!(kind, ReuseKind::SamePaper { .. }) {
+                    reshots_named += 1;
+                }
+            }
+            Some(_) => reshots_as_another += 1,
+            None => reshots_missed.push(why_missed(
+                db,
+                &scratch.photos,
+                &scratch.common,
+                &checked,
+                original,
+                "photographed again",
+            )),
+        }
+    }
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
     Ok(json!({
         "earlier_papers": earlier,
@@ -460,6 +496,12 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         "check_ms_copies": milliseconds(copy_ms),
         "check_ms_new_papers": milliseconds(new_paper_ms),
         "copies_missed": missed,
+        "reshots": reshots,
+        "reshots_flagged": reshots_flagged,
+        "reshots_named_as_new_photos": reshots_named,
+        "reshots_flagged_as_another_paper": reshots_as_another,
+        "check_ms_reshots": milliseconds(reshot_ms),
+        "reshots_missed": reshots_missed,
     }))
 }
 

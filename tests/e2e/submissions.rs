@@ -662,6 +662,21 @@ per_backend! {
         )
         .expect("search");
         assert_eq!(found, vec![(photo(0), 1)], "the handwriting still finds its paper");
+        let sharers = store::ranked_sharers(
+            &db,
+            &this_server,
+            &photo(999),
+            &[template, margin, handwriting],
+        )
+        .expect("search");
+        assert_eq!(
+            sharers
+                .iter()
+                .map(|s| (s.sha.clone(), s.shared, s.held_by_it_alone))
+                .collect::<Vec<_>>(),
+            vec![(photo(0), 1, 1)],
+            "the key of its handwriting is held by that paper alone"
+        );
 
         // Cleared (`reindex-photos`) and built again from two papers: the
         // template's mark is rare again and has postings, which this server,
@@ -674,6 +689,14 @@ per_backend! {
             store::reuse_candidates(&db, &this_server, &photo(999), &[template], 1, 10)
                 .expect("search");
         assert_eq!(found, vec![(photo(0), 1), (photo(1), 1)]);
+        let sharers = store::ranked_sharers(&db, &this_server, &photo(999), &[template])
+            .expect("search");
+        assert!(
+            sharers
+                .iter()
+                .all(|s| s.held_by_it_alone == 0 && (s.weight - 0.5).abs() < 1e-9),
+            "a key two papers hold weighs a half for each, and is neither's own: {sharers:?}"
+        );
     }
 }
 

@@ -505,9 +505,11 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     }))
 }
 
-/// Why a copy was not flagged: where its original ranks among every photo
-/// sharing keys with it (only the first `CANDIDATES_COMPARED` are compared),
-/// how many keys they share, and what comparing the two says.
+/// Why a reuse (a copy, or a new photo of the paper) was not flagged: where
+/// its original ranks among every photo sharing keys with it (only the first
+/// `CANDIDATES_COMPARED` are compared), how many keys they share and how
+/// many of those the original alone holds, the weights that ranked it, and
+/// what comparing the two says.
 fn why_missed(
     db: &Db,
     photos: &PhotoStore,
@@ -517,13 +519,20 @@ fn why_missed(
     how: &str,
 ) -> Value {
     let keys = checked.fingerprint.keypoints.index_keys();
-    let everyone =
-        store::reuse_candidates(db, common, &checked.sha, &keys, 1, usize::MAX).unwrap_or_default();
-    let ranked = original.and_then(|sha| everyone.iter().position(|(other, _)| other == sha));
+    let everyone = store::ranked_sharers(db, common, &checked.sha, &keys).unwrap_or_default();
+    let ranked = original.and_then(|sha| everyone.iter().position(|other| other.sha == *sha));
+    let last_compared = everyone
+        .iter()
+        .filter(|other| other.shared >= similarity::MIN_SHARED_KEYS)
+        .nth(similarity::CANDIDATES_COMPARED - 1);
     json!({
         "copy": how,
         "original_rank": ranked.map(|rank| rank + 1),
-        "shared_keys": ranked.map(|rank| everyone[rank].1),
+        "shared_keys": ranked.map(|rank| everyone[rank].shared),
+        // Keys the original alone holds: its handwriting's, when they survive.
+        "shared_keys_held_by_the_original_alone": ranked.map(|rank| everyone[rank].held_by_it_alone),
+        "original_weight": ranked.map(|rank| everyone[rank].weight),
+        "last_compared_weight": last_compared.map(|other| other.weight),
         "photos_sharing_keys": everyone.len(),
         "compared": original.and_then(|sha| compared_with(photos, sha, checked)),
     })

@@ -358,10 +358,10 @@ impl_common_key_reads!(diesel::SqliteConnection);
 impl_common_key_reads!(diesel::PgConnection);
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
-/// aside), with how many they share, the likeliest first (each key weighed by
-/// how few photos have it); at most `limit`, each sharing at least
-/// `min_shared`. The cost is bounded by the keys, not by the number of
-/// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
+/// aside), with how many they share, the likeliest first (see
+/// [`ranked_sharers`]); at most `limit`, each sharing at least `min_shared`.
+/// The cost is bounded by the keys, not by the number of earlier photos: a
+/// key's postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
     common: &CommonKeys,
@@ -370,6 +370,37 @@ pub fn reuse_candidates(
     min_shared: usize,
     limit: usize,
 ) -> Result<Vec<(String, usize)>, DbError> {
+    Ok(ranked_sharers(db, common, sha, keys)?
+        .into_iter()
+        .filter(|sharer| sharer.shared >= min_shared)
+        .take(limit)
+        .map(|sharer| (sharer.sha, sharer.shared))
+        .collect())
+}
+
+/// A photo in the keypoint index that shares keys with the one searched for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sharer {
+    pub sha: String,
+    /// Keys it shares with the photo searched for.
+    pub shared: usize,
+    /// Of those, the keys no other photo in the index holds (as a rule its
+    /// handwriting's: the template's marks are in many photos).
+    pub held_by_it_alone: usize,
+    /// The shared keys, each weighed by how few photos hold it: the rank.
+    pub weight: f64,
+}
+
+/// Every photo sharing keys with `sha`'s `keys` (common keys aside), the
+/// likeliest first: a key weighs the less the more photos share it (as a
+/// word in a search engine), so that one paper's handwriting outweighs the
+/// template's marks that are not common yet.
+pub fn ranked_sharers(
+    db: &Db,
+    common: &CommonKeys,
+    sha: &str,
+    keys: &[i64],
+) -> Result<Vec<Sharer>, DbError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -385,27 +416,30 @@ pub fn reuse_candidates(
             .filter(photo_keys::sha256.ne(sha))
             .select((photo_keys::key, photo_keys::sha256))
             .load(conn)?;
-        // A key weighs the less the more photos share it (as a word in a
-        // search engine): one paper's handwriting outweighs the template's
-        // marks that are not common yet.
         let mut photos_per_key: std::collections::HashMap<i64, usize> = Default::default();
         for (key, _) in &postings {
             *photos_per_key.entry(*key).or_default() += 1;
         }
-        let mut shared: std::collections::HashMap<String, (usize, f64)> = Default::default();
+        let mut sharers: std::collections::HashMap<String, Sharer> = Default::default();
         for (key, other) in postings {
-            let weight = 1.0 / photos_per_key.get(&key).copied().unwrap_or(1) as f64;
-            let entry = shared.entry(other).or_default();
-            entry.0 += 1;
-            entry.1 += weight;
+            let holders = photos_per_key.get(&key).copied().unwrap_or(1);
+            let sharer = sharers.entry(other).or_insert_with_key(|other| Sharer {
+                sha: other.clone(),
+                shared: 0,
+                held_by_it_alone: 0,
+                weight: 0.0,
+            });
+            sharer.shared += 1;
+            sharer.held_by_it_alone += usize::from(holders == 1);
+            sharer.weight += 1.0 / holders as f64;
         }
-        let mut ranked: Vec<(String, (usize, f64))> = shared
-            .into_iter()
-            .filter(|(_, (n, _))| *n >= min_shared)
-            .collect();
-        ranked.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
-        ranked.truncate(limit);
-        Ok(ranked.into_iter().map(|(sha, (n, _))| (sha, n)).collect())
+        let mut ranked: Vec<Sharer> = sharers.into_values().collect();
+        ranked.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.sha.cmp(&b.sha))
+        });
+        Ok(ranked)
     })
 }
 

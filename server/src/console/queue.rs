@@ -243,7 +243,7 @@ fn row(
                     span.chip.pending { (lang.pick("Đang kiểm tra ảnh", "Checking photos")) }
                 }
                 @for flag in &item.flags {
-                    span class={ "chip " (vocabulary::severity(flag)) } title=(vocabulary::flag_sentence(lang, flag)) {
+                    span class={ "chip " (vocabulary::severity(flag)) } title=(flag.sentence(lang)) {
                         (vocabulary::flag_name(lang, flag.code))
                     }
                 }

@@ -183,7 +183,7 @@ pub async fn page(
                     @for flag in &view.flags {
                         li {
                             span class={ "chip " (vocabulary::severity(flag)) } { (vocabulary::flag_name(lang, flag.code)) }
-                            " " (vocabulary::flag_sentence(lang, flag))
+                            " " (flag.sentence(lang))
                             @if let Some(other) = flag.other_submission {
                                 " " a href={ "/submissions/" (other) } { (lang.pick("Xem phiếu ", "See submission ")) "#" (other) }
                             }

@@ -35,15 +35,6 @@ pub fn flag_name(lang: Lang, code: FlagCode) -> &'static str {
     }
 }
 
-/// A flag's sentence, with its numbers, in `lang` (flags stored before the
-/// Vietnamese sentence existed fall back to the English one).
-pub fn flag_sentence(lang: Lang, flag: &Flag) -> &str {
-    match lang {
-        Lang::Vi if !flag.detail_vi.is_empty() => &flag.detail_vi,
-        _ => &flag.detail,
-    }
-}
-
 /// How serious a flag is, as a CSS class of its chip.
 pub fn severity(flag: &Flag) -> &'static str {
     match flag.weight {

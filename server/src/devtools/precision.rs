@@ -521,6 +521,7 @@ fn why_missed(
     let keys = checked.fingerprint.keypoints.index_keys();
     let everyone = store::ranked_sharers(db, common, &checked.sha, &keys).unwrap_or_default();
     let ranked = original.and_then(|sha| everyone.iter().position(|other| other.sha == *sha));
+    let theirs = ranked.and_then(|rank| everyone.get(rank));
     let last_compared = everyone
         .iter()
         .filter(|other| other.shared >= similarity::MIN_SHARED_KEYS)
@@ -528,10 +529,10 @@ fn why_missed(
     json!({
         "copy": how,
         "original_rank": ranked.map(|rank| rank + 1),
-        "shared_keys": ranked.map(|rank| everyone[rank].shared),
+        "shared_keys": theirs.map(|original| original.shared),
         // Keys the original alone holds: its handwriting's, when they survive.
-        "shared_keys_held_by_the_original_alone": ranked.map(|rank| everyone[rank].held_by_it_alone),
-        "original_weight": ranked.map(|rank| everyone[rank].weight),
+        "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
+        "original_weight": theirs.map(|original| original.weight),
         "last_compared_weight": last_compared.map(|other| other.weight),
         "photos_sharing_keys": everyone.len(),
         "compared": original.and_then(|sha| compared_with(photos, sha, checked)),

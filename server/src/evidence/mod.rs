@@ -118,6 +118,15 @@ impl Flag {
         self.value = Some((value * 10.0).round() / 10.0);
         self
     }
+
+    /// Its sentence, with its numbers, in `lang` (flags stored before the
+    /// Vietnamese sentence existed fall back to the English one).
+    pub fn sentence(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Vi if !self.detail_vi.is_empty() => &self.detail_vi,
+            _ => &self.detail,
+        }
+    }
     fn photo(mut self, name: &str) -> Flag {
         self.photo = Some(name.to_string());
         self

@@ -420,20 +420,25 @@ pub fn ranked_sharers(
         for (key, _) in &postings {
             *photos_per_key.entry(*key).or_default() += 1;
         }
-        let mut sharers: std::collections::HashMap<String, Sharer> = Default::default();
+        // Shared keys, those held by this photo alone, and weight.
+        let mut sharers: std::collections::HashMap<String, (usize, usize, f64)> =
+            Default::default();
         for (key, other) in postings {
             let holders = photos_per_key.get(&key).copied().unwrap_or(1);
-            let sharer = sharers.entry(other).or_insert_with_key(|other| Sharer {
-                sha: other.clone(),
-                shared: 0,
-                held_by_it_alone: 0,
-                weight: 0.0,
-            });
-            sharer.shared += 1;
-            sharer.held_by_it_alone += usize::from(holders == 1);
-            sharer.weight += 1.0 / holders as f64;
+            let sharer = sharers.entry(other).or_default();
+            sharer.0 += 1;
+            sharer.1 += usize::from(holders == 1);
+            sharer.2 += 1.0 / holders as f64;
         }
-        let mut ranked: Vec<Sharer> = sharers.into_values().collect();
+        let mut ranked: Vec<Sharer> = sharers
+            .into_iter()
+            .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
+                sha,
+                shared,
+                held_by_it_alone,
+                weight,
+            })
+            .collect();
         ranked.sort_by(|a, b| {
             b.weight
                 .total_cmp(&a.weight)
@@ -898,18 +903,13 @@ pub fn flag_repeat(db: &Db, id: i64, flag: &crate::evidence::Flag) -> Result<boo
             record_flag_codes(conn, id, std::slice::from_ref(flag))?;
             // The officer may have reviewed it already, without this flag:
             // the history says when it came, and from whom (the checks).
-            let detail = if flag.detail_vi.is_empty() {
-                &flag.detail
-            } else {
-                &flag.detail_vi
-            };
             diesel::insert_into(submission_events::table)
                 .values((
                     submission_events::submission_id.eq(id),
                     submission_events::at.eq(Utc::now().naive_utc()),
                     submission_events::actor_id.eq(None::<i64>),
                     submission_events::action.eq(FLAGGED_LATER),
-                    submission_events::comment.eq(Some(detail)),
+                    submission_events::comment.eq(Some(flag.sentence(crate::locale::Lang::Vi))),
                 ))
                 .execute(conn)?;
             return Ok(true);

@@ -44,11 +44,22 @@ per_backend! {
         assert_rate_limited(&again);
         let elsewhere = login_from(&anonymous, "203.0.113.67", "officer2", "guess-11-x");
         assert_rate_limited(&elsewhere);
-        assert_eq!(again.body["detail"], elsewhere.body["detail"]);
+        // The same answer but for the seconds left, which a slow machine may
+        // see tick between two requests.
+        let without_seconds = |response: &Response| -> String {
+            response.body["detail"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect()
+        };
+        assert_eq!(without_seconds(&again), without_seconds(&elsewhere));
+        assert!(!without_seconds(&again).is_empty(), "{}", again.text);
         // The guessing address learns nothing even when it guesses right.
         let right_guess = login_from(&anonymous, attacker, "officer2", PASSWORD);
         assert_rate_limited(&right_guess);
-        assert_eq!(right_guess.body["detail"], again.body["detail"]);
+        assert_eq!(without_seconds(&right_guess), without_seconds(&again));
 
         // The owner, from their own address, logs in with the right password.
         let owner = login_from(&anonymous, "198.51.100.7", "officer2", PASSWORD);

@@ -143,6 +143,7 @@ diesel::table! {
     photo_keys (key, sha256) {
         key -> BigInt,
         sha256 -> Text,
+        village_id -> Nullable<BigInt>,
     }
 }
 

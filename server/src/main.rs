@@ -273,6 +273,15 @@ enum BenchCommand {
         earlier: usize,
         #[arg(long, default_value_t = 50)]
         checks: usize,
+        /// Earlier papers sent from each village (the benchmark province's
+        /// villages hold about 600); 0: sent from no village, so that every
+        /// candidate comes from the whole index's ranking.
+        #[arg(long, default_value_t = 600)]
+        village_papers: usize,
+        /// Send every reuse from another village than its original's (a
+        /// surveyor who reuses a paper from elsewhere).
+        #[arg(long)]
+        reused_elsewhere: bool,
     },
     /// The photo pipeline alone, step by step.
     Photo {
@@ -812,9 +821,15 @@ fn run_bench(command: BenchCommand) -> Result<(), String> {
             database_url,
             earlier,
             checks,
+            village_papers,
+            reused_elsewhere,
         } => {
             let (db, _scratch) = bench_database(database_url)?;
-            camket::devtools::precision::scale(&db, earlier, checks, vietnam_offset()?)?
+            let villages = camket::devtools::precision::Villages {
+                papers_each: village_papers,
+                reused_elsewhere,
+            };
+            camket::devtools::precision::scale(&db, earlier, checks, villages, vietnam_offset()?)?
         }
     };
     println!(

@@ -209,10 +209,14 @@ per_backend! {
                 "50",
                 "--checks",
                 "6",
+                "--village-papers",
+                "25",
             ]),
             "bench reuse-scale",
         );
         assert_eq!(scale["earlier_papers"], 50, "{scale}");
+        // Two villages: the one table's papers, and the others'.
+        assert_eq!(scale["village_papers"], 25, "{scale}");
         assert_eq!(
             scale["earlier_papers_flagged"].as_array().map(Vec::len),
             Some(0),

@@ -559,20 +559,27 @@ per_backend! {
         // paper photographed again; rebuilt from the stored fingerprints (as
         // after an upgrade that changes the keys), it holds the same again.
         let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
-        let postings = || -> Vec<(i64, String)> {
+        type Posting = (i64, String, Option<i64>);
+        let postings = || -> Vec<Posting> {
             use camket_schema::tables::photo_keys;
             use diesel::prelude::*;
-            let load = || -> Result<Vec<(i64, String)>, camket_schema::DbError> {
+            let load = || -> Result<Vec<Posting>, camket_schema::DbError> {
                 Ok(camket_schema::with_conn!(&db, |conn| photo_keys::table
-                    .select((photo_keys::key, photo_keys::sha256))
+                    .select((photo_keys::key, photo_keys::sha256, photo_keys::village_id))
                     .order((photo_keys::key, photo_keys::sha256))
-                    .load::<(i64, String)>(conn)?))
+                    .load::<Posting>(conn)?))
             };
             load().expect("postings")
         };
         let before = postings();
         let indexed: std::collections::HashSet<&str> =
-            before.iter().map(|(_, sha)| sha.as_str()).collect();
+            before.iter().map(|(_, sha, _)| sha.as_str()).collect();
+        // Each photo is indexed under the village it was sent from (they all
+        // come from V1), so that its reuse is looked for there too.
+        let villages: std::collections::HashSet<Option<i64>> =
+            before.iter().map(|(_, _, village)| *village).collect();
+        assert_eq!(villages.len(), 1, "{villages:?}");
+        assert!(villages.iter().all(Option::is_some), "{villages:?}");
         assert!(indexed.contains(crate::crashes::hex_sha256(&reused).as_str()));
         assert!(!indexed.contains(copy_sha.as_str()) && !indexed.contains(again_sha.as_str()));
         camket::submissions::store::clear_photo_index(&db).expect("clear");
@@ -599,8 +606,8 @@ per_backend! {
         // no longer count towards making a key common, as they did for a
         // moment during their checks.)
         let after = postings();
-        let shas = |p: &[(i64, String)]| -> std::collections::BTreeSet<String> {
-            p.iter().map(|(_, sha)| sha.clone()).collect()
+        let shas = |p: &[Posting]| -> std::collections::BTreeSet<String> {
+            p.iter().map(|(_, sha, _)| sha.clone()).collect()
         };
         assert_eq!(shas(&after), shas(&before));
         let common: std::collections::HashSet<i64> = {
@@ -613,7 +620,8 @@ per_backend! {
             };
             load().expect("common keys").into_iter().collect()
         };
-        let rebuilt: std::collections::HashSet<&(i64, String)> = after.iter().collect();
+        // Rebuilt with the village of the submission that sent each photo.
+        let rebuilt: std::collections::HashSet<&Posting> = after.iter().collect();
         let lost = before
             .iter()
             .filter(|p| !rebuilt.contains(p) && !common.contains(&p.0))
@@ -630,7 +638,7 @@ per_backend! {
         let photo = |n: i64| format!("{n:064x}");
         let another_instance = CommonKeys::default();
         let index = |n: i64, keys: &[i64]| {
-            store::index_photo_keys(&db, &another_instance, &photo(n), keys)
+            store::index_photo_keys(&db, &another_instance, &photo(n), keys, Some(n % 2))
                 .expect("index a photo");
         };
         let (template, margin, handwriting) = (7, 8, 1000);
@@ -657,6 +665,7 @@ per_backend! {
             &this_server,
             &photo(999),
             &[template, margin, handwriting],
+            None,
             1,
             10,
         )
@@ -667,10 +676,13 @@ per_backend! {
             &this_server,
             &photo(999),
             &[template, margin, handwriting],
+            None,
         )
         .expect("search");
+        assert_eq!(sharers.in_the_village, vec![], "sent from no village");
         assert_eq!(
             sharers
+                .everywhere
                 .iter()
                 .map(|s| (s.sha.clone(), s.shared, s.held_by_it_alone))
                 .collect::<Vec<_>>(),
@@ -686,16 +698,26 @@ per_backend! {
         index(1, &[template, handwriting + 1]);
         assert_eq!(looked_up(&[template, margin]), vec![template, margin]);
         let found =
-            store::reuse_candidates(&db, &this_server, &photo(999), &[template], 1, 10)
+            store::reuse_candidates(&db, &this_server, &photo(999), &[template], None, 1, 10)
                 .expect("search");
         assert_eq!(found, vec![(photo(0), 1), (photo(1), 1)]);
-        let sharers = store::ranked_sharers(&db, &this_server, &photo(999), &[template])
+        let sharers = store::ranked_sharers(&db, &this_server, &photo(999), &[template], Some(1))
             .expect("search");
         assert!(
             sharers
+                .everywhere
                 .iter()
                 .all(|s| s.held_by_it_alone == 0 && (s.weight - 0.5).abs() < 1e-9),
             "a key two papers hold weighs a half for each, and is neither's own: {sharers:?}"
+        );
+        // In village 1, where paper 1 alone was sent from, the key is its own.
+        assert_eq!(
+            sharers
+                .in_the_village
+                .iter()
+                .map(|s| (s.sha.clone(), s.held_by_it_alone, s.weight))
+                .collect::<Vec<_>>(),
+            vec![(photo(1), 1, 1.0)]
         );
     }
 }

@@ -23,6 +23,7 @@ use camket_schema::Db;
 
 use super::bench::stats;
 use super::synthetic::{self, PaperPhoto, Scene, Shot};
+use crate::evidence::candidates::Sharer;
 use crate::evidence::photo::{self, PhotoLimits};
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::ReuseKind;
@@ -188,8 +189,8 @@ enum Verdict {
     Flagged { kind: ReuseKind, of: usize },
 }
 
-/// Checks one photo as the server does: decodes it (`photo::inspect`),
-/// records it in `db`, keeps its fingerprint in `photos`, and searches the
+/// Checks one photo sent from `village` as the server does: decodes it
+/// (`photo::inspect`), records it in `db`, keeps its fingerprint in `photos`, and searches the
 /// index for an earlier photo of the same paper
 /// (`verification::search_reused_paper`, which indexes the photo unless it
 /// repeats one). Returns the candidate found (by its sha-256) and how it
@@ -198,7 +199,7 @@ fn check(
     db: &Db,
     photos: &PhotoStore,
     common: &store::CommonKeys,
-    jpeg: &[u8],
+    (jpeg, village): (&[u8], Option<i64>),
     offset: FixedOffset,
 ) -> Result<Checked, String> {
     let describe = |e: camket_schema::DbError| e.to_string();
@@ -247,6 +248,7 @@ fn check(
         common,
         &sha,
         &inspected.fingerprint,
+        village,
         false,
         |other| {
             // Checked one at a time, in the order sent: every candidate is earlier.
@@ -305,6 +307,43 @@ impl Drop for ScratchStore {
     }
 }
 
+/// The village the precision set's photos are sent from: one working group
+/// photographing its papers.
+const ONE_WORKING_GROUP: i64 = 1;
+
+/// Where `reuse-scale` sends its photos from.
+#[derive(Debug, Clone, Copy)]
+pub struct Villages {
+    /// Earlier papers per village, in the order drawn (so that the first
+    /// villages hold the papers of one table); 0: sent from no village.
+    pub papers_each: usize,
+    /// Each reuse is sent from the next village, not its original's.
+    pub reused_elsewhere: bool,
+}
+
+impl Villages {
+    /// The village paper `n` is sent from, of `earlier` (new papers wrap
+    /// round the villages).
+    fn of(&self, n: usize, earlier: usize) -> Option<i64> {
+        if self.papers_each == 0 {
+            return None;
+        }
+        let villages = earlier.div_ceil(self.papers_each).max(1);
+        Some(((n / self.papers_each) % villages) as i64 + 1)
+    }
+
+    /// The village a reuse of paper `n` is sent from.
+    fn of_reuse(&self, n: usize, earlier: usize) -> Option<i64> {
+        let own = self.of(n, earlier)?;
+        let villages = earlier.div_ceil(self.papers_each).max(1) as i64;
+        Some(if self.reused_elsewhere {
+            own % villages + 1
+        } else {
+            own
+        })
+    }
+}
+
 /// Checks every photo of the set in order against the database `db` (empty,
 /// migrated: the run adds photo rows and keys), as the server does. Returns
 /// the confusion table, recall, false flags and timings.
@@ -317,8 +356,14 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
     let mut misses = serde_json::Map::new();
     for (index, item) in set.iter().enumerate() {
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &scratch.common, &item.jpeg, offset)
-            .map_err(|e| format!("photo {index}: {e}"))?;
+        let checked = check(
+            db,
+            &scratch.photos,
+            &scratch.common,
+            (&item.jpeg, Some(ONE_WORKING_GROUP)),
+            offset,
+        )
+        .map_err(|e| format!("photo {index}: {e}"))?;
         check_ms.push(started.elapsed());
         let verdict = match checked
             .found
@@ -363,9 +408,17 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
 }
 
 /// How a check's cost depends on the number of earlier papers: indexes
-/// `earlier` distinct papers of the template (half on one table), then times
-/// `checks` checks, alternately a copy of an earlier paper and a new paper.
-pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Result<Value, String> {
+/// `earlier` distinct papers of the template (half on one table), sent from
+/// `villages`, then times `checks` checks, alternately a copy of an earlier
+/// paper and a new paper, and checks new photos of a quarter as many earlier
+/// papers.
+pub fn scale(
+    db: &Db,
+    earlier: usize,
+    checks: usize,
+    villages: Villages,
+    offset: FixedOffset,
+) -> Result<Value, String> {
     let scratch = ScratchStore::new("reuse-scale")?;
     let size = SetSize {
         papers: earlier.max(2),
@@ -389,7 +442,14 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
             }
         });
         for jpeg in to_check {
-            let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
+            let village = villages.of(earlier_shas.len(), earlier);
+            let checked = check(
+                db,
+                &scratch.photos,
+                &scratch.common,
+                (&jpeg, village),
+                offset,
+            )?;
             if let Some((other, kind)) = &checked.found {
                 earlier_flagged.push(json!({
                     "paper": earlier_shas.len(),
@@ -411,13 +471,25 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     for k in 0..checks {
         let original_paper = (k * 7919) % earlier.max(1);
         let how = COPIES[k / 2 % COPIES.len()];
-        let jpeg = if k % 2 == 0 {
-            copy(&first_photo(original_paper, size).render(), how)
+        let (jpeg, village) = if k % 2 == 0 {
+            (
+                copy(&first_photo(original_paper, size).render(), how),
+                villages.of_reuse(original_paper, earlier),
+            )
         } else {
-            synthetic::jpeg(&first_photo(earlier + k, size).render(), 90)
+            (
+                synthetic::jpeg(&first_photo(earlier + k, size).render(), 90),
+                villages.of(earlier + k, earlier),
+            )
         };
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
+        let checked = check(
+            db,
+            &scratch.photos,
+            &scratch.common,
+            (&jpeg, village),
+            offset,
+        )?;
         let took = started.elapsed();
         check_ms.push(took);
         if k % 2 == 0 {
@@ -440,7 +512,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
                 db,
                 &scratch.photos,
                 &scratch.common,
-                &checked,
+                (&checked, village),
                 original,
                 how,
             )),
@@ -457,8 +529,15 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
         let original_paper = (k * 104_729 + 13) % earlier.max(1);
         let again = photographed_again(first_photo(original_paper, size));
         let jpeg = synthetic::jpeg(&again.render(), 90);
+        let village = villages.of_reuse(original_paper, earlier);
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, offset)?;
+        let checked = check(
+            db,
+            &scratch.photos,
+            &scratch.common,
+            (&jpeg, village),
+            offset,
+        )?;
         reshot_ms.push(started.elapsed());
         let original = earlier_shas.get(original_paper);
         match &checked.found {
@@ -473,7 +552,7 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
                 db,
                 &scratch.photos,
                 &scratch.common,
-                &checked,
+                (&checked, village),
                 original,
                 "photographed again",
             )),
@@ -482,6 +561,8 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
     Ok(json!({
         "earlier_papers": earlier,
+        "village_papers": villages.papers_each,
+        "reused_elsewhere": villages.reused_elsewhere,
         "earlier_papers_flagged": earlier_flagged,
         "index_postings": postings,
         "common_keys": common_keys,
@@ -506,35 +587,45 @@ pub fn scale(db: &Db, earlier: usize, checks: usize, offset: FixedOffset) -> Res
 }
 
 /// Why a reuse (a copy, or a new photo of the paper) was not flagged: where
-/// its original ranks among every photo sharing keys with it (only the first
-/// `CANDIDATES_COMPARED` are compared), how many keys they share and how
-/// many of those the original alone holds, the weights that ranked it, and
-/// what comparing the two says.
+/// its original ranks among every photo sharing keys with it, in the whole
+/// index and in the village it was sent from (only the first
+/// `CANDIDATES_COMPARED` of both in turn are compared), how many keys they
+/// share and how many of those the original alone holds, the weights that
+/// ranked it, and what comparing the two says.
 fn why_missed(
     db: &Db,
     photos: &PhotoStore,
     common: &store::CommonKeys,
-    checked: &Checked,
+    (checked, village): (&Checked, Option<i64>),
     original: Option<&String>,
     how: &str,
 ) -> Value {
     let keys = checked.fingerprint.keypoints.index_keys();
-    let everyone = store::ranked_sharers(db, common, &checked.sha, &keys).unwrap_or_default();
-    let ranked = original.and_then(|sha| everyone.iter().position(|other| other.sha == *sha));
-    let theirs = ranked.and_then(|rank| everyone.get(rank));
-    let last_compared = everyone
-        .iter()
-        .filter(|other| other.shared >= similarity::MIN_SHARED_KEYS)
-        .nth(similarity::CANDIDATES_COMPARED - 1);
+    let sharers =
+        store::ranked_sharers(db, common, &checked.sha, &keys, village).unwrap_or_default();
+    let where_ranked = |ranking: &[Sharer], min_shared: usize| {
+        let rank = original.and_then(|sha| ranking.iter().position(|other| other.sha == *sha));
+        let theirs = rank.and_then(|rank| ranking.get(rank));
+        // The last one the search would take from this ranking, were it
+        // taking from it alone.
+        let last_compared = ranking
+            .iter()
+            .filter(|other| other.shared >= min_shared)
+            .nth(similarity::CANDIDATES_COMPARED - 1);
+        json!({
+            "original_rank": rank.map(|rank| rank + 1),
+            "shared_keys": theirs.map(|original| original.shared),
+            // Keys the original alone holds: its handwriting's, when they survive.
+            "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
+            "original_weight": theirs.map(|original| original.weight),
+            "last_compared_weight": last_compared.map(|other| other.weight),
+            "photos_sharing_keys": ranking.len(),
+        })
+    };
     json!({
         "copy": how,
-        "original_rank": ranked.map(|rank| rank + 1),
-        "shared_keys": theirs.map(|original| original.shared),
-        // Keys the original alone holds: its handwriting's, when they survive.
-        "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
-        "original_weight": theirs.map(|original| original.weight),
-        "last_compared_weight": last_compared.map(|other| other.weight),
-        "photos_sharing_keys": everyone.len(),
+        "everywhere": where_ranked(&sharers.everywhere, similarity::MIN_SHARED_KEYS),
+        "in_the_village": where_ranked(&sharers.in_the_village, 1),
         "compared": original.and_then(|sha| compared_with(photos, sha, checked)),
     })
 }

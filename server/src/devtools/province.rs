@@ -292,11 +292,13 @@ pub fn generate(
                 height: inspected.height,
             }),
         )?;
+        // Each of these photos is sent from many villages: from none.
         crate::submissions::store::index_photo_keys(
             db,
             &common,
             &sha,
             &inspected.fingerprint.keypoints.index_keys(),
+            None,
         )?;
         photo_shas.push(sha);
     }

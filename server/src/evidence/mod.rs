@@ -4,6 +4,7 @@
 //! facts they need (village boundary, neighbouring submissions, earlier uses of
 //! the same photo) are gathered by the submissions module.
 
+pub mod candidates;
 pub mod jpeg_dc;
 pub mod keypoints;
 pub mod photo;

@@ -18,11 +18,14 @@ use super::keypoints::{self, Alignment, Keypoints};
 use super::ReuseKind;
 
 /// Earlier photos compared with each new one: those sharing the most keypoint
-/// keys with it (another paper costs about 2 ms to compare). Among 2,000
-/// look-alike papers the original of a turned or cropped copy ranked up to
-/// 28th; twenty found all of them (BENCHMARKS §7).
+/// keys with it, in the whole index and in its village in turn (see
+/// [`super::candidates`]; another paper costs about 2 ms to compare). Among
+/// 2,000 look-alike papers the original of a turned or cropped copy ranked
+/// up to 28th; twenty found all of them (BENCHMARKS §7).
 pub const CANDIDATES_COMPARED: usize = 20;
-/// Fewest shared keypoint keys for an earlier photo to be compared at all.
+/// Fewest shared keypoint keys for an earlier photo to be taken from the
+/// whole index's ranking (from the village's, one is enough: see
+/// [`super::candidates::Sharers::candidates`]).
 pub const MIN_SHARED_KEYS: usize = 3;
 
 /// Below this, the third least alike tile of the paper says "another paper".

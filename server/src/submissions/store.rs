@@ -19,6 +19,7 @@ use camket_schema::{with_conn, write_tx, Db, DbError};
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
 use crate::access::Scope;
 use crate::coverage::maintain::{Recompute, Touched};
+use crate::evidence::candidates::Sharers;
 use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
 use crate::reports::figures::HOUSEHOLD_SURVEY;
@@ -358,94 +359,51 @@ impl_common_key_reads!(diesel::SqliteConnection);
 impl_common_key_reads!(diesel::PgConnection);
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
-/// aside), with how many they share, the likeliest first (see
-/// [`ranked_sharers`]); at most `limit`, each sharing at least `min_shared`.
-/// The cost is bounded by the keys, not by the number of earlier photos: a
-/// key's postings stop at [`COMMON_KEY_PHOTOS`].
+/// aside), with how many they share, the likeliest in the whole index and in
+/// `village` (where the photo was sent from) in turn (see
+/// [`Sharers::candidates`]); at most `limit`, each sharing at least
+/// `min_shared`. The cost is bounded by the keys, not by the number of
+/// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
     keys: &[i64],
+    village: Option<i64>,
     min_shared: usize,
     limit: usize,
 ) -> Result<Vec<(String, usize)>, DbError> {
-    Ok(ranked_sharers(db, common, sha, keys)?
-        .into_iter()
-        .filter(|sharer| sharer.shared >= min_shared)
-        .take(limit)
-        .map(|sharer| (sharer.sha, sharer.shared))
-        .collect())
+    Ok(ranked_sharers(db, common, sha, keys, village)?.candidates(min_shared, limit))
 }
 
-/// A photo in the keypoint index that shares keys with the one searched for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sharer {
-    pub sha: String,
-    /// Keys it shares with the photo searched for.
-    pub shared: usize,
-    /// Of those, the keys no other photo in the index holds (as a rule its
-    /// handwriting's: the template's marks are in many photos).
-    pub held_by_it_alone: usize,
-    /// The shared keys, each weighed by how few photos hold it: the rank.
-    pub weight: f64,
-}
-
-/// Every photo sharing keys with `sha`'s `keys` (common keys aside), the
-/// likeliest first: a key weighs the less the more photos share it (as a
-/// word in a search engine), so that one paper's handwriting outweighs the
-/// template's marks that are not common yet.
+/// Every photo sharing keys with `sha`'s `keys` (common keys aside), ranked
+/// in the whole index and among those first sent from `village` (see
+/// [`candidates`](crate::evidence::candidates)).
 pub fn ranked_sharers(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
     keys: &[i64],
-) -> Result<Vec<Sharer>, DbError> {
+    village: Option<i64>,
+) -> Result<Sharers, DbError> {
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Sharers::default());
     }
-    with_conn!(db, |conn| {
+    let postings = with_conn!(db, |conn| {
         // A common key has no postings (they go when it turns common, in the
         // same transaction, and none are written for it after), so the
         // postings of `keys` are those of its rare keys. (On PostgreSQL a
         // check indexing at that very moment may leave one behind, which then
         // weighs as a rare key's: a bounded, harmless slip.)
         let rare = common.rare(conn, keys)?;
-        let postings: Vec<(i64, String)> = photo_keys::table
+        let postings: Vec<(i64, String, Option<i64>)> = photo_keys::table
             .filter(photo_keys::key.eq_any(&rare))
             .filter(photo_keys::sha256.ne(sha))
-            .select((photo_keys::key, photo_keys::sha256))
+            .select((photo_keys::key, photo_keys::sha256, photo_keys::village_id))
             .load(conn)?;
-        let mut photos_per_key: std::collections::HashMap<i64, usize> = Default::default();
-        for (key, _) in &postings {
-            *photos_per_key.entry(*key).or_default() += 1;
-        }
-        // Shared keys, those held by this photo alone, and weight.
-        let mut sharers: std::collections::HashMap<String, (usize, usize, f64)> =
-            Default::default();
-        for (key, other) in postings {
-            let holders = photos_per_key.get(&key).copied().unwrap_or(1);
-            let sharer = sharers.entry(other).or_default();
-            sharer.0 += 1;
-            sharer.1 += usize::from(holders == 1);
-            sharer.2 += 1.0 / holders as f64;
-        }
-        let mut ranked: Vec<Sharer> = sharers
-            .into_iter()
-            .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
-                sha,
-                shared,
-                held_by_it_alone,
-                weight,
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.sha.cmp(&b.sha))
-        });
-        Ok(ranked)
-    })
+        Ok::<_, DbError>(postings)
+    })?;
+    Ok(Sharers::rank(postings, village))
 }
 
 /// Indexes photo `sha` under each of its keypoint `keys` that is not common
@@ -454,11 +412,15 @@ pub fn ranked_sharers(
 /// taken out again ([`unindex_photo_keys`], see `verification::search_reused_paper`):
 /// its keys are the earlier photo's, and a paper reused many times would
 /// otherwise make its own handwriting "common" and hide its next reuse.
+/// `village`: where the photo was first sent from (none for a photo shared by
+/// many villages, as the generated province's); a photo indexed again keeps
+/// its first.
 pub fn index_photo_keys(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
     keys: &[i64],
+    village: Option<i64>,
 ) -> Result<(), DbError> {
     if keys.is_empty() {
         return Ok(());
@@ -480,7 +442,13 @@ pub fn index_photo_keys(
         for chunk in rare.chunks(500) {
             let rows: Vec<_> = chunk
                 .iter()
-                .map(|key| (photo_keys::key.eq(*key), photo_keys::sha256.eq(sha)))
+                .map(|key| {
+                    (
+                        photo_keys::key.eq(*key),
+                        photo_keys::sha256.eq(sha),
+                        photo_keys::village_id.eq(village),
+                    )
+                })
                 .collect();
             diesel::insert_into(photo_keys::table)
                 .values(rows)
@@ -570,27 +538,32 @@ pub fn checked_photos(db: &Db) -> Result<Vec<String>, DbError> {
 /// Those of these photos that some use keeps in the keypoint index: a
 /// submission sent it and its flags do not say it repeats an earlier paper.
 /// A photo every use of which is flagged so stays out of the index (its keys
-/// are its original's; see `verification::search_reused_paper`).
+/// are its original's; see `verification::search_reused_paper`). With the
+/// village of the first such use, where it is indexed (see
+/// [`index_photo_keys`]).
 pub fn photos_kept_by_a_use(
     db: &Db,
     shas: &[String],
-) -> Result<std::collections::HashSet<String>, DbError> {
-    let uses: Vec<(String, String, String)> = with_conn!(db, |conn| submission_photos::table
+) -> Result<std::collections::HashMap<String, i64>, DbError> {
+    let uses: Vec<(String, String, String, i64)> = with_conn!(db, |conn| submission_photos::table
         .inner_join(submissions::table)
         .filter(submission_photos::sha256.eq_any(shas))
+        .order(submissions::id.desc())
         .select((
             submission_photos::sha256,
             submission_photos::part_name,
             submissions::flags,
+            submissions::village_id,
         ))
         .load(conn))?;
+    // The latest use first: the first one's village is inserted last.
     Ok(uses
         .into_iter()
-        .filter(|(_, part_name, flags)| {
+        .filter(|(_, part_name, flags, _)| {
             let flags: Vec<crate::evidence::Flag> = serde_json::from_str(flags).unwrap_or_default();
             !crate::evidence::flags_photo_as_repeat(&flags, part_name)
         })
-        .map(|(sha, _, _)| sha)
+        .map(|(sha, _, _, village)| (sha, village))
         .collect())
 }
 

@@ -250,7 +250,7 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
         }
         if let Some(reuse) = reused_paper(
             state,
-            id,
+            (id, row.village_id),
             &photo,
             fingerprint,
             &attachment.part_name,
@@ -301,15 +301,21 @@ pub fn reindex_photos(
     for chunk in store::checked_photos(db)?.chunks(500) {
         let kept_by_a_use = store::photos_kept_by_a_use(db, chunk)?;
         for sha in chunk {
-            if !kept_by_a_use.contains(sha) {
+            let Some(village) = kept_by_a_use.get(sha) else {
                 done.repeats += 1;
                 continue;
-            }
+            };
             let Some(print) = stored_fingerprint(photos, sha) else {
                 done.unreadable += 1;
                 continue;
             };
-            store::index_photo_keys(db, &common, sha, &print.keypoints.index_keys())?;
+            store::index_photo_keys(
+                db,
+                &common,
+                sha,
+                &print.keypoints.index_keys(),
+                Some(*village),
+            )?;
             done.indexed += 1;
         }
     }
@@ -391,7 +397,7 @@ pub fn stored_fingerprint(
 /// photo) is flagged on its own submissions here.
 fn reused_paper(
     state: &AppState,
-    id: i64,
+    (id, village): (i64, i64),
     photo: &PhotoRow,
     fingerprint: Option<Fingerprint>,
     part_name: &str,
@@ -408,6 +414,7 @@ fn reused_paper(
         &state.common_keys,
         &photo.sha256,
         &mine,
+        Some(village),
         indexed_before,
         |candidate| {
             // Of two photos of one paper, the later one is flagged, whichever
@@ -432,7 +439,7 @@ fn reused_paper(
     for later in &search.later_repeats {
         flag_later_repeats(state, &photo.sha256, &later.sent, later.kind)?;
         if !store::photos_kept_by_a_use(&state.db, std::slice::from_ref(&later.sha))?
-            .contains(&later.sha)
+            .contains_key(&later.sha)
         {
             store::unindex_photo_keys(&state.db, &later.sha, &later.keys)?;
         }
@@ -525,14 +532,15 @@ pub struct LaterRepeat<L> {
 }
 
 /// Looks for an earlier photo of the same signed paper as photo `sha`, whose
-/// fingerprint is `mine`. The candidates are the photos sharing the most
-/// keypoint keys with it (the handwriting's: the template's keys are common
-/// and do not count), likeliest first; `sides` says whether a candidate was
-/// sent earlier or later for another subject, or does not count (see
-/// [`Candidate`]), and lining the two up and comparing the paper tile by
-/// tile decides ([`similarity::same_paper`]), which also tells a copy from a
-/// new photo of the paper. The first earlier candidate that shows the same
-/// paper is the answer; a later one that does is kept in
+/// fingerprint is `mine`, sent from `village`. The candidates are the photos
+/// sharing the most keypoint keys with it (the handwriting's: the template's
+/// keys are common and do not count), likeliest in the whole index and in
+/// the village in turn (see [`crate::evidence::candidates`]); `sides` says
+/// whether a candidate was sent earlier or later for another subject, or does
+/// not count (see [`Candidate`]), and lining the two up and comparing the
+/// paper tile by tile decides ([`similarity::same_paper`]), which also tells
+/// a copy from a new photo of the paper. The first earlier candidate that
+/// shows the same paper is the answer; a later one that does is kept in
 /// [`ReuseSearch::later_repeats`] (it repeats this photo), and the search
 /// goes on.
 ///
@@ -557,6 +565,7 @@ pub fn search_reused_paper<T, L>(
     common: &store::CommonKeys,
     sha: &str,
     mine: &Fingerprint,
+    village: Option<i64>,
     indexed_before: bool,
     mut sides: impl FnMut(&str) -> Result<Candidate<T, L>, camket_schema::DbError>,
 ) -> Result<ReuseSearch<T, L>, camket_schema::DbError> {
@@ -574,6 +583,7 @@ pub fn search_reused_paper<T, L>(
             common,
             sha,
             &keys,
+            village,
             similarity::MIN_SHARED_KEYS,
             similarity::CANDIDATES_COMPARED,
         )?;
@@ -617,7 +627,7 @@ pub fn search_reused_paper<T, L>(
         }
         return Ok(search);
     }
-    store::index_photo_keys(db, common, sha, &keys)?;
+    store::index_photo_keys(db, common, sha, &keys, village)?;
     look(&mut search, similarity::CANDIDATES_COMPARED)?;
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;

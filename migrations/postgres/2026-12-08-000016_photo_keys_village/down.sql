@@ -1,0 +1,1 @@
+ALTER TABLE photo_keys DROP COLUMN village_id;

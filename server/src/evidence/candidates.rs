@@ -1,0 +1,262 @@
+//! Which earlier photos a new photo is compared with.
+//!
+//! The keypoint index says which earlier photos share keys with the new one
+//! (its postings). Those photos are ranked as a search engine ranks pages:
+//! a shared key weighs the less the more photos hold it, so that one paper's
+//! handwriting outweighs the printed template's marks that are not common yet.
+//! Among a province's tens of thousands of papers of one template, though,
+//! the few keys a new photo of a paper keeps of its handwriting are outweighed
+//! by keys shared by chance (BENCHMARKS §7). A paper reused for another
+//! household is nearly always reused in the village where its surveyor
+//! works, and among that village's few hundred papers it stands out again:
+//! so the photos are ranked twice, in the whole index and in the village the
+//! new photo was sent from, and the candidates are taken from both in turn.
+
+use std::collections::{HashMap, HashSet};
+
+/// A photo in the keypoint index that shares keys with the one searched for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sharer {
+    /// Its sha-256.
+    pub sha: String,
+    /// Keys it shares with the photo searched for.
+    pub shared: usize,
+    /// Of those, the keys no other photo of the ranking holds (as a rule its
+    /// handwriting's: the template's marks are in many photos).
+    pub held_by_it_alone: usize,
+    /// The shared keys, each weighed by how few photos of the ranking hold
+    /// it: the rank.
+    pub weight: f64,
+}
+
+/// Every photo of `postings` (a shared key and the photo holding it), the
+/// likeliest first: each key weighs one over the number of photos holding it.
+/// Ties go by sha-256, so that the order never depends on how the postings
+/// were read.
+pub fn rank(postings: impl IntoIterator<Item = (i64, String)>) -> Vec<Sharer> {
+    let postings: Vec<(i64, String)> = postings.into_iter().collect();
+    let mut photos_per_key: HashMap<i64, usize> = HashMap::new();
+    for (key, _) in &postings {
+        *photos_per_key.entry(*key).or_default() += 1;
+    }
+    // Shared keys, those held by this photo alone, and weight.
+    let mut sharers: HashMap<String, (usize, usize, f64)> = HashMap::new();
+    for (key, other) in postings {
+        let holders = photos_per_key.get(&key).copied().unwrap_or(1);
+        let sharer = sharers.entry(other).or_default();
+        sharer.0 += 1;
+        sharer.1 += usize::from(holders == 1);
+        sharer.2 += 1.0 / holders as f64;
+    }
+    let mut ranked: Vec<Sharer> = sharers
+        .into_iter()
+        .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
+            sha,
+            shared,
+            held_by_it_alone,
+            weight,
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.sha.cmp(&b.sha))
+    });
+    ranked
+}
+
+/// The photos sharing keys with the one searched for, ranked twice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sharers {
+    /// Ranked in the whole index.
+    pub everywhere: Vec<Sharer>,
+    /// Those first sent from the village the photo searched for was sent
+    /// from, ranked among themselves (a key's holders counted in the
+    /// village): empty when it was sent from none.
+    pub in_the_village: Vec<Sharer>,
+}
+
+impl Sharers {
+    /// Ranks `postings` (a shared key, the photo holding it, and the village
+    /// that photo was first sent from) in the whole index and in `village`.
+    pub fn rank(postings: Vec<(i64, String, Option<i64>)>, village: Option<i64>) -> Sharers {
+        let in_the_village = match village {
+            Some(village) => rank(
+                postings
+                    .iter()
+                    .filter(|(_, _, from)| *from == Some(village))
+                    .map(|(key, sha, _)| (*key, sha.clone())),
+            ),
+            None => Vec::new(),
+        };
+        Sharers {
+            everywhere: rank(postings.into_iter().map(|(key, sha, _)| (key, sha))),
+            in_the_village,
+        }
+    }
+
+    /// At most `limit` candidates, taken in turn from the whole index's
+    /// ranking (those sharing at least `min_shared` keys) and the village's
+    /// (each once, the whole index's likeliest first); when one ranking runs
+    /// out, the other fills the rest. With the keys each shares.
+    ///
+    /// In the village one shared key is enough: the new photo of a paper,
+    /// or its turned or cropped copy, often keeps only one or two of its
+    /// keys whole, and there a key that the original alone holds ranks it
+    /// among the first few, where in the whole index those keys are held by
+    /// others too (BENCHMARKS §7).
+    pub fn candidates(&self, min_shared: usize, limit: usize) -> Vec<(String, usize)> {
+        let sharing_at_least = |keys: usize| move |sharer: &&Sharer| sharer.shared >= keys;
+        let mut everywhere = self.everywhere.iter().filter(sharing_at_least(min_shared));
+        let mut in_the_village = self.in_the_village.iter().filter(sharing_at_least(1));
+        let mut taken: HashSet<&str> = HashSet::new();
+        let mut chosen = Vec::new();
+        let mut from_the_village = false;
+        while chosen.len() < limit {
+            let ranking = if from_the_village {
+                &mut in_the_village
+            } else {
+                &mut everywhere
+            };
+            match ranking
+                .by_ref()
+                .find(|sharer| !taken.contains(sharer.sha.as_str()))
+            {
+                Some(sharer) => {
+                    taken.insert(&sharer.sha);
+                    chosen.push((sharer.sha.clone(), sharer.shared));
+                }
+                None if from_the_village => {
+                    // The village's ranking ran out: the whole index's fills.
+                    chosen.extend(
+                        everywhere
+                            .filter(|sharer| !taken.contains(sharer.sha.as_str()))
+                            .take(limit - chosen.len())
+                            .map(|sharer| (sharer.sha.clone(), sharer.shared)),
+                    );
+                    break;
+                }
+                None => {
+                    chosen.extend(
+                        in_the_village
+                            .filter(|sharer| !taken.contains(sharer.sha.as_str()))
+                            .take(limit - chosen.len())
+                            .map(|sharer| (sharer.sha.clone(), sharer.shared)),
+                    );
+                    break;
+                }
+            }
+            from_the_village = !from_the_village;
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posting(key: i64, sha: &str, village: Option<i64>) -> (i64, String, Option<i64>) {
+        (key, sha.to_string(), village)
+    }
+
+    fn shas(chosen: &[(String, usize)]) -> Vec<&str> {
+        chosen.iter().map(|(sha, _)| sha.as_str()).collect()
+    }
+
+    #[test]
+    fn a_key_weighs_one_over_its_holders_and_ties_go_by_sha() {
+        let ranked = rank([
+            (1, "b".to_string()),
+            (1, "a".to_string()),
+            (2, "c".to_string()),
+        ]);
+        let seen: Vec<(&str, usize, usize, f64)> = ranked
+            .iter()
+            .map(|s| (s.sha.as_str(), s.shared, s.held_by_it_alone, s.weight))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![("c", 1, 1, 1.0), ("a", 1, 0, 0.5), ("b", 1, 0, 0.5)]
+        );
+    }
+
+    #[test]
+    fn in_its_village_a_paper_outranks_chance_sharers_of_the_province() {
+        // The original ("orig", village 7) shares three keys, each also held
+        // by three photos of other villages: in the whole index it weighs 3/4
+        // against the chance sharer "far", whose one key nobody else holds.
+        let mut postings = vec![posting(100, "far", Some(1))];
+        for key in 1..=3 {
+            postings.push(posting(key, "orig", Some(7)));
+            for other in ["x", "y", "z"] {
+                postings.push(posting(key, &format!("{other}{key}"), Some(2)));
+            }
+        }
+        postings.push(posting(4, "near", Some(7)));
+        let sharers = Sharers::rank(postings, Some(7));
+        assert_eq!(sharers.everywhere[0].sha, "far");
+        let orig = sharers.everywhere.iter().find(|s| s.sha == "orig");
+        assert_eq!(orig.map(|s| s.weight), Some(0.75));
+        assert_eq!(orig.map(|s| s.held_by_it_alone), Some(0));
+        // In village 7 its keys are its own.
+        assert_eq!(sharers.in_the_village[0].sha, "orig");
+        assert_eq!(sharers.in_the_village[0].weight, 3.0);
+        assert_eq!(sharers.in_the_village[0].held_by_it_alone, 3);
+        // Compared second, after the whole index's likeliest; a limit of one
+        // would have left it out.
+        assert_eq!(shas(&sharers.candidates(1, 2)), vec!["far", "orig"]);
+        assert_eq!(
+            Sharers::rank(vec![], Some(7)).candidates(1, 2),
+            Vec::<(String, usize)>::new()
+        );
+    }
+
+    #[test]
+    fn candidates_alternate_each_photo_once_and_one_ranking_fills_for_the_other() {
+        let sharer = |sha: &str, shared: usize| Sharer {
+            sha: sha.to_string(),
+            shared,
+            held_by_it_alone: 0,
+            weight: shared as f64,
+        };
+        let sharers = Sharers {
+            everywhere: vec![
+                sharer("a", 9),
+                sharer("b", 8),
+                sharer("c", 7),
+                sharer("d", 6),
+            ],
+            in_the_village: vec![sharer("b", 8), sharer("e", 4), sharer("f", 2)],
+        };
+        assert_eq!(shas(&sharers.candidates(1, 3)), vec!["a", "b", "c"]);
+        assert_eq!(
+            shas(&sharers.candidates(1, 10)),
+            vec!["a", "b", "c", "e", "d", "f"]
+        );
+        // "d" shares too few keys to be taken from the whole index; "f" as
+        // few, but in the village one is enough.
+        assert_eq!(
+            shas(&sharers.candidates(7, 10)),
+            vec!["a", "b", "c", "e", "f"]
+        );
+        // Sent from no village, or the village's ranking is the same as the
+        // whole index's: the whole index's likeliest, in order.
+        let alone = Sharers {
+            everywhere: sharers.everywhere.clone(),
+            in_the_village: vec![],
+        };
+        assert_eq!(shas(&alone.candidates(1, 3)), vec!["a", "b", "c"]);
+        let same = Sharers {
+            everywhere: sharers.everywhere.clone(),
+            in_the_village: sharers.everywhere.clone(),
+        };
+        assert_eq!(shas(&same.candidates(1, 3)), vec!["a", "b", "c"]);
+        // The village's ranking fills when the whole index's runs out.
+        let few = Sharers {
+            everywhere: vec![sharer("a", 9)],
+            in_the_village: vec![sharer("e", 4), sharer("f", 3), sharer("g", 3)],
+        };
+        assert_eq!(shas(&few.candidates(1, 10)), vec!["a", "e", "f", "g"]);
+    }
+}

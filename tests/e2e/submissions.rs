@@ -580,6 +580,27 @@ per_backend! {
             before.iter().map(|(_, _, village)| *village).collect();
         assert_eq!(villages.len(), 1, "{villages:?}");
         assert!(villages.iter().all(Option::is_some), "{villages:?}");
+        // A photo indexed before the postings had villages (migration 16)
+        // gets the village of the first submission that sent it.
+        let migration = if fx.env.database_url.starts_with("postgres") {
+            include_str!("../../migrations/postgres/2026-12-08-000016_photo_keys_village/up.sql")
+        } else {
+            include_str!("../../migrations/sqlite/2026-12-08-000016_photo_keys_village/up.sql")
+        };
+        let fill = migration
+            .split(';')
+            .find(|statement| statement.contains("UPDATE photo_keys"))
+            .expect("the migration fills the villages");
+        let execute = |sql: &str| {
+            use diesel::RunQueryDsl;
+            let run = || -> Result<usize, camket_schema::DbError> {
+                Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
+            };
+            run().expect(sql)
+        };
+        assert_eq!(execute("UPDATE photo_keys SET village_id = NULL"), before.len());
+        assert_eq!(execute(fill), before.len());
+        assert_eq!(postings(), before);
         assert!(indexed.contains(crate::crashes::hex_sha256(&reused).as_str()));
         assert!(!indexed.contains(copy_sha.as_str()) && !indexed.contains(again_sha.as_str()));
         camket::submissions::store::clear_photo_index(&db).expect("clear");

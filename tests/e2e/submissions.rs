@@ -582,11 +582,13 @@ per_backend! {
         assert!(villages.iter().all(Option::is_some), "{villages:?}");
         // A photo indexed before the postings had villages (migration 16)
         // gets the village of the first submission that sent it.
-        let migration = if fx.env.database_url.starts_with("postgres") {
-            include_str!("../../migrations/postgres/2026-12-08-000016_photo_keys_village/up.sql")
-        } else {
-            include_str!("../../migrations/sqlite/2026-12-08-000016_photo_keys_village/up.sql")
-        };
+        let migration =
+            include_str!("../../migrations/sqlite/2026-12-08-000016_photo_keys_village/up.sql");
+        assert_eq!(
+            migration,
+            include_str!("../../migrations/postgres/2026-12-08-000016_photo_keys_village/up.sql"),
+            "one migration for both backends"
+        );
         let fill = migration
             .split(';')
             .find(|statement| statement.contains("UPDATE photo_keys"))

@@ -216,7 +216,7 @@ per_backend! {
         );
         assert_eq!(scale["earlier_papers"], 50, "{scale}");
         // Two villages: the one table's papers, and the others'.
-        assert_eq!(scale["village_papers"], 25, "{scale}");
+        assert_eq!(scale["villages"], 2, "{scale}");
         assert_eq!(
             scale["earlier_papers_flagged"].as_array().map(Vec::len),
             Some(0),

@@ -199,7 +199,8 @@ fn check(
     db: &Db,
     photos: &PhotoStore,
     common: &store::CommonKeys,
-    (jpeg, village): (&[u8], Option<i64>),
+    jpeg: &[u8],
+    village: Option<i64>,
     offset: FixedOffset,
 ) -> Result<Checked, String> {
     let describe = |e: camket_schema::DbError| e.to_string();
@@ -322,22 +323,37 @@ pub struct Villages {
 }
 
 impl Villages {
+    /// How many villages `earlier` papers are sent from.
+    fn count(&self, earlier: usize) -> usize {
+        match self.papers_each {
+            0 => 0,
+            each => earlier.div_ceil(each).max(1),
+        }
+    }
+
+    /// Refuses a reuse "from another village" with fewer than two.
+    fn can_send(&self, earlier: usize) -> Result<(), String> {
+        if self.reused_elsewhere && self.count(earlier) < 2 {
+            return Err(format!(
+                "--reused-elsewhere needs two villages or more: {earlier} earlier papers, {} a village",
+                self.papers_each
+            ));
+        }
+        Ok(())
+    }
+
     /// The village paper `n` is sent from, of `earlier` (new papers wrap
     /// round the villages).
     fn of(&self, n: usize, earlier: usize) -> Option<i64> {
-        if self.papers_each == 0 {
-            return None;
-        }
-        let villages = earlier.div_ceil(self.papers_each).max(1);
-        Some(((n / self.papers_each) % villages) as i64 + 1)
+        let villages = self.count(earlier);
+        (villages > 0).then(|| ((n / self.papers_each) % villages) as i64 + 1)
     }
 
     /// The village a reuse of paper `n` is sent from.
     fn of_reuse(&self, n: usize, earlier: usize) -> Option<i64> {
         let own = self.of(n, earlier)?;
-        let villages = earlier.div_ceil(self.papers_each).max(1) as i64;
         Some(if self.reused_elsewhere {
-            own % villages + 1
+            own % self.count(earlier) as i64 + 1
         } else {
             own
         })
@@ -360,7 +376,8 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
             db,
             &scratch.photos,
             &scratch.common,
-            (&item.jpeg, Some(ONE_WORKING_GROUP)),
+            &item.jpeg,
+            Some(ONE_WORKING_GROUP),
             offset,
         )
         .map_err(|e| format!("photo {index}: {e}"))?;
@@ -419,6 +436,7 @@ pub fn scale(
     villages: Villages,
     offset: FixedOffset,
 ) -> Result<Value, String> {
+    villages.can_send(earlier)?;
     let scratch = ScratchStore::new("reuse-scale")?;
     let size = SetSize {
         papers: earlier.max(2),
@@ -443,13 +461,7 @@ pub fn scale(
         });
         for jpeg in to_check {
             let village = villages.of(earlier_shas.len(), earlier);
-            let checked = check(
-                db,
-                &scratch.photos,
-                &scratch.common,
-                (&jpeg, village),
-                offset,
-            )?;
+            let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
             if let Some((other, kind)) = &checked.found {
                 earlier_flagged.push(json!({
                     "paper": earlier_shas.len(),
@@ -483,13 +495,7 @@ pub fn scale(
             )
         };
         let started = Instant::now();
-        let checked = check(
-            db,
-            &scratch.photos,
-            &scratch.common,
-            (&jpeg, village),
-            offset,
-        )?;
+        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
         let took = started.elapsed();
         check_ms.push(took);
         if k % 2 == 0 {
@@ -512,7 +518,8 @@ pub fn scale(
                 db,
                 &scratch.photos,
                 &scratch.common,
-                (&checked, village),
+                &checked,
+                village,
                 original,
                 how,
             )),
@@ -531,13 +538,7 @@ pub fn scale(
         let jpeg = synthetic::jpeg(&again.render(), 90);
         let village = villages.of_reuse(original_paper, earlier);
         let started = Instant::now();
-        let checked = check(
-            db,
-            &scratch.photos,
-            &scratch.common,
-            (&jpeg, village),
-            offset,
-        )?;
+        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
         reshot_ms.push(started.elapsed());
         let original = earlier_shas.get(original_paper);
         match &checked.found {
@@ -552,7 +553,8 @@ pub fn scale(
                 db,
                 &scratch.photos,
                 &scratch.common,
-                (&checked, village),
+                &checked,
+                village,
                 original,
                 "photographed again",
             )),
@@ -562,6 +564,7 @@ pub fn scale(
     Ok(json!({
         "earlier_papers": earlier,
         "village_papers": villages.papers_each,
+        "villages": villages.count(earlier),
         "reused_elsewhere": villages.reused_elsewhere,
         "earlier_papers_flagged": earlier_flagged,
         "index_postings": postings,
@@ -588,44 +591,50 @@ pub fn scale(
 
 /// Why a reuse (a copy, or a new photo of the paper) was not flagged: where
 /// its original ranks among every photo sharing keys with it, in the whole
-/// index and in the village it was sent from (only the first
-/// `CANDIDATES_COMPARED` of both in turn are compared), how many keys they
-/// share and how many of those the original alone holds, the weights that
-/// ranked it, and what comparing the two says.
+/// index and in the village it was sent from, and where the last candidate
+/// the search took from each ranks (`CANDIDATES_COMPARED` in all, from both
+/// in turn), how many keys they share and how many of those the original
+/// alone holds, the weights that ranked it, and what comparing the two says.
 fn why_missed(
     db: &Db,
     photos: &PhotoStore,
     common: &store::CommonKeys,
-    (checked, village): (&Checked, Option<i64>),
+    checked: &Checked,
+    village: Option<i64>,
     original: Option<&String>,
     how: &str,
 ) -> Value {
     let keys = checked.fingerprint.keypoints.index_keys();
     let sharers =
         store::ranked_sharers(db, common, &checked.sha, &keys, village).unwrap_or_default();
-    let where_ranked = |ranking: &[Sharer], min_shared: usize| {
+    // The candidates the search takes from the two rankings.
+    let taken: std::collections::HashSet<String> = sharers
+        .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED)
+        .into_iter()
+        .map(|(sha, _)| sha)
+        .collect();
+    let where_ranked = |ranking: &[Sharer]| {
         let rank = original.and_then(|sha| ranking.iter().position(|other| other.sha == *sha));
         let theirs = rank.and_then(|rank| ranking.get(rank));
-        // The last one the search would take from this ranking, were it
-        // taking from it alone.
-        let last_compared = ranking
+        let last_taken = ranking
             .iter()
-            .filter(|other| other.shared >= min_shared)
-            .nth(similarity::CANDIDATES_COMPARED - 1);
+            .rev()
+            .find(|other| taken.contains(&other.sha));
         json!({
             "original_rank": rank.map(|rank| rank + 1),
             "shared_keys": theirs.map(|original| original.shared),
             // Keys the original alone holds: its handwriting's, when they survive.
             "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
             "original_weight": theirs.map(|original| original.weight),
-            "last_compared_weight": last_compared.map(|other| other.weight),
+            "last_taken_rank": last_taken.and_then(|last| ranking.iter().position(|other| other.sha == last.sha)).map(|rank| rank + 1),
+            "last_taken_weight": last_taken.map(|last| last.weight),
             "photos_sharing_keys": ranking.len(),
         })
     };
     json!({
         "copy": how,
-        "everywhere": where_ranked(&sharers.everywhere, similarity::MIN_SHARED_KEYS),
-        "in_the_village": where_ranked(&sharers.in_the_village, 1),
+        "everywhere": where_ranked(&sharers.everywhere),
+        "in_the_village": where_ranked(&sharers.in_the_village),
         "compared": original.and_then(|sha| compared_with(photos, sha, checked)),
     })
 }
@@ -703,4 +712,56 @@ fn tally(set: &[SetPhoto], verdicts: &[Verdict], check_ms: Vec<Duration>) -> Val
         "confusion": table,
         "check_ms": milliseconds(check_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn papers_fill_villages_in_order_and_a_reuse_elsewhere_goes_to_the_next() {
+        let here = Villages {
+            papers_each: 600,
+            reused_elsewhere: false,
+        };
+        assert_eq!(here.count(10_000), 17);
+        assert_eq!(here.of(0, 10_000), Some(1));
+        assert_eq!(here.of(599, 10_000), Some(1));
+        assert_eq!(here.of(600, 10_000), Some(2));
+        assert_eq!(here.of(9_999, 10_000), Some(17));
+        // New papers wrap round.
+        assert_eq!(here.of(10_200, 10_000), Some(1));
+        assert_eq!(here.of_reuse(600, 10_000), Some(2));
+        let elsewhere = Villages {
+            reused_elsewhere: true,
+            ..here
+        };
+        assert_eq!(elsewhere.of_reuse(600, 10_000), Some(3));
+        assert_eq!(elsewhere.of_reuse(9_999, 10_000), Some(1));
+        let nowhere = Villages {
+            papers_each: 0,
+            reused_elsewhere: false,
+        };
+        assert_eq!((nowhere.count(100), nowhere.of(5, 100)), (0, None));
+        assert_eq!(here.count(100), 1);
+    }
+
+    #[test]
+    fn a_reuse_elsewhere_needs_two_villages() {
+        let one = Villages {
+            papers_each: 600,
+            reused_elsewhere: true,
+        };
+        let refused = one.can_send(600);
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("two villages")),
+            "{refused:?}"
+        );
+        assert_eq!(one.can_send(601), Ok(()));
+        let none = Villages {
+            papers_each: 0,
+            reused_elsewhere: true,
+        };
+        assert!(none.can_send(10_000).is_err());
+    }
 }

@@ -104,41 +104,37 @@ impl Sharers {
     /// or its turned or cropped copy, often keeps only one or two of its
     /// keys whole, and there a key that the original alone holds ranks it
     /// among the first few, where in the whole index those keys are held by
-    /// others too (BENCHMARKS §7).
+    /// others too (BENCHMARKS §7). So where the village's ranking holds the
+    /// same photos as the whole index's (a single village), it adds those
+    /// sharing fewer than `min_shared` keys.
     pub fn candidates(&self, min_shared: usize, limit: usize) -> Vec<(String, usize)> {
-        let sharing_at_least = |keys: usize| move |sharer: &&Sharer| sharer.shared >= keys;
-        let mut everywhere = self.everywhere.iter().filter(sharing_at_least(min_shared));
-        let mut in_the_village = self.in_the_village.iter().filter(sharing_at_least(1));
+        let mut everywhere = self
+            .everywhere
+            .iter()
+            .filter(|sharer| sharer.shared >= min_shared);
+        let mut in_the_village = self.in_the_village.iter();
         let mut taken: HashSet<&str> = HashSet::new();
         let mut chosen = Vec::new();
         let mut from_the_village = false;
         while chosen.len() < limit {
-            let ranking = if from_the_village {
-                &mut in_the_village
+            let (mut ranking, other): (
+                &mut dyn Iterator<Item = &Sharer>,
+                &mut dyn Iterator<Item = &Sharer>,
+            ) = if from_the_village {
+                (&mut in_the_village, &mut everywhere)
             } else {
-                &mut everywhere
+                (&mut everywhere, &mut in_the_village)
             };
-            match ranking
-                .by_ref()
-                .find(|sharer| !taken.contains(sharer.sha.as_str()))
-            {
+            // `find` on the reference itself: a trait object is not `Sized`.
+            match (&mut ranking).find(|sharer| !taken.contains(sharer.sha.as_str())) {
                 Some(sharer) => {
                     taken.insert(&sharer.sha);
                     chosen.push((sharer.sha.clone(), sharer.shared));
                 }
-                None if from_the_village => {
-                    // The village's ranking ran out: the whole index's fills.
-                    chosen.extend(
-                        everywhere
-                            .filter(|sharer| !taken.contains(sharer.sha.as_str()))
-                            .take(limit - chosen.len())
-                            .map(|sharer| (sharer.sha.clone(), sharer.shared)),
-                    );
-                    break;
-                }
                 None => {
+                    // This ranking ran out: the other fills the rest.
                     chosen.extend(
-                        in_the_village
+                        other
                             .filter(|sharer| !taken.contains(sharer.sha.as_str()))
                             .take(limit - chosen.len())
                             .map(|sharer| (sharer.sha.clone(), sharer.shared)),
@@ -240,8 +236,9 @@ mod tests {
             shas(&sharers.candidates(7, 10)),
             vec!["a", "b", "c", "e", "f"]
         );
-        // Sent from no village, or the village's ranking is the same as the
-        // whole index's: the whole index's likeliest, in order.
+        // Sent from no village, or (with no sharer of too few keys) the
+        // village's ranking is the same as the whole index's: the whole
+        // index's likeliest, in order.
         let alone = Sharers {
             everywhere: sharers.everywhere.clone(),
             in_the_village: vec![],
@@ -252,6 +249,14 @@ mod tests {
             in_the_village: sharers.everywhere.clone(),
         };
         assert_eq!(shas(&same.candidates(1, 3)), vec!["a", "b", "c"]);
+        // One village, where a photo sharing a single key ranks second:
+        // the whole index leaves it out, the village's ranking takes it.
+        let one_village = vec![sharer("a", 9), sharer("g", 1), sharer("b", 8)];
+        let single = Sharers {
+            everywhere: one_village.clone(),
+            in_the_village: one_village,
+        };
+        assert_eq!(shas(&single.candidates(3, 3)), vec!["a", "g", "b"]);
         // The village's ranking fills when the whole index's runs out.
         let few = Sharers {
             everywhere: vec![sharer("a", 9)],

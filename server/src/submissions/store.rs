@@ -359,10 +359,9 @@ impl_common_key_reads!(diesel::SqliteConnection);
 impl_common_key_reads!(diesel::PgConnection);
 
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
-/// aside), with how many they share, the likeliest in the whole index and in
-/// `village` (where the photo was sent from) in turn (see
-/// [`Sharers::candidates`]); at most `limit`, each sharing at least
-/// `min_shared`. The cost is bounded by the keys, not by the number of
+/// aside), with how many they share, the likeliest in the whole index (each
+/// sharing at least `min_shared`) and in `village` (where the photo was sent
+/// from) in turn, at most `limit` (see [`Sharers::candidates`]). The cost is bounded by the keys, not by the number of
 /// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
@@ -412,9 +411,9 @@ pub fn ranked_sharers(
 /// taken out again ([`unindex_photo_keys`], see `verification::search_reused_paper`):
 /// its keys are the earlier photo's, and a paper reused many times would
 /// otherwise make its own handwriting "common" and hide its next reuse.
-/// `village`: where the photo was first sent from (none for a photo shared by
-/// many villages, as the generated province's); a photo indexed again keeps
-/// its first.
+/// `village`: where the photo was sent from (none for a photo shared by
+/// many villages, as the generated province's); a posting written again
+/// keeps its village.
 pub fn index_photo_keys(
     db: &Db,
     common: &CommonKeys,
@@ -548,7 +547,7 @@ pub fn photos_kept_by_a_use(
     let uses: Vec<(String, String, String, i64)> = with_conn!(db, |conn| submission_photos::table
         .inner_join(submissions::table)
         .filter(submission_photos::sha256.eq_any(shas))
-        .order(submissions::id.desc())
+        .order(submissions::id)
         .select((
             submission_photos::sha256,
             submission_photos::part_name,
@@ -556,15 +555,14 @@ pub fn photos_kept_by_a_use(
             submissions::village_id,
         ))
         .load(conn))?;
-    // The latest use first: the first one's village is inserted last.
-    Ok(uses
-        .into_iter()
-        .filter(|(_, part_name, flags, _)| {
-            let flags: Vec<crate::evidence::Flag> = serde_json::from_str(flags).unwrap_or_default();
-            !crate::evidence::flags_photo_as_repeat(&flags, part_name)
-        })
-        .map(|(sha, _, _, village)| (sha, village))
-        .collect())
+    let mut kept = std::collections::HashMap::new();
+    for (sha, part_name, flags, village) in uses {
+        let flags: Vec<crate::evidence::Flag> = serde_json::from_str(&flags).unwrap_or_default();
+        if !crate::evidence::flags_photo_as_repeat(&flags, &part_name) {
+            kept.entry(sha).or_insert(village);
+        }
+    }
+    Ok(kept)
 }
 
 /// Records a photo's row as it arrives (not yet checked), unless it is there.

@@ -250,7 +250,8 @@ pub fn settle(state: &AppState, id: i64) -> Result<(), ApiError> {
         }
         if let Some(reuse) = reused_paper(
             state,
-            (id, row.village_id),
+            id,
+            row.village_id,
             &photo,
             fingerprint,
             &attachment.part_name,
@@ -391,13 +392,14 @@ pub fn stored_fingerprint(
 }
 
 /// An earlier photo of the same signed paper sent for another subject (by a
-/// submission received before submission `id`), found by
-/// [`search_reused_paper`]. A *later* photo of the paper that the search
+/// submission received before submission `id`, sent from `village`), found
+/// by [`search_reused_paper`]. A *later* photo of the paper that the search
 /// finds (its check ran before or beside this one and could not see this
 /// photo) is flagged on its own submissions here.
 fn reused_paper(
     state: &AppState,
-    (id, village): (i64, i64),
+    id: i64,
+    village: i64,
     photo: &PhotoRow,
     fingerprint: Option<Fingerprint>,
     part_name: &str,

@@ -190,19 +190,19 @@ enum Verdict {
 }
 
 /// Checks one photo sent from `village` as the server does: decodes it
-/// (`photo::inspect`), records it in `db`, keeps its fingerprint in `photos`, and searches the
-/// index for an earlier photo of the same paper
-/// (`verification::search_reused_paper`, which indexes the photo unless it
-/// repeats one). Returns the candidate found (by its sha-256) and how it
-/// repeats it.
+/// (`photo::inspect`), records it in `db`, keeps its fingerprint in the
+/// scratch store, and searches the index for an earlier photo of the same
+/// paper (`verification::search_reused_paper`, which indexes the photo
+/// unless it repeats one). Returns the candidate found (by its sha-256) and
+/// how it repeats it.
 fn check(
     db: &Db,
-    photos: &PhotoStore,
-    common: &store::CommonKeys,
+    scratch: &ScratchStore,
     jpeg: &[u8],
     village: Option<i64>,
     offset: FixedOffset,
 ) -> Result<Checked, String> {
+    let (photos, common) = (&scratch.photos, &scratch.common);
     let describe = |e: camket_schema::DbError| e.to_string();
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(jpeg));
     let (path, file) = photos.temp_file().map_err(|e| e.to_string())?;
@@ -372,15 +372,8 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
     let mut misses = serde_json::Map::new();
     for (index, item) in set.iter().enumerate() {
         let started = Instant::now();
-        let checked = check(
-            db,
-            &scratch.photos,
-            &scratch.common,
-            &item.jpeg,
-            Some(ONE_WORKING_GROUP),
-            offset,
-        )
-        .map_err(|e| format!("photo {index}: {e}"))?;
+        let checked = check(db, &scratch, &item.jpeg, Some(ONE_WORKING_GROUP), offset)
+            .map_err(|e| format!("photo {index}: {e}"))?;
         check_ms.push(started.elapsed());
         let verdict = match checked
             .found
@@ -461,7 +454,7 @@ pub fn scale(
         });
         for jpeg in to_check {
             let village = villages.of(earlier_shas.len(), earlier);
-            let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
+            let checked = check(db, &scratch, &jpeg, village, offset)?;
             if let Some((other, kind)) = &checked.found {
                 earlier_flagged.push(json!({
                     "paper": earlier_shas.len(),
@@ -495,7 +488,7 @@ pub fn scale(
             )
         };
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
+        let checked = check(db, &scratch, &jpeg, village, offset)?;
         let took = started.elapsed();
         check_ms.push(took);
         if k % 2 == 0 {
@@ -514,15 +507,7 @@ pub fn scale(
             }
             (true, Some(_)) => flagged_as_another += 1,
             (false, Some(_)) => flagged_new += 1,
-            (true, None) => missed.push(why_missed(
-                db,
-                &scratch.photos,
-                &scratch.common,
-                &checked,
-                village,
-                original,
-                how,
-            )),
+            (true, None) => missed.push(why_missed(db, &scratch, &checked, village, original, how)),
             (false, None) => {}
         }
     }
@@ -538,7 +523,7 @@ pub fn scale(
         let jpeg = synthetic::jpeg(&again.render(), 90);
         let village = villages.of_reuse(original_paper, earlier);
         let started = Instant::now();
-        let checked = check(db, &scratch.photos, &scratch.common, &jpeg, village, offset)?;
+        let checked = check(db, &scratch, &jpeg, village, offset)?;
         reshot_ms.push(started.elapsed());
         let original = earlier_shas.get(original_paper);
         match &checked.found {
@@ -551,8 +536,7 @@ pub fn scale(
             Some(_) => reshots_as_another += 1,
             None => reshots_missed.push(why_missed(
                 db,
-                &scratch.photos,
-                &scratch.common,
+                &scratch,
                 &checked,
                 village,
                 original,
@@ -597,16 +581,15 @@ pub fn scale(
 /// alone holds, the weights that ranked it, and what comparing the two says.
 fn why_missed(
     db: &Db,
-    photos: &PhotoStore,
-    common: &store::CommonKeys,
+    scratch: &ScratchStore,
     checked: &Checked,
     village: Option<i64>,
     original: Option<&String>,
     how: &str,
 ) -> Value {
     let keys = checked.fingerprint.keypoints.index_keys();
-    let sharers =
-        store::ranked_sharers(db, common, &checked.sha, &keys, village).unwrap_or_default();
+    let sharers = store::ranked_sharers(db, &scratch.common, &checked.sha, &keys, village)
+        .unwrap_or_default();
     // The candidates the search takes from the two rankings.
     let taken: std::collections::HashSet<String> = sharers
         .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED)
@@ -616,18 +599,15 @@ fn why_missed(
     let where_ranked = |ranking: &[Sharer]| {
         let rank = original.and_then(|sha| ranking.iter().position(|other| other.sha == *sha));
         let theirs = rank.and_then(|rank| ranking.get(rank));
-        let last_taken = ranking
-            .iter()
-            .rev()
-            .find(|other| taken.contains(&other.sha));
+        let last_taken = ranking.iter().rposition(|other| taken.contains(&other.sha));
         json!({
             "original_rank": rank.map(|rank| rank + 1),
             "shared_keys": theirs.map(|original| original.shared),
             // Keys the original alone holds: its handwriting's, when they survive.
             "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
             "original_weight": theirs.map(|original| original.weight),
-            "last_taken_rank": last_taken.and_then(|last| ranking.iter().position(|other| other.sha == last.sha)).map(|rank| rank + 1),
-            "last_taken_weight": last_taken.map(|last| last.weight),
+            "last_taken_rank": last_taken.map(|rank| rank + 1),
+            "last_taken_weight": last_taken.map(|rank| ranking[rank].weight),
             "photos_sharing_keys": ranking.len(),
         })
     };
@@ -635,7 +615,7 @@ fn why_missed(
         "copy": how,
         "everywhere": where_ranked(&sharers.everywhere),
         "in_the_village": where_ranked(&sharers.in_the_village),
-        "compared": original.and_then(|sha| compared_with(photos, sha, checked)),
+        "compared": original.and_then(|sha| compared_with(&scratch.photos, sha, checked)),
     })
 }
 

@@ -108,41 +108,34 @@ impl Sharers {
     /// same photos as the whole index's (a single village), it adds those
     /// sharing fewer than `min_shared` keys.
     pub fn candidates(&self, min_shared: usize, limit: usize) -> Vec<(String, usize)> {
-        let mut everywhere = self
-            .everywhere
-            .iter()
-            .filter(|sharer| sharer.shared >= min_shared);
-        let mut in_the_village = self.in_the_village.iter();
+        let rankings: [Vec<&Sharer>; 2] = [
+            self.everywhere
+                .iter()
+                .filter(|sharer| sharer.shared >= min_shared)
+                .collect(),
+            self.in_the_village.iter().collect(),
+        ];
+        let mut next = [0, 0];
         let mut taken: HashSet<&str> = HashSet::new();
         let mut chosen = Vec::new();
-        let mut from_the_village = false;
+        let mut turn = 0;
         while chosen.len() < limit {
-            let (mut ranking, other): (
-                &mut dyn Iterator<Item = &Sharer>,
-                &mut dyn Iterator<Item = &Sharer>,
-            ) = if from_the_village {
-                (&mut in_the_village, &mut everywhere)
-            } else {
-                (&mut everywhere, &mut in_the_village)
-            };
-            // `find` on the reference itself: a trait object is not `Sized`.
-            match (&mut ranking).find(|sharer| !taken.contains(sharer.sha.as_str())) {
-                Some(sharer) => {
-                    taken.insert(&sharer.sha);
-                    chosen.push((sharer.sha.clone(), sharer.shared));
+            // The first photo not taken yet of this turn's ranking, else (it
+            // ran out) of the other's.
+            let pick = [turn, 1 - turn].into_iter().find_map(|at| {
+                let ranking = &rankings[at];
+                while let Some(sharer) = ranking.get(next[at]) {
+                    next[at] += 1;
+                    if !taken.contains(sharer.sha.as_str()) {
+                        return Some(*sharer);
+                    }
                 }
-                None => {
-                    // This ranking ran out: the other fills the rest.
-                    chosen.extend(
-                        other
-                            .filter(|sharer| !taken.contains(sharer.sha.as_str()))
-                            .take(limit - chosen.len())
-                            .map(|sharer| (sharer.sha.clone(), sharer.shared)),
-                    );
-                    break;
-                }
-            }
-            from_the_village = !from_the_village;
+                None
+            });
+            let Some(sharer) = pick else { break };
+            taken.insert(&sharer.sha);
+            chosen.push((sharer.sha.clone(), sharer.shared));
+            turn = 1 - turn;
         }
         chosen
     }

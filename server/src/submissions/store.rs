@@ -361,8 +361,9 @@ impl_common_key_reads!(diesel::PgConnection);
 /// Earlier photos that share keypoint keys with `sha`'s `keys` (common keys
 /// aside), with how many they share, the likeliest in the whole index (each
 /// sharing at least `min_shared`) and in `village` (where the photo was sent
-/// from) in turn, at most `limit` (see [`Sharers::candidates`]). The cost is bounded by the keys, not by the number of
-/// earlier photos: a key's postings stop at [`COMMON_KEY_PHOTOS`].
+/// from) in turn, at most `limit` (see [`Sharers::candidates`]). The cost is
+/// bounded by the keys, not by the number of earlier photos: a key's
+/// postings stop at [`COMMON_KEY_PHOTOS`].
 pub fn reuse_candidates(
     db: &Db,
     common: &CommonKeys,

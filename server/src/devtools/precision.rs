@@ -744,4 +744,50 @@ mod tests {
         };
         assert!(none.can_send(10_000).is_err());
     }
+
+    /// The keys of a photo as the check cuts them, from all its keypoints or
+    /// only the `strongest` (they come strongest first).
+    fn keys_of(jpeg: &[u8], strongest: Option<usize>) -> std::collections::HashSet<i64> {
+        let path = std::env::temp_dir().join(format!(
+            "camket-keys-{}-{}",
+            std::process::id(),
+            crate::auth::tokens::random_hex(4)
+        ));
+        std::fs::write(&path, jpeg).expect("writes");
+        let inspected = photo::inspect(
+            &path,
+            PhotoLimits::default(),
+            FixedOffset::east_opt(0).expect("UTC"),
+        );
+        let _ = std::fs::remove_file(&path);
+        let mut keypoints = inspected.expect("decodes").fingerprint.keypoints;
+        if let Some(strongest) = strongest {
+            keypoints.points.truncate(strongest);
+        }
+        keypoints.index_keys().into_iter().collect()
+    }
+
+    #[test]
+    fn the_fainter_corners_keep_more_of_a_new_photo_s_handwriting_keys() {
+        let size = SetSize::default();
+        let others: Vec<Vec<u8>> = [10, 11, 30, 31]
+            .into_iter()
+            .map(|n| synthetic::jpeg(&first_photo(n, size).render(), 90))
+            .collect();
+        for paper in [3, 25] {
+            let first = synthetic::jpeg(&first_photo(paper, size).render(), 90);
+            let again = synthetic::jpeg(&photographed_again(first_photo(paper, size)).render(), 90);
+            // Keys of the print: those that two other papers hold too.
+            let handwriting_kept = |strongest: Option<usize>| {
+                let other_keys: Vec<_> = others.iter().map(|o| keys_of(o, strongest)).collect();
+                let print =
+                    |key: &i64| other_keys.iter().filter(|keys| keys.contains(key)).count() >= 2;
+                let (first, again) = (keys_of(&first, strongest), keys_of(&again, strongest));
+                first.intersection(&again).filter(|key| !print(key)).count()
+            };
+            let (strongest, all) = (handwriting_kept(Some(500)), handwriting_kept(None));
+            eprintln!("paper {paper}: the strongest 500 keep {strongest}, all {all}");
+            assert!(all > strongest, "paper {paper}: {strongest} → {all}");
+        }
+    }
 }

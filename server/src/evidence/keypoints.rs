@@ -18,8 +18,18 @@ use imageproc::point::Point;
 
 /// Long side of the grey work image in which keypoints are found.
 pub const WORK_LONG_SIDE: u32 = 480;
-/// Most keypoints kept per photo.
-const MAX_POINTS: usize = 500;
+/// Most keypoints kept per photo: in practice every corner left once they
+/// are spread out (see [`COMPARED_POINTS`]).
+const MAX_POINTS: usize = 1000;
+/// Keypoints compared when two photos are lined up: the strongest. The
+/// print's sharp black corners are the strongest of a paper (of a synthetic
+/// paper's 500 strongest, about 450 line up with another paper's print), so
+/// the handwriting's fainter corners beyond them are kept for the index:
+/// there the print's keys turn common and only the handwriting's find a
+/// reused paper, and a new photo of a paper or a turned copy kept too few of
+/// them whole (BENCHMARKS §7). Comparing them too would cost four times as
+/// much for no more certainty: the strongest already line a paper up.
+const COMPARED_POINTS: usize = 500;
 /// No two keypoints closer than this (in work pixels), so that they spread over the paper.
 const SPACING: u32 = 5;
 /// FAST's brightness step (of 255) for a corner.
@@ -203,8 +213,18 @@ pub fn work_image(image: &DynamicImage) -> GrayImage {
 }
 
 impl Keypoints {
-    /// Finds and describes the keypoints of a work image.
+    /// The keypoints compared when two photos are lined up.
+    fn compared(&self) -> &[Keypoint] {
+        &self.points[..self.points.len().min(COMPARED_POINTS)]
+    }
+
+    /// Finds and describes the keypoints of a work image, the strongest first.
     pub fn of(work: &GrayImage) -> Keypoints {
+        Keypoints::at_most(work, MAX_POINTS)
+    }
+
+    /// The `limit` strongest keypoints of a work image, spread out.
+    fn at_most(work: &GrayImage, limit: usize) -> Keypoints {
         let (width, height) = work.dimensions();
         if width <= 2 * EDGE || height <= 2 * EDGE {
             return Keypoints {
@@ -250,7 +270,7 @@ impl Keypoints {
             }
             taken[cy * cells_x + cx].push((corner.x, corner.y));
             kept.push(Point::new(corner.x, corner.y));
-            if kept.len() == MAX_POINTS {
+            if kept.len() == limit {
                 break;
             }
         }
@@ -366,11 +386,11 @@ pub struct Alignment {
 /// Pairs each keypoint of `a` with its nearest in `b` when that is close and
 /// clearly nearer than any other.
 fn matches(a: &Keypoints, b: &Keypoints) -> Vec<Pair> {
-    a.points
+    a.compared()
         .iter()
         .filter_map(|p| {
             let (mut best, mut second, mut at) = (u32::MAX, u32::MAX, None);
-            for q in &b.points {
+            for q in b.compared() {
                 let d = p.distance(q);
                 if d < best {
                     (second, best, at) = (best, d, Some(q));
@@ -469,14 +489,14 @@ pub fn align(a: &Keypoints, b: &Keypoints) -> Option<Alignment> {
 /// field labels), which the ratio test drops: with the map known, they are no
 /// longer ambiguous, and they show how far the paper reaches.
 fn guided_matches(a: &Keypoints, b: &Keypoints, map: &Affine) -> Vec<Pair> {
-    let near = Grid::of(b.points.iter().map(|q| (q.x, q.y)), INLIER_PIXELS);
-    a.points
+    let near = Grid::of(b.compared().iter().map(|q| (q.x, q.y)), INLIER_PIXELS);
+    a.compared()
         .iter()
         .filter_map(|p| {
             let (x, y) = map.apply(p.x, p.y);
             let q = near
                 .around(x, y)
-                .map(|k| &b.points[k])
+                .map(|k| &b.compared()[k])
                 .filter(|q| {
                     (q.x - x).abs() <= INLIER_PIXELS
                         && (q.y - y).abs() <= INLIER_PIXELS
@@ -648,6 +668,40 @@ mod tests {
         };
         assert!(!mirror.is_plausible());
         assert_eq!(Affine::fit(&pairs[..2]), None);
+    }
+
+    #[test]
+    fn the_strongest_keypoints_are_compared_and_all_are_indexed() {
+        use crate::devtools::synthetic::{PaperPhoto, Scene};
+        let work = work_image(
+            &PaperPhoto::new(
+                Scene {
+                    seed: 5,
+                    paper_shift: (0, 0),
+                },
+                4,
+            )
+            .render(),
+        );
+        let all = Keypoints::of(&work);
+        assert!(
+            all.points.len() > COMPARED_POINTS,
+            "{} keypoints",
+            all.points.len()
+        );
+        // Lining up compares what it compared before the fainter ones were kept.
+        let strongest = Keypoints::at_most(&work, COMPARED_POINTS);
+        assert_eq!(all.compared(), &strongest.points[..]);
+        // The fainter ones are in the index.
+        let fainter = Keypoints {
+            points: all.points[COMPARED_POINTS..].to_vec(),
+            ..all.clone()
+        };
+        let (keys, fainter_keys) = (all.index_keys(), fainter.index_keys());
+        assert!(!fainter_keys.is_empty());
+        assert!(fainter_keys
+            .iter()
+            .all(|key| keys.binary_search(key).is_ok()));
     }
 
     #[test]

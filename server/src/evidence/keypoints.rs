@@ -292,6 +292,17 @@ impl Keypoints {
         }
     }
 
+    /// The index keys of the strongest keypoints alone (those compared):
+    /// enough to find a copy of a paper at the first look, for half the
+    /// lookups of [`Keypoints::index_keys`].
+    pub fn strongest_keys(&self) -> Vec<i64> {
+        Keypoints {
+            points: self.compared().to_vec(),
+            ..*self
+        }
+        .index_keys()
+    }
+
     /// The keys under which this photo is found in the index of earlier
     /// photos: for every keypoint, `KEY_TABLES` disjoint subsets of its bits.
     /// A reused photo shares many of them with its original; another paper on
@@ -692,6 +703,8 @@ mod tests {
         // Lining up compares what it compared before the fainter ones were kept.
         let strongest = Keypoints::at_most(&work, COMPARED_POINTS);
         assert_eq!(all.compared(), &strongest.points[..]);
+        // The first look of a search asks the strongest ones' keys.
+        assert_eq!(all.strongest_keys(), strongest.index_keys());
         // The fainter ones are in the index.
         let fainter = Keypoints {
             points: all.points[COMPARED_POINTS..].to_vec(),

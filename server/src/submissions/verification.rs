@@ -546,9 +546,10 @@ pub struct LaterRepeat<L> {
 /// [`ReuseSearch::later_repeats`] (it repeats this photo), and the search
 /// goes on.
 ///
-/// The first look compares only the likeliest candidate that counts: a copy
-/// of a paper already in the index is nearly always that one, and is then
-/// found without writing to the index (indexing a copy and taking it out again
+/// The first look compares only the likeliest candidate that counts, found
+/// by the keys of the photo's strongest keypoints alone (those it is lined
+/// up on; half the keys): a copy of a paper already in the index is nearly
+/// always that one, and is then found without writing to the index (indexing a copy and taking it out again
 /// was a third of a check's time). `indexed_before` says the photo may be in
 /// the index already (it was decoded by an earlier check of it that stopped
 /// halfway, and is checked again): a repeat found at the first look is then
@@ -578,13 +579,14 @@ pub fn search_reused_paper<T, L>(
         candidates: Vec::new(),
     };
     let mut look = |search: &mut ReuseSearch<T, L>,
+                    keys: &[i64],
                     compared_at_most: usize|
      -> Result<(), camket_schema::DbError> {
         let candidates = store::reuse_candidates(
             db,
             common,
             sha,
-            &keys,
+            keys,
             village,
             similarity::MIN_SHARED_KEYS,
             similarity::CANDIDATES_COMPARED,
@@ -622,7 +624,7 @@ pub fn search_reused_paper<T, L>(
         }
         Ok(())
     };
-    look(&mut search, 1)?;
+    look(&mut search, &mine.keypoints.strongest_keys(), 1)?;
     if search.found.is_some() {
         if indexed_before {
             store::unindex_photo_keys(db, sha, &keys)?;
@@ -630,7 +632,7 @@ pub fn search_reused_paper<T, L>(
         return Ok(search);
     }
     store::index_photo_keys(db, common, sha, &keys, village)?;
-    look(&mut search, similarity::CANDIDATES_COMPARED)?;
+    look(&mut search, &keys, similarity::CANDIDATES_COMPARED)?;
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;
     }

@@ -745,9 +745,8 @@ mod tests {
         assert!(none.can_send(10_000).is_err());
     }
 
-    /// The keys of a photo as the check cuts them, from all its keypoints or
-    /// only the `strongest` (they come strongest first).
-    fn keys_of(jpeg: &[u8], strongest: Option<usize>) -> std::collections::HashSet<i64> {
+    /// The keypoints of a photo as the check finds them, strongest first.
+    fn keypoints_of(jpeg: &[u8]) -> crate::evidence::keypoints::Keypoints {
         let path = std::env::temp_dir().join(format!(
             "camket-keys-{}-{}",
             std::process::id(),
@@ -760,7 +759,15 @@ mod tests {
             FixedOffset::east_opt(0).expect("UTC"),
         );
         let _ = std::fs::remove_file(&path);
-        let mut keypoints = inspected.expect("decodes").fingerprint.keypoints;
+        inspected.expect("decodes").fingerprint.keypoints
+    }
+
+    /// The index keys of `keypoints`, from all of them or only the `strongest`.
+    fn keys_of(
+        keypoints: &crate::evidence::keypoints::Keypoints,
+        strongest: Option<usize>,
+    ) -> std::collections::HashSet<i64> {
+        let mut keypoints = keypoints.clone();
         if let Some(strongest) = strongest {
             keypoints.points.truncate(strongest);
         }
@@ -770,13 +777,16 @@ mod tests {
     #[test]
     fn the_fainter_corners_keep_more_of_a_new_photo_s_handwriting_keys() {
         let size = SetSize::default();
-        let others: Vec<Vec<u8>> = [10, 11, 30, 31]
+        let others: Vec<_> = [10, 11, 30, 31]
             .into_iter()
-            .map(|n| synthetic::jpeg(&first_photo(n, size).render(), 90))
+            .map(|n| keypoints_of(&synthetic::jpeg(&first_photo(n, size).render(), 90)))
             .collect();
         for paper in [3, 25] {
-            let first = synthetic::jpeg(&first_photo(paper, size).render(), 90);
-            let again = synthetic::jpeg(&photographed_again(first_photo(paper, size)).render(), 90);
+            let first = keypoints_of(&synthetic::jpeg(&first_photo(paper, size).render(), 90));
+            let again = keypoints_of(&synthetic::jpeg(
+                &photographed_again(first_photo(paper, size)).render(),
+                90,
+            ));
             // Keys of the print: those that two other papers hold too.
             let handwriting_kept = |strongest: Option<usize>| {
                 let other_keys: Vec<_> = others.iter().map(|o| keys_of(o, strongest)).collect();

@@ -572,7 +572,6 @@ pub fn search_reused_paper<T, L>(
     indexed_before: bool,
     mut sides: impl FnMut(&str) -> Result<Candidate<T, L>, camket_schema::DbError>,
 ) -> Result<ReuseSearch<T, L>, camket_schema::DbError> {
-    let keys = mine.keypoints.index_keys();
     let mut search = ReuseSearch {
         found: None,
         later_repeats: Vec::new(),
@@ -625,6 +624,9 @@ pub fn search_reused_paper<T, L>(
         Ok(())
     };
     look(&mut search, &mine.keypoints.strongest_keys(), 1)?;
+    // All keys, cut only now: a copy found at the first look needs them only
+    // when it may be in the index already.
+    let keys = mine.keypoints.index_keys();
     if search.found.is_some() {
         if indexed_before {
             store::unindex_photo_keys(db, sha, &keys)?;

@@ -23,7 +23,7 @@ use camket_schema::Db;
 
 use super::bench::stats;
 use super::synthetic::{self, PaperPhoto, Scene, Shot};
-use crate::evidence::candidates::Sharer;
+use crate::evidence::candidates::{Ranking, Sharer};
 use crate::evidence::photo::{self, PhotoLimits};
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::ReuseKind;
@@ -590,16 +590,16 @@ fn why_missed(
     let keys = checked.fingerprint.keypoints.index_keys();
     let sharers = store::ranked_sharers(db, &scratch.common, &checked.sha, &keys, village)
         .unwrap_or_default();
-    // The candidates the search takes from the two rankings.
-    let taken: std::collections::HashSet<String> = sharers
-        .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED)
-        .into_iter()
-        .map(|(sha, _)| sha)
-        .collect();
-    let where_ranked = |ranking: &[Sharer]| {
+    // The candidates the search takes, each from one of the two rankings.
+    let taken = sharers.taken(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
+    let where_ranked = |ranking: &[Sharer], from: Ranking| {
         let rank = original.and_then(|sha| ranking.iter().position(|other| other.sha == *sha));
         let theirs = rank.and_then(|rank| ranking.get(rank));
-        let last_taken = ranking.iter().rposition(|other| taken.contains(&other.sha));
+        let last_taken = ranking.iter().rposition(|other| {
+            taken
+                .iter()
+                .any(|(sharer, source)| *source == from && sharer.sha == other.sha)
+        });
         json!({
             "original_rank": rank.map(|rank| rank + 1),
             "shared_keys": theirs.map(|original| original.shared),
@@ -613,8 +613,8 @@ fn why_missed(
     };
     json!({
         "copy": how,
-        "everywhere": where_ranked(&sharers.everywhere),
-        "in_the_village": where_ranked(&sharers.in_the_village),
+        "everywhere": where_ranked(&sharers.everywhere, Ranking::Everywhere),
+        "in_the_village": where_ranked(&sharers.in_the_village, Ranking::InTheVillage),
         "compared": original.and_then(|sha| compared_with(&scratch.photos, sha, checked)),
     })
 }

@@ -108,6 +108,14 @@ impl Sharers {
     /// same photos as the whole index's (a single village), it adds those
     /// sharing fewer than `min_shared` keys.
     pub fn candidates(&self, min_shared: usize, limit: usize) -> Vec<(String, usize)> {
+        self.taken(min_shared, limit)
+            .into_iter()
+            .map(|(sharer, _)| (sharer.sha.clone(), sharer.shared))
+            .collect()
+    }
+
+    /// The [`Sharers::candidates`], each with the ranking it was taken from.
+    pub fn taken(&self, min_shared: usize, limit: usize) -> Vec<(&Sharer, Ranking)> {
         let rankings: [Vec<&Sharer>; 2] = [
             self.everywhere
                 .iter()
@@ -127,18 +135,32 @@ impl Sharers {
                 while let Some(sharer) = ranking.get(next[at]) {
                     next[at] += 1;
                     if !taken.contains(sharer.sha.as_str()) {
-                        return Some(*sharer);
+                        return Some((*sharer, at));
                     }
                 }
                 None
             });
-            let Some(sharer) = pick else { break };
+            let Some((sharer, at)) = pick else { break };
             taken.insert(&sharer.sha);
-            chosen.push((sharer.sha.clone(), sharer.shared));
+            let from = if at == 0 {
+                Ranking::Everywhere
+            } else {
+                Ranking::InTheVillage
+            };
+            chosen.push((sharer, from));
             turn = 1 - turn;
         }
         chosen
     }
+}
+
+/// Which of the two rankings of [`Sharers`] a candidate was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// The whole index's.
+    Everywhere,
+    /// The village's.
+    InTheVillage,
 }
 
 #[cfg(test)]
@@ -222,6 +244,25 @@ mod tests {
         assert_eq!(
             shas(&sharers.candidates(1, 10)),
             vec!["a", "b", "c", "e", "d", "f"]
+        );
+        // Each from the ranking whose turn it was: "b", the whole index's
+        // second, is the village's first, taken at the village's first turn.
+        use Ranking::{Everywhere, InTheVillage};
+        let from: Vec<(&str, Ranking)> = sharers
+            .taken(1, 10)
+            .into_iter()
+            .map(|(sharer, from)| (sharer.sha.as_str(), from))
+            .collect();
+        assert_eq!(
+            from,
+            vec![
+                ("a", Everywhere),
+                ("b", InTheVillage),
+                ("c", Everywhere),
+                ("e", InTheVillage),
+                ("d", Everywhere),
+                ("f", InTheVillage)
+            ]
         );
         // "d" shares too few keys to be taken from the whole index; "f" as
         // few, but in the village one is enough.

@@ -705,7 +705,8 @@ mod tests {
         assert_eq!(all.compared(), &strongest.points[..]);
         // The first look of a search asks the strongest ones' keys.
         assert_eq!(all.strongest_keys(), strongest.index_keys());
-        // The fainter ones are in the index.
+        // The fainter ones' keys are among those the photo is indexed under
+        // (before every corner was kept, only the compared ones' were).
         let fainter = Keypoints {
             points: all.points[COMPARED_POINTS..].to_vec(),
             ..all.clone()

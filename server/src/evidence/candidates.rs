@@ -116,12 +116,15 @@ impl Sharers {
 
     /// The [`Sharers::candidates`], each with the ranking it was taken from.
     pub fn taken(&self, min_shared: usize, limit: usize) -> Vec<(&Sharer, Ranking)> {
-        let rankings: [Vec<&Sharer>; 2] = [
-            self.everywhere
-                .iter()
-                .filter(|sharer| sharer.shared >= min_shared)
-                .collect(),
-            self.in_the_village.iter().collect(),
+        let rankings: [(Ranking, Vec<&Sharer>); 2] = [
+            (
+                Ranking::Everywhere,
+                self.everywhere
+                    .iter()
+                    .filter(|sharer| sharer.shared >= min_shared)
+                    .collect(),
+            ),
+            (Ranking::InTheVillage, self.in_the_village.iter().collect()),
         ];
         let mut next = [0, 0];
         let mut taken: HashSet<&str> = HashSet::new();
@@ -131,22 +134,17 @@ impl Sharers {
             // The first photo not taken yet of this turn's ranking, else (it
             // ran out) of the other's.
             let pick = [turn, 1 - turn].into_iter().find_map(|at| {
-                let ranking = &rankings[at];
+                let (from, ranking) = &rankings[at];
                 while let Some(sharer) = ranking.get(next[at]) {
                     next[at] += 1;
                     if !taken.contains(sharer.sha.as_str()) {
-                        return Some((*sharer, at));
+                        return Some((*sharer, *from));
                     }
                 }
                 None
             });
-            let Some((sharer, at)) = pick else { break };
+            let Some((sharer, from)) = pick else { break };
             taken.insert(&sharer.sha);
-            let from = if at == 0 {
-                Ranking::Everywhere
-            } else {
-                Ranking::InTheVillage
-            };
             chosen.push((sharer, from));
             turn = 1 - turn;
         }

@@ -12,7 +12,7 @@
 //! so the photos are ranked twice, in the whole index and in the village the
 //! new photo was sent from, and the candidates are taken from both in turn.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// A photo in the keypoint index that shares keys with the one searched for.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,15 +32,16 @@ pub struct Sharer {
 /// Every photo of `postings` (a shared key and the photo holding it), the
 /// likeliest first: each key weighs one over the number of photos holding it.
 /// Ties go by sha-256, so that the order never depends on how the postings
-/// were read.
-pub fn rank(postings: impl IntoIterator<Item = (i64, String)>) -> Vec<Sharer> {
-    let postings: Vec<(i64, String)> = postings.into_iter().collect();
-    let mut photos_per_key: HashMap<i64, usize> = HashMap::new();
+/// were read. (A search reads thousands of postings: the maps hash with
+/// foldhash, and a photo's sha-256 is copied once, not once a posting.)
+pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Sharer> {
+    let postings: Vec<(i64, &str)> = postings.into_iter().collect();
+    let mut photos_per_key: foldhash::HashMap<i64, usize> = Default::default();
     for (key, _) in &postings {
         *photos_per_key.entry(*key).or_default() += 1;
     }
     // Shared keys, those held by this photo alone, and weight.
-    let mut sharers: HashMap<String, (usize, usize, f64)> = HashMap::new();
+    let mut sharers: foldhash::HashMap<&str, (usize, usize, f64)> = Default::default();
     for (key, other) in postings {
         let holders = photos_per_key.get(&key).copied().unwrap_or(1);
         let sharer = sharers.entry(other).or_default();
@@ -51,7 +52,7 @@ pub fn rank(postings: impl IntoIterator<Item = (i64, String)>) -> Vec<Sharer> {
     let mut ranked: Vec<Sharer> = sharers
         .into_iter()
         .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
-            sha,
+            sha: sha.to_string(),
             shared,
             held_by_it_alone,
             weight,
@@ -85,12 +86,12 @@ impl Sharers {
                 postings
                     .iter()
                     .filter(|(_, _, from)| *from == Some(village))
-                    .map(|(key, sha, _)| (*key, sha.clone())),
+                    .map(|(key, sha, _)| (*key, sha.as_str())),
             ),
             None => Vec::new(),
         };
         Sharers {
-            everywhere: rank(postings.into_iter().map(|(key, sha, _)| (key, sha))),
+            everywhere: rank(postings.iter().map(|(key, sha, _)| (*key, sha.as_str()))),
             in_the_village,
         }
     }
@@ -175,11 +176,7 @@ mod tests {
 
     #[test]
     fn a_key_weighs_one_over_its_holders_and_ties_go_by_sha() {
-        let ranked = rank([
-            (1, "b".to_string()),
-            (1, "a".to_string()),
-            (2, "c".to_string()),
-        ]);
+        let ranked = rank([(1, "b"), (1, "a"), (2, "c")]);
         let seen: Vec<(&str, usize, usize, f64)> = ranked
             .iter()
             .map(|s| (s.sha.as_str(), s.shared, s.held_by_it_alone, s.weight))

@@ -255,23 +255,34 @@ const CIRCLE: [(isize, isize); 16] = [
 fn corners_fast9(image: &GrayImage, threshold: u8, margin: u32) -> Vec<Corner> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let margin = margin.max(3) as usize;
+    let mut corners = Vec::new();
+    if width <= 2 * margin || height <= 2 * margin {
+        return corners;
+    }
     let pixels = image.as_raw();
+    let row = |y: usize| pixels.get(y * width..(y + 1) * width).unwrap_or(&[]);
     let offsets = CIRCLE.map(|(dx, dy)| dy * width as isize + dx);
     let threshold = i16::from(threshold);
-    let mut corners = Vec::new();
-    for y in margin..height.saturating_sub(margin) {
-        for x in margin..width.saturating_sub(margin) {
-            let at = y * width + x;
-            let centre = i16::from(pixels[at]);
-            let step = |k: usize| {
-                let around = at
-                    .checked_add_signed(offsets[k])
-                    .and_then(|i| pixels.get(i));
-                around.map_or(0, |p| i16::from(*p) - centre)
-            };
-            // Nine contiguous pixels of the sixteen hold two neighbouring
-            // compass points: a quick test that rejects most pixels.
-            let (north, east, south, west) = (step(0), step(4), step(8), step(12));
+    let columns = margin..width - margin;
+    for y in margin..height - margin {
+        let (above, here, below) = (row(y - 3), row(y), row(y + 3));
+        // Nine contiguous pixels of the sixteen hold two neighbouring
+        // compass points: a quick test, over whole rows at once, that
+        // rejects most pixels.
+        let (Some(centres), Some(north), Some(south), Some(east), Some(west)) = (
+            here.get(columns.clone()),
+            above.get(columns.clone()),
+            below.get(columns.clone()),
+            here.get(columns.start + 3..columns.end + 3),
+            here.get(columns.start - 3..columns.end - 3),
+        ) else {
+            continue;
+        };
+        let compass = centres.iter().zip(north).zip(south).zip(east).zip(west);
+        for (i, ((((centre, north), south), east), west)) in compass.enumerate() {
+            let centre = i16::from(*centre);
+            let [north, south, east, west] =
+                [north, south, east, west].map(|p| i16::from(*p) - centre);
             let brighter =
                 (west > threshold || east > threshold) && (south > threshold || north > threshold);
             let darker = (west < -threshold || east < -threshold)
@@ -279,7 +290,14 @@ fn corners_fast9(image: &GrayImage, threshold: u8, margin: u32) -> Vec<Corner> {
             if !brighter && !darker {
                 continue;
             }
-            let steps: [i16; 16] = std::array::from_fn(step);
+            let x = columns.start + i;
+            let at = y * width + x;
+            let steps: [i16; 16] = std::array::from_fn(|k| {
+                let around = at
+                    .checked_add_signed(offsets[k])
+                    .and_then(|i| pixels.get(i));
+                around.map_or(0, |p| i16::from(*p) - centre)
+            });
             let score = fast9_score(&steps);
             if score >= threshold {
                 corners.push(Corner {

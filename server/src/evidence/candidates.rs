@@ -31,9 +31,12 @@ pub struct Sharer {
 
 /// Every photo of `postings` (a shared key and the photo holding it), the
 /// likeliest first: each key weighs one over the number of photos holding it.
-/// Ties go by sha-256, so that the order never depends on how the postings
-/// were read. (A search reads thousands of postings: the maps hash with
-/// foldhash, and a photo's sha-256 is copied once, not once a posting.)
+/// Equal weights go by sha-256, so that the order does not depend on the
+/// maps. (The weights add up in the order the postings come, so two photos
+/// within a rounding error of each other may change places if the database
+/// reads them in another order.) A search reads thousands of postings: the
+/// maps hash with foldhash, and a photo's sha-256 is copied once, not once a
+/// posting.
 pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Sharer> {
     let postings: Vec<(i64, &str)> = postings.into_iter().collect();
     let mut photos_per_key: foldhash::HashMap<i64, usize> = Default::default();

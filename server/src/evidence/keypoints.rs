@@ -218,9 +218,10 @@ struct Corner {
 }
 
 impl Corner {
-    /// Sorts the strongest first, then row by row, then along the row.
-    fn strongest_first(&self) -> u64 {
-        u64::from(u8::MAX - self.score) << 48 | u64::from(self.y) << 24 | u64::from(self.x)
+    /// The key that orders corners the strongest first, then row by row,
+    /// then along the row.
+    fn strongest_first(&self) -> (std::cmp::Reverse<u8>, u32, u32) {
+        (std::cmp::Reverse(self.score), self.y, self.x)
     }
 }
 
@@ -245,13 +246,13 @@ const CIRCLE: [(isize, isize); 16] = [
     (-1, -3),
 ];
 
-/// imageproc's `corners_fast9` to the bit, at least `margin` (3 or more)
-/// pixels from the edges: a pixel is a corner when nine contiguous pixels of
-/// its circle are all brighter than it by more than `threshold`, or all
-/// darker. imageproc scores each corner by a binary search of thresholds (up
-/// to eight more corner tests), which was half of a check's keypoint time;
-/// here the score is read off the circle at once: the best run of nine's
-/// smallest step, less one.
+/// imageproc's `corners_fast9` to the bit, at least `margin` pixels from the
+/// edges (3 at the least, as imageproc's circle needs): a pixel is a corner
+/// when nine contiguous pixels of its circle are all brighter than it by more
+/// than `threshold`, or all darker. imageproc scores each corner by a binary
+/// search of thresholds (up to eight more corner tests), which was half of a
+/// check's keypoint time; here the score is read off the circle at once (see
+/// [`fast9_score`]).
 fn corners_fast9(image: &GrayImage, threshold: u8, margin: u32) -> Vec<Corner> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let margin = margin.max(3) as usize;
@@ -311,10 +312,11 @@ fn corners_fast9(image: &GrayImage, threshold: u8, margin: u32) -> Vec<Corner> {
     corners
 }
 
-/// The largest threshold at which a pixel whose circle differs from it by
-/// `steps` is a FAST-9 corner (negative: none): of every run of nine, the
-/// smallest step above it (for brighter) or below it (for darker), the
-/// best run's, less one (the test is strict).
+/// The largest threshold at which a pixel is a FAST-9 corner (negative:
+/// none), given `steps`, its circle's brightness less its own. A run of
+/// nine pixels all brighter (or all darker) holds up to its smallest
+/// difference in absolute value, less one (the test is strict): the score is
+/// the best run's.
 fn fast9_score(steps: &[i16; 16]) -> i16 {
     let at = |k: usize| steps[k % 16];
     // The least and the most of each run of nine, by doubling runs.
@@ -796,9 +798,12 @@ mod tests {
             ),
             1,
         );
+        // What a check asks of the paper finds corners to compare.
+        assert!(corners_fast9(&paper, FAST_THRESHOLD, EDGE).len() > 500);
         let images = [
             paper,
             noise(160, 120),
+            noise(7, 40),
             noise(7, 7),
             noise(6, 9),
             noise(2, 2),
@@ -808,23 +813,34 @@ mod tests {
         for image in &images {
             let (width, height) = image.dimensions();
             for threshold in [0, 1, 16, 40, 200, 255] {
-                for margin in [3, EDGE] {
-                    let ours: Vec<(u32, u32, u8)> = corners_fast9(image, threshold, margin)
-                        .iter()
-                        .map(|c| (c.x, c.y, c.score))
+                // Under 3, the margin is imageproc's own.
+                for margin in [0, 3, 4, EDGE] {
+                    let mut ours = corners_fast9(image, threshold, margin);
+                    ours.sort_unstable_by_key(Corner::strongest_first);
+                    let ours: Vec<(u32, u32, u8)> =
+                        ours.iter().map(|c| (c.x, c.y, c.score)).collect();
+                    // imageproc's, in the order the keypoints sorted them before.
+                    let mut theirs: Vec<_> = imageproc::corners::corners_fast9(image, threshold)
+                        .into_iter()
+                        .filter(|c| {
+                            c.x >= margin
+                                && c.y >= margin
+                                && c.x + margin < width
+                                && c.y + margin < height
+                        })
                         .collect();
+                    theirs.sort_unstable_by(|a, b| {
+                        b.score
+                            .total_cmp(&a.score)
+                            .then(a.y.cmp(&b.y))
+                            .then(a.x.cmp(&b.x))
+                    });
                     let theirs: Vec<(u32, u32, u8)> =
-                        imageproc::corners::corners_fast9(image, threshold)
-                            .into_iter()
-                            .filter(|c| {
-                                c.x >= margin
-                                    && c.y >= margin
-                                    && c.x + margin < width
-                                    && c.y + margin < height
-                            })
-                            .map(|c| (c.x, c.y, c.score as u8))
-                            .collect();
-                    assert_eq!(ours, theirs, "{width}×{height}, threshold {threshold}");
+                        theirs.iter().map(|c| (c.x, c.y, c.score as u8)).collect();
+                    assert_eq!(
+                        ours, theirs,
+                        "{width}×{height}, threshold {threshold}, margin {margin}"
+                    );
                     found += ours.len();
                 }
             }

@@ -249,10 +249,10 @@ const CIRCLE: [(isize, isize); 16] = [
 /// imageproc's `corners_fast9` to the bit, at least `margin` pixels from the
 /// edges (3 at the least, as imageproc's circle needs): a pixel is a corner
 /// when nine contiguous pixels of its circle are all brighter than it by more
-/// than `threshold`, or all darker. imageproc scores each corner by a binary
-/// search of thresholds (up to eight more corner tests), which was half of a
-/// check's keypoint time; here the score is read off the circle at once (see
-/// [`fast9_score`]).
+/// than `threshold`, or all darker. imageproc's detector was half of a
+/// check's keypoint time: it scores each corner by a binary search of
+/// thresholds (up to eight more corner tests), where here the score is read
+/// off the circle at once (see [`fast9_score`]).
 fn corners_fast9(image: &GrayImage, threshold: u8, margin: u32) -> Vec<Corner> {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let margin = margin.max(3) as usize;

@@ -559,8 +559,8 @@ pub fn align(a: &Keypoints, b: &Keypoints) -> Option<Alignment> {
             .collect()
     };
     let mut rng = SplitMix(pairs.len() as u64);
-    // The rounds only count their inliers (collecting them each round was
-    // a tenth of lining two photos up); the best round's are listed after.
+    // The rounds only count their inliers (collecting them built a list in
+    // each of the 400 rounds); the best round's are listed once, after.
     let mut best: Option<(usize, Affine)> = None;
     for _ in 0..RANSAC_ROUNDS {
         let sample = [

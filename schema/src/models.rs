@@ -157,7 +157,6 @@ pub struct PhotoRow {
     pub size_bytes: i64,
     pub width: i32,
     pub height: i32,
-    pub phash: i64,
     pub exif_time: Option<NaiveDateTime>,
     pub exif_lat: Option<f64>,
     pub exif_lon: Option<f64>,

@@ -127,7 +127,6 @@ diesel::table! {
         size_bytes -> BigInt,
         width -> Integer,
         height -> Integer,
-        phash -> BigInt,
         exif_time -> Nullable<Timestamp>,
         exif_lat -> Nullable<Double>,
         exif_lon -> Nullable<Double>,

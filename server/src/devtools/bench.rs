@@ -658,7 +658,6 @@ pub fn photo_pipeline(
         "EXIF",
         "work image (480 px grey)",
         "thumbnail 320",
-        "perceptual hash",
         "fingerprint (keypoints + detail)",
         "encode thumbnail JPEG",
         "whole inspect()",
@@ -704,15 +703,12 @@ pub fn photo_pipeline(
         });
         let thumb = thumb.ok_or("thumbnail failed")?;
         time(5, &mut || {
-            let _ = crate::evidence::photo::perceptual_hash(&thumb);
-        });
-        time(6, &mut || {
             let _ = crate::evidence::similarity::Fingerprint::of(&work);
         });
-        time(7, &mut || {
+        time(6, &mut || {
             let _ = crate::evidence::photo::encode_jpeg(&thumb, 80);
         });
-        time(8, &mut || {
+        time(7, &mut || {
             let _ = crate::evidence::photo::inspect(
                 &path,
                 crate::evidence::photo::PhotoLimits::default(),
@@ -737,17 +733,17 @@ pub fn photo_pipeline(
     for _ in 0..iterations {
         let started = Instant::now();
         let _ = crate::evidence::similarity::compare(&mine, &other);
-        steps[9].1.push(started.elapsed());
+        steps[8].1.push(started.elapsed());
         let started = Instant::now();
         let _ = crate::evidence::photo::review_image(
             &path,
             crate::evidence::photo::PhotoLimits::default(),
             offset,
         );
-        steps[10].1.push(started.elapsed());
+        steps[9].1.push(started.elapsed());
         let started = Instant::now();
         let _ = crate::evidence::photo::decode_eighth_with_libjpeg_turbo(&bytes);
-        steps[11].1.push(started.elapsed());
+        steps[10].1.push(started.elapsed());
     }
     let _ = std::fs::remove_file(&path);
     let mut out = serde_json::Map::new();

@@ -222,7 +222,6 @@ fn check(
             size_bytes: jpeg.len() as i64,
             width: inspected.width as i32,
             height: inspected.height as i32,
-            phash: 0,
             exif_time: None,
             exif_lat: None,
             exif_lon: None,
@@ -238,7 +237,6 @@ fn check(
         db,
         &sha,
         &Ok(store::Decoded {
-            phash: inspected.phash,
             width: inspected.width,
             height: inspected.height,
         }),

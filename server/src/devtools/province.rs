@@ -272,7 +272,6 @@ pub fn generate(
             size_bytes: bytes.len() as i64,
             width: inspected.width as i32,
             height: inspected.height as i32,
-            phash: inspected.phash as i64,
             exif_time: inspected.exif.taken_at.map(|t| t.naive_utc()),
             exif_lat: None,
             exif_lon: None,
@@ -287,7 +286,6 @@ pub fn generate(
             db,
             &sha,
             &Ok(crate::submissions::store::Decoded {
-                phash: inspected.phash,
                 width: inspected.width,
                 height: inspected.height,
             }),

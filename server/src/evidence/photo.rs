@@ -8,7 +8,6 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use image_hasher::{HashAlg, HasherConfig};
 
 use super::keypoints::{work_image, WORK_LONG_SIDE};
 use super::similarity::Fingerprint;
@@ -213,8 +212,6 @@ pub struct InspectedPhoto {
     pub width: u32,
     pub height: u32,
     pub exif: ExifFacts,
-    /// 64-bit perceptual hash of the thumbnail.
-    pub phash: u64,
     /// JPEG, about 320 px on the long side.
     pub thumbnail: Vec<u8>,
     /// What the photo is compared by to find a reused paper.
@@ -365,20 +362,6 @@ pub fn shrink(image: &DynamicImage, max_side: u32) -> DynamicImage {
     }
 }
 
-/// The 64-bit perceptual hash (DCT mean hash) of an image.
-pub fn perceptual_hash(image: &DynamicImage) -> u64 {
-    let hasher = HasherConfig::new()
-        .hash_size(8, 8)
-        .hash_alg(HashAlg::Mean)
-        .preproc_dct()
-        .to_hasher();
-    let hash = hasher.hash_image(image);
-    hash.as_bytes()
-        .iter()
-        .take(8)
-        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
-}
-
 /// What the cheap checks learn without decoding a pixel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExaminedPhoto {
@@ -514,8 +497,7 @@ fn decode_upright(
 }
 
 /// Proves that the file at `path` is an acceptable image and derives what the
-/// evidence checks need: the thumbnail, the perceptual hash and the
-/// fingerprint. A JPEG is decoded once, scaled down inside libjpeg-turbo to
+/// evidence checks need: the thumbnail and the fingerprint. A JPEG is decoded once, scaled down inside libjpeg-turbo to
 /// the smallest size that still holds the work image (1/8 of a 12-MP photo):
 /// ≈ 15 ms. Run it off the async threads, in the bounded background pool.
 /// The review-size image is made later, on its first request ([`review_image`]).
@@ -537,7 +519,6 @@ pub fn inspect(
         width: facts.width,
         height: facts.height,
         exif: facts.exif,
-        phash: perceptual_hash(&thumbnail_image),
         thumbnail: encode_jpeg(&thumbnail_image, 80)?,
         fingerprint,
     })
@@ -604,10 +585,23 @@ mod tests {
             matches!(found, Resemblance::Copy { score } if score >= 0.9),
             "fingerprints agree: {found:?}"
         );
-        let bits = (perceptual_hash(&shrink(&checked, 320))
-            ^ perceptual_hash(&shrink(&whole, 320)))
-        .count_ones();
-        assert!(bits <= 4, "perceptual hashes agree: {bits} bits differ");
+        // So does the thumbnail, pixel by pixel (the scaled decode averages
+        // 8 × 8 blocks where the shrink averages its own boxes).
+        let (a, b) = (
+            shrink(&checked, 320).to_luma8(),
+            shrink(&whole, 320).to_luma8(),
+        );
+        assert_eq!(a.dimensions(), b.dimensions());
+        let mean_difference = a
+            .pixels()
+            .zip(b.pixels())
+            .map(|(p, q)| f64::from(p.0[0].abs_diff(q.0[0])))
+            .sum::<f64>()
+            / f64::from(a.width() * a.height());
+        assert!(
+            mean_difference < 3.0,
+            "thumbnails agree: {mean_difference:.2} grey levels apart on average"
+        );
 
         // inspect() keeps the photo's own size; the review image is 1280 px.
         let path = std::env::temp_dir().join(format!("camket-scaled-{}.jpg", std::process::id()));

@@ -346,8 +346,6 @@ fn store_photos(
                     size_bytes: part.size as i64,
                     width: photo.width as i32,
                     height: photo.height as i32,
-                    // Set with the derivatives by the background checks.
-                    phash: 0,
                     exif_time: photo.exif.taken_at.map(|t| t.naive_utc()),
                     exif_lat: photo.exif.location.map(|l| l.0),
                     exif_lon: photo.exif.location.map(|l| l.1),

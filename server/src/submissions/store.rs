@@ -579,7 +579,6 @@ pub fn record_photo(db: &Db, row: &PhotoRow) -> Result<(), DbError> {
 
 /// What decoding a photo gave.
 pub struct Decoded {
-    pub phash: u64,
     /// After the EXIF orientation is applied.
     pub width: u32,
     pub height: u32,
@@ -633,7 +632,6 @@ pub fn mark_verified(db: &Db, sha: &str, outcome: &Result<Decoded, String>) -> R
             Ok(decoded) => {
                 diesel::update(pending)
                     .set((
-                        photos::phash.eq(decoded.phash as i64),
                         photos::width.eq(decoded.width as i32),
                         photos::height.eq(decoded.height as i32),
                         photos::verified_at.eq(Some(now)),

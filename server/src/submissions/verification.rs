@@ -1,6 +1,6 @@
 //! The background evidence checks. A submission is stored once its photos pass
 //! the cheap checks (`photo::examine`: format, completeness, limits, EXIF); this
-//! pool then decodes each new photo (thumbnail, perceptual hash, fingerprint),
+//! pool then decodes each new photo (thumbnail, fingerprint),
 //! looks for a reused paper sent for another subject (a copy of an earlier
 //! photo, or the same signed paper photographed again), and adds what it finds
 //! to the submission's flags and risk.
@@ -359,7 +359,6 @@ fn verified_photo(
                 .map_err(io)?;
             Ok((
                 store::Decoded {
-                    phash: inspected.phash,
                     width: inspected.width,
                     height: inspected.height,
                 },

@@ -29,14 +29,18 @@ pub struct Sharer {
     pub weight: f64,
 }
 
+/// One key's weight when a single photo holds it, in the fixed point the
+/// weights add up in.
+const WHOLE_KEY: u64 = 1 << 32;
+
 /// Every photo of `postings` (a shared key and the photo holding it), the
 /// likeliest first: each key weighs one over the number of photos holding it.
 /// Equal weights go by sha-256, so that the order does not depend on the
-/// maps. (The weights add up in the order the postings come, so two photos
-/// within a rounding error of each other may change places if the database
-/// reads them in another order.) A search reads thousands of postings: the
-/// maps hash with foldhash, and a photo's sha-256 is copied once, not once a
-/// posting.
+/// maps. The weights add up in fixed point (2⁻³² of a key), not in floating
+/// point, whose sums depend on the order of their terms: the two backends
+/// read the postings in different orders, and must rank alike. A search
+/// reads thousands of postings: the maps hash with foldhash, and a photo's
+/// sha-256 is copied once, not once a posting.
 pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Sharer> {
     let postings: Vec<(i64, &str)> = postings.into_iter().collect();
     let mut photos_per_key: foldhash::HashMap<i64, usize> = Default::default();
@@ -44,13 +48,13 @@ pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Share
         *photos_per_key.entry(*key).or_default() += 1;
     }
     // Shared keys, those held by this photo alone, and weight.
-    let mut sharers: foldhash::HashMap<&str, (usize, usize, f64)> = Default::default();
+    let mut sharers: foldhash::HashMap<&str, (usize, usize, u64)> = Default::default();
     for (key, other) in postings {
-        let holders = photos_per_key.get(&key).copied().unwrap_or(1);
+        let holders = photos_per_key.get(&key).copied().unwrap_or(1).max(1);
         let sharer = sharers.entry(other).or_default();
         sharer.0 += 1;
         sharer.1 += usize::from(holders == 1);
-        sharer.2 += 1.0 / holders as f64;
+        sharer.2 += WHOLE_KEY / holders as u64;
     }
     let mut ranked: Vec<Sharer> = sharers
         .into_iter()
@@ -58,7 +62,8 @@ pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Share
             sha: sha.to_string(),
             shared,
             held_by_it_alone,
-            weight,
+            // Exact: the sum stays far below 2⁵³ (a key adds at most 2³²).
+            weight: weight as f64 / WHOLE_KEY as f64,
         })
         .collect();
     ranked.sort_by(|a, b| {
@@ -188,6 +193,34 @@ mod tests {
             seen,
             vec![("c", 1, 1, 1.0), ("a", 1, 0, 0.5), ("b", 1, 0, 0.5)]
         );
+    }
+
+    #[test]
+    fn the_ranking_does_not_depend_on_the_order_the_postings_come_in() {
+        // "p" shares five keys held by 2, 3, 5, 7 and 11 photos: in floating
+        // point, 1/2 + 1/3 + 1/5 + 1/7 + 1/11 added forwards and backwards
+        // differ in the last bit.
+        let mut postings: Vec<(i64, String)> = Vec::new();
+        for (key, holders) in [2i64, 3, 5, 7, 11].into_iter().enumerate() {
+            let key = key as i64;
+            postings.push((key, "p".to_string()));
+            for other in 1..holders {
+                postings.push((key, format!("q{key}-{other}")));
+            }
+        }
+        let in_order = |postings: &[(i64, String)]| {
+            rank(postings.iter().map(|(key, sha)| (*key, sha.as_str())))
+        };
+        let forwards = in_order(&postings);
+        postings.reverse();
+        let backwards = in_order(&postings);
+        postings.rotate_left(7);
+        let rotated = in_order(&postings);
+        assert_eq!(forwards, backwards);
+        assert_eq!(forwards, rotated);
+        assert_eq!(forwards[0].sha, "p");
+        let exact = 1.0 / 2.0 + 1.0 / 3.0 + 1.0 / 5.0 + 1.0 / 7.0 + 1.0 / 11.0;
+        assert!((forwards[0].weight - exact).abs() < 1e-8);
     }
 
     #[test]

@@ -30,13 +30,17 @@ pub struct Sharer {
 }
 
 /// One key's weight when a single photo holds it, in the fixed point the
-/// weights add up in.
-const WHOLE_KEY: u64 = 1 << 32;
+/// weights add up in: the least common multiple of 1 to 32, so that a key
+/// held by up to 32 photos (a key turns common at `store::COMMON_KEY_PHOTOS`)
+/// weighs exactly one over their number, and equal sums are equal. A photo
+/// shares at most a few thousand keys, far below the 127,744 that would
+/// overflow.
+const WHOLE_KEY: u64 = 144_403_552_893_600;
 
 /// Every photo of `postings` (a shared key and the photo holding it), the
 /// likeliest first: each key weighs one over the number of photos holding it.
 /// Equal weights go by sha-256, so that the order does not depend on the
-/// maps. The weights add up in fixed point (2⁻³² of a key), not in floating
+/// maps. The weights add up in fixed point ([`WHOLE_KEY`]), not in floating
 /// point, whose sums depend on the order of their terms: the two backends
 /// read the postings in different orders, and must rank alike. A search
 /// reads thousands of postings: the maps hash with foldhash, and a photo's
@@ -54,24 +58,19 @@ pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Share
         let sharer = sharers.entry(other).or_default();
         sharer.0 += 1;
         sharer.1 += usize::from(holders == 1);
-        sharer.2 += WHOLE_KEY / holders as u64;
+        sharer.2 = sharer.2.saturating_add(WHOLE_KEY / holders as u64);
     }
-    let mut ranked: Vec<Sharer> = sharers
+    let mut ranked: Vec<(&str, (usize, usize, u64))> = sharers.into_iter().collect();
+    ranked.sort_by(|(a_sha, a), (b_sha, b)| b.2.cmp(&a.2).then_with(|| a_sha.cmp(b_sha)));
+    ranked
         .into_iter()
         .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
             sha: sha.to_string(),
             shared,
             held_by_it_alone,
-            // Exact: the sum stays far below 2⁵³ (a key adds at most 2³²).
             weight: weight as f64 / WHOLE_KEY as f64,
         })
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.weight
-            .total_cmp(&a.weight)
-            .then_with(|| a.sha.cmp(&b.sha))
-    });
-    ranked
+        .collect()
 }
 
 /// The photos sharing keys with the one searched for, ranked twice.
@@ -220,7 +219,29 @@ mod tests {
         assert_eq!(forwards, rotated);
         assert_eq!(forwards[0].sha, "p");
         let exact = 1.0 / 2.0 + 1.0 / 3.0 + 1.0 / 5.0 + 1.0 / 7.0 + 1.0 / 11.0;
-        assert!((forwards[0].weight - exact).abs() < 1e-8);
+        assert!((forwards[0].weight - exact).abs() < 1e-12);
+    }
+
+    #[test]
+    fn equal_sums_of_weights_tie_and_go_by_sha() {
+        // "a" shares three keys held by three photos each, "b" one key of
+        // its own: both weigh exactly one, so "a" goes first by its sha (in
+        // a binary fixed point 1/3 + 1/3 + 1/3 falls short of 1, and "b"
+        // would go first).
+        let mut postings: Vec<(i64, String)> = vec![(9, "b".to_string())];
+        for key in 1..=3 {
+            postings.push((key, "a".to_string()));
+            for other in 1..3 {
+                postings.push((key, format!("c{key}-{other}")));
+            }
+        }
+        let ranked = rank(postings.iter().map(|(key, sha)| (*key, sha.as_str())));
+        let first: Vec<(&str, f64)> = ranked
+            .iter()
+            .take(2)
+            .map(|s| (s.sha.as_str(), s.weight))
+            .collect();
+        assert_eq!(first, vec![("a", 1.0), ("b", 1.0)]);
     }
 
     #[test]

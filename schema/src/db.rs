@@ -6,10 +6,11 @@
 //! (upserts, `RETURNING`, `immediate_transaction` on SQLite) without a lowest
 //! common denominator.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, State};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -18,8 +19,73 @@ pub use diesel::r2d2::PooledConnection;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
-/// A pool of SQLite connections.
-pub type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+/// How long a writer waits for SQLite's write lock: the connections' busy
+/// timeout, and the longest wait at [`SqlitePool::write_turn`].
+const SQLITE_BUSY: Duration = Duration::from_secs(5);
+
+/// `PRAGMA busy_timeout` of [`SQLITE_BUSY`].
+fn busy_timeout_pragma() -> String {
+    format!("PRAGMA busy_timeout = {};", SQLITE_BUSY.as_millis())
+}
+
+/// A pool of SQLite connections, and the turn its writers wait for.
+///
+/// SQLite lets one transaction write at a time. A connection that finds the
+/// write lock taken polls for it, sleeping 1, 2, 5, 10 ms and longer between
+/// tries (its busy handler): under a burst of uploads the server slept about
+/// 500 times a second, and the lock was often free while every writer slept
+/// (BENCHMARKS §4). The writers of this process instead wait their turn on
+/// a mutex, which wakes the next one as the last lets go; the busy timeout
+/// stays for any other writer of the file.
+#[derive(Clone)]
+pub struct SqlitePool {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+    writers: Arc<parking_lot::Mutex<()>>,
+    /// The longest wait for a turn.
+    turn_wait: Duration,
+}
+
+/// This process's turn to write to a SQLite database (see [`SqlitePool`]).
+pub type WriteTurn<'a> = parking_lot::MutexGuard<'a, ()>;
+
+impl SqlitePool {
+    fn new(pool: Pool<ConnectionManager<SqliteConnection>>) -> SqlitePool {
+        SqlitePool {
+            pool,
+            writers: Arc::new(parking_lot::Mutex::new(())),
+            turn_wait: SQLITE_BUSY,
+        }
+    }
+
+    /// A connection from the pool.
+    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>, PoolError> {
+        self.pool.get()
+    }
+
+    /// The pool's connections now.
+    pub fn state(&self) -> State {
+        self.pool.state()
+    }
+
+    /// The most connections the pool may open.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// Waits until no other writer of this process holds its turn, for as
+    /// long as the busy timeout; `None` when that passed, and the write is
+    /// left to SQLite's own lock (as it would be without the turn). Taken
+    /// before the connection, so that a writer waiting its turn holds none
+    /// of the pool's connections.
+    pub fn write_turn(&self) -> Option<WriteTurn<'_>> {
+        self.writers.try_lock_for(self.turn_wait)
+    }
+
+    /// Whether a writer of this process holds its turn now.
+    pub fn writing(&self) -> bool {
+        self.writers.is_locked()
+    }
+}
 /// A pool of PostgreSQL connections.
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
@@ -91,10 +157,11 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // search touches hundreds of pages (BENCHMARKS §4). The mapped pages
         // are the kernel's page cache: they count in the server's RSS, not
         // in its own memory (`RssAnon`), and are dropped under pressure.
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+        conn.batch_execute(&format!(
+            "{} PRAGMA synchronous = NORMAL; \
              PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
-        )
+            busy_timeout_pragma()
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -114,15 +181,17 @@ impl Db {
                 {
                     use diesel::Connection;
                     let mut first = SqliteConnection::establish(path)?;
-                    first
-                        .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
+                    first.batch_execute(&format!(
+                        "{} PRAGMA journal_mode = WAL;",
+                        busy_timeout_pragma()
+                    ))?;
                 }
                 let pool = Pool::builder()
                     .max_size(max_size)
                     .connection_timeout(Duration::from_secs(10))
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path))?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(SqlitePool::new(pool)))
             }
             Backend::Postgres => {
                 let pool = Pool::builder()
@@ -197,15 +266,17 @@ macro_rules! with_conn {
     }};
 }
 
-/// Runs `$body` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so that two
-/// writers queue on the busy timeout instead of failing on lock upgrade; a plain
-/// transaction on PostgreSQL. The body returns `Result<T, E>` with
+/// Runs `$body` in a write transaction: on SQLite, once this process's other
+/// writers are done ([`SqlitePool::write_turn`]), `BEGIN IMMEDIATE`, so that
+/// two writers queue instead of failing on lock upgrade; a plain transaction
+/// on PostgreSQL. The body returns `Result<T, E>` with
 /// `E: From<diesel::result::Error>`; an `Err` rolls back.
 #[macro_export]
 macro_rules! write_tx {
     ($db:expr, |$conn:ident| $body:expr) => {{
         match $db {
             $crate::db::Db::Sqlite(pool) => {
+                let _turn = pool.write_turn();
                 let mut guard = pool.get().map_err($crate::db::DbError::from)?;
                 let conn: &mut diesel::SqliteConnection = &mut guard;
                 conn.immediate_transaction(|$conn| $body)
@@ -217,4 +288,101 @@ macro_rules! write_tx {
             }
         }
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Tally {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn sqlite(dir: &tempfile::TempDir) -> (Db, SqlitePool) {
+        let url = format!("sqlite://{}", dir.path().join("turns.db").display());
+        let db = Db::connect(&url, 8).expect("a SQLite database");
+        let Db::Sqlite(pool) = db.clone() else {
+            panic!("a SQLite URL opens SQLite")
+        };
+        let mut conn = pool.get().expect("a connection");
+        conn.batch_execute("CREATE TABLE tally (n BIGINT NOT NULL); INSERT INTO tally VALUES (0);")
+            .expect("the table");
+        (db, pool)
+    }
+
+    /// One read-then-write transaction, which loses a count if two overlap.
+    fn count_one(db: &Db, pool: &SqlitePool) -> Result<bool, DbError> {
+        write_tx!(db, |conn| {
+            let held = pool.writing();
+            let seen: Tally = diesel::sql_query("SELECT n FROM tally").get_result(conn)?;
+            diesel::sql_query("UPDATE tally SET n = ?")
+                .bind::<BigInt, _>(seen.n + 1)
+                .execute(conn)?;
+            Ok::<bool, DbError>(held)
+        })
+    }
+
+    #[test]
+    fn writers_of_one_process_write_in_turn_and_lose_nothing() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (db, pool) = sqlite(&dir);
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let (db, pool) = (db.clone(), pool.clone());
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|_| count_one(&db, &pool))
+                        .collect::<Result<Vec<bool>, DbError>>()
+                })
+            })
+            .collect();
+        for writer in writers {
+            let turns = writer
+                .join()
+                .expect("no panic")
+                .expect("every write commits");
+            assert!(turns.iter().all(|held| *held), "each wrote in its turn");
+        }
+        let mut conn = pool.get().expect("a connection");
+        let total: Tally = diesel::sql_query("SELECT n FROM tally")
+            .get_result(&mut conn)
+            .expect("the tally");
+        assert_eq!(total.n, 200);
+        assert!(!pool.writing(), "every turn was given back");
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_turn_and_not_past_its_wait() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (_, pool) = sqlite(&dir);
+        let wait = Duration::from_millis(300);
+        let pool = SqlitePool {
+            turn_wait: wait,
+            ..pool
+        };
+        let db = Db::Sqlite(pool.clone());
+        // A turn never given back (as a write inside another write would
+        // hold it): the writer waits for it, then goes on without it and
+        // leaves the write to SQLite's own lock, which is free.
+        let stuck = pool.write_turn().expect("the first turn");
+        let writer = {
+            let (db, pool) = (db.clone(), pool.clone());
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                count_one(&db, &pool).map(|_| started.elapsed())
+            })
+        };
+        let waited = writer.join().expect("no panic").expect("it commits");
+        assert!(waited >= wait, "it waited {waited:?} for the turn");
+        drop(stuck);
+        let mut conn = pool.get().expect("a connection");
+        let total: Tally = diesel::sql_query("SELECT n FROM tally")
+            .get_result(&mut conn)
+            .expect("the tally");
+        assert_eq!(total.n, 1);
+    }
 }

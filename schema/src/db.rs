@@ -34,7 +34,7 @@ fn busy_timeout_pragma() -> String {
 /// write lock taken polls for it, sleeping 1, 2, 5, 10 ms and longer between
 /// tries (its busy handler), so whoever tries at the right moment goes
 /// first: under a burst of uploads the server slept about 500 times a
-/// second, and one upload in a hundred took over 0.4 s (BENCHMARKS §4). The
+/// second, and one upload in a hundred took 0.3–0.5 s (BENCHMARKS §4). The
 /// writers of this process instead wait their turn on a mutex, which wakes
 /// the next one as the last lets go; the busy timeout stays for any other
 /// writer of the file.
@@ -87,6 +87,7 @@ impl SqlitePool {
         self.writers.is_locked()
     }
 }
+
 /// A pool of PostgreSQL connections.
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 

@@ -6,6 +6,7 @@
 //! (upserts, `RETURNING`, `immediate_transaction` on SQLite) without a lowest
 //! common denominator.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ pub struct SqlitePool {
     writers: Arc<parking_lot::Mutex<()>>,
     /// The longest wait for a turn.
     turn_wait: Duration,
+    /// Writers that waited [`SqlitePool::turn_wait`] and went on without it.
+    turns_timed_out: Arc<AtomicU64>,
 }
 
 /// This process's turn to write to a SQLite database (see [`SqlitePool`]).
@@ -55,6 +58,7 @@ impl SqlitePool {
             pool,
             writers: Arc::new(parking_lot::Mutex::new(())),
             turn_wait: SQLITE_BUSY,
+            turns_timed_out: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -79,7 +83,17 @@ impl SqlitePool {
     /// before the connection, so that a writer waiting its turn holds none
     /// of the pool's connections.
     pub fn write_turn(&self) -> Option<WriteTurn<'_>> {
-        self.writers.try_lock_for(self.turn_wait)
+        let turn = self.writers.try_lock_for(self.turn_wait);
+        if turn.is_none() {
+            self.turns_timed_out.fetch_add(1, Ordering::Relaxed);
+        }
+        turn
+    }
+
+    /// How many writers went on without their turn so far: each waited the
+    /// whole busy timeout behind a write that long.
+    pub fn turns_timed_out(&self) -> u64 {
+        self.turns_timed_out.load(Ordering::Relaxed)
     }
 
     /// Whether a writer of this process holds its turn now.
@@ -228,6 +242,15 @@ impl Db {
         ran.map_err(|e| DbError::Migration(e.to_string()))
     }
 
+    /// Writers that waited their whole turn and went on without it (SQLite;
+    /// always 0 on PostgreSQL, whose writers wait on row locks).
+    pub fn write_turns_timed_out(&self) -> u64 {
+        match self {
+            Db::Sqlite(pool) => pool.turns_timed_out(),
+            Db::Pg(_) => 0,
+        }
+    }
+
     /// The pool's size now: (open connections, idle ones, the most it may open).
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let (state, max) = match self {
@@ -355,6 +378,7 @@ mod tests {
             .expect("the tally");
         assert_eq!(total.n, 200);
         assert!(!pool.writing(), "every turn was given back");
+        assert_eq!(db.write_turns_timed_out(), 0);
     }
 
     #[test]
@@ -380,6 +404,7 @@ mod tests {
         };
         let waited = writer.join().expect("no panic").expect("it commits");
         assert!(waited >= wait, "it waited {waited:?} for the turn");
+        assert_eq!(db.write_turns_timed_out(), 1);
         drop(stuck);
         let mut conn = pool.get().expect("a connection");
         let total: Tally = diesel::sql_query("SELECT n FROM tally")

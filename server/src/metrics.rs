@@ -121,7 +121,12 @@ impl Metrics {
     }
 
     /// The text exposition, with the gauges read now.
-    fn render(&self, backlog: i64, pool: (u32, u32, u32)) -> Result<String, ApiError> {
+    fn render(
+        &self,
+        backlog: i64,
+        pool: (u32, u32, u32),
+        turns_timed_out: u64,
+    ) -> Result<String, ApiError> {
         let mut out = Vec::new();
         prometheus::TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -136,7 +141,10 @@ impl Metrics {
              # HELP camket_db_pool_idle Database connections open and idle\n\
              # TYPE camket_db_pool_idle gauge\ncamket_db_pool_idle {idle}\n\
              # HELP camket_db_pool_max The most connections the pool may open\n\
-             # TYPE camket_db_pool_max gauge\ncamket_db_pool_max {max}\n"
+             # TYPE camket_db_pool_max gauge\ncamket_db_pool_max {max}\n\
+             # HELP camket_db_write_turns_timed_out_total SQLite writers that waited the whole busy timeout for their turn\n\
+             # TYPE camket_db_write_turns_timed_out_total counter\n\
+             camket_db_write_turns_timed_out_total {turns_timed_out}\n"
         ));
         Ok(text)
     }
@@ -195,7 +203,11 @@ pub async fn metrics(
     let db = state.db.clone();
     let backlog =
         web::block(move || crate::submissions::store::evidence_backlog_size(&db)).await??;
-    let text = state.metrics.render(backlog, state.db.pool_state())?;
+    let text = state.metrics.render(
+        backlog,
+        state.db.pool_state(),
+        state.db.write_turns_timed_out(),
+    )?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
@@ -213,7 +225,7 @@ mod tests {
         metrics.observe("/api/v1/areas/{id}", "GET", 404, 0.001);
         metrics.photos_checked.inc();
         metrics.evidence_wait.observe(2.5);
-        let text = metrics.render(7, (3, 1, 8)).expect("text");
+        let text = metrics.render(7, (3, 1, 8), 2).expect("text");
         assert!(text.contains(
             "camket_http_requests_total{method=\"GET\",route=\"/api/v1/areas/{id}\",status=\"200\"} 2"
         ), "{text}");
@@ -227,5 +239,6 @@ mod tests {
         );
         assert!(text.contains("camket_db_pool_connections 3"));
         assert!(text.contains("camket_db_pool_max 8"));
+        assert!(text.contains("camket_db_write_turns_timed_out_total 2"));
     }
 }

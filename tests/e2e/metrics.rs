@@ -36,6 +36,7 @@ per_backend! {
             "camket_evidence_photos_checked_total 0",
             "camket_photo_store_errors_total 0",
             "camket_db_pool_max ",
+            "camket_db_write_turns_timed_out_total 0",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }

@@ -97,7 +97,8 @@ impl SqlitePool {
     }
 
     /// Whether a writer of this process holds its turn now.
-    pub fn writing(&self) -> bool {
+    #[cfg(test)]
+    fn writing(&self) -> bool {
         self.writers.is_locked()
     }
 }

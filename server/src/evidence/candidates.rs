@@ -29,13 +29,33 @@ pub struct Sharer {
     pub weight: f64,
 }
 
+/// The most photos holding a key for which its weight is exact. A key turns
+/// common, and leaves the index, at `store::COMMON_KEY_PHOTOS` photos, which
+/// the store asserts is no more than this.
+pub const EXACT_HOLDERS: u64 = 32;
+
 /// One key's weight when a single photo holds it, in the fixed point the
-/// weights add up in: the least common multiple of 1 to 32, so that a key
-/// held by up to 32 photos (a key turns common at `store::COMMON_KEY_PHOTOS`)
-/// weighs exactly one over their number, and equal sums are equal. A photo
-/// shares at most a few thousand keys, far below the 127,744 that would
-/// overflow.
-const WHOLE_KEY: u64 = 144_403_552_893_600;
+/// weights add up in: the least common multiple of 1 to [`EXACT_HOLDERS`]
+/// (about 1.4 × 10¹⁴), so that a key held by up to that many photos weighs
+/// exactly one over their number, and equal sums are equal. A photo shares
+/// at most a few thousand keys, far below the 127,744 that would overflow.
+const WHOLE_KEY: u64 = least_common_multiple_up_to(EXACT_HOLDERS);
+
+const fn least_common_multiple_up_to(n: u64) -> u64 {
+    const fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let (mut multiple, mut k) = (1, 2);
+    while k <= n {
+        multiple = multiple / gcd(multiple, k) * k;
+        k += 1;
+    }
+    multiple
+}
 
 /// Every photo of `postings` (a shared key and the photo holding it), the
 /// likeliest first: each key weighs one over the number of photos holding it.
@@ -54,7 +74,7 @@ pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Share
     // Shared keys, those held by this photo alone, and weight.
     let mut sharers: foldhash::HashMap<&str, (usize, usize, u64)> = Default::default();
     for (key, other) in postings {
-        let holders = photos_per_key.get(&key).copied().unwrap_or(1).max(1);
+        let holders = photos_per_key.get(&key).copied().unwrap_or(1);
         let sharer = sharers.entry(other).or_default();
         sharer.0 += 1;
         sharer.1 += usize::from(holders == 1);
@@ -242,6 +262,7 @@ mod tests {
             .map(|s| (s.sha.as_str(), s.weight))
             .collect();
         assert_eq!(first, vec![("a", 1.0), ("b", 1.0)]);
+        assert!((1..=EXACT_HOLDERS).all(|holders| WHOLE_KEY % holders == 0));
     }
 
     #[test]

@@ -211,6 +211,9 @@ pub fn later_uses_elsewhere(
 /// too (15 of 25 copies found among 10,000 papers; 19 at 32, BENCHMARKS §7).
 pub const COMMON_KEY_PHOTOS: i64 = 32;
 
+// The ranking's weights are exact only up to this many holders of a key.
+const _: () = assert!(COMMON_KEY_PHOTOS as u64 <= crate::evidence::candidates::EXACT_HOLDERS);
+
 /// The keys of the keypoint index that have turned common, as this server
 /// last read them. Most of a photo's keys are the printed template's and
 /// common: they have no postings, and looking each up in the index was half

@@ -262,7 +262,7 @@ mod tests {
             .map(|s| (s.sha.as_str(), s.weight))
             .collect();
         assert_eq!(first, vec![("a", 1.0), ("b", 1.0)]);
-        assert!((1..=EXACT_HOLDERS).all(|holders| WHOLE_KEY % holders == 0));
+        assert!((1..=EXACT_HOLDERS).all(|holders| WHOLE_KEY.is_multiple_of(holders)));
     }
 
     #[test]

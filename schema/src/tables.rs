@@ -226,6 +226,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    coverage_pending (village_id) {
+        village_id -> BigInt,
+        village_path -> Text,
+        marks -> BigInt,
+        surveys -> Bool,
+    }
+}
+
+diesel::table! {
     filed_figures (campaign_id, as_of, village_id) {
         campaign_id -> BigInt,
         as_of -> Timestamp,
@@ -330,6 +339,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     coverage_counts,
     village_figures,
+    coverage_pending,
     filed_figures,
     evidence_leases,
     photo_intents,

@@ -192,6 +192,7 @@ pub async fn serve(config: ServerConfig, db: Db, keys: JwtKeys) -> std::io::Resu
     });
     actix_web::rt::spawn(submissions::verification::run(state.clone()));
     actix_web::rt::spawn(crate::reports::filing::run(state.clone()));
+    actix_web::rt::spawn(crate::coverage::pending::run(state.clone()));
     actix_web::rt::spawn(crate::recovery::sweep_orphans(state.clone()));
     let import_limit = config.import_limit;
     let mut server = HttpServer::new(move || {

@@ -124,6 +124,7 @@ impl Metrics {
     fn render(
         &self,
         backlog: i64,
+        villages_pending: i64,
         pool: (u32, u32, u32),
         turns_timed_out: u64,
     ) -> Result<String, ApiError> {
@@ -136,6 +137,8 @@ impl Metrics {
         text.push_str(&format!(
             "# HELP camket_evidence_backlog Submissions whose photos wait for the background checks\n\
              # TYPE camket_evidence_backlog gauge\ncamket_evidence_backlog {backlog}\n\
+             # HELP camket_coverage_villages_pending Villages whose kept coverage waits for its recount after an upload\n\
+             # TYPE camket_coverage_villages_pending gauge\ncamket_coverage_villages_pending {villages_pending}\n\
              # HELP camket_db_pool_connections Database connections open in the pool\n\
              # TYPE camket_db_pool_connections gauge\ncamket_db_pool_connections {open}\n\
              # HELP camket_db_pool_idle Database connections open and idle\n\
@@ -201,10 +204,16 @@ pub async fn metrics(
         ));
     }
     let db = state.db.clone();
-    let backlog =
-        web::block(move || crate::submissions::store::evidence_backlog_size(&db)).await??;
+    let (backlog, villages_pending) = web::block(move || {
+        Ok::<_, camket_schema::DbError>((
+            crate::submissions::store::evidence_backlog_size(&db)?,
+            crate::coverage::pending::waiting(&db)?,
+        ))
+    })
+    .await??;
     let text = state.metrics.render(
         backlog,
+        villages_pending,
         state.db.pool_state(),
         state.db.write_turns_timed_out(),
     )?;
@@ -225,13 +234,14 @@ mod tests {
         metrics.observe("/api/v1/areas/{id}", "GET", 404, 0.001);
         metrics.photos_checked.inc();
         metrics.evidence_wait.observe(2.5);
-        let text = metrics.render(7, (3, 1, 8), 2).expect("text");
+        let text = metrics.render(7, 4, (3, 1, 8), 2).expect("text");
         assert!(text.contains(
             "camket_http_requests_total{method=\"GET\",route=\"/api/v1/areas/{id}\",status=\"200\"} 2"
         ), "{text}");
         assert!(text.contains("camket_http_request_duration_seconds_bucket{route=\"/api/v1/areas/{id}\",le=\"0.005\"} 2"), "{text}");
         assert!(text.contains("camket_evidence_photos_checked_total 1"));
         assert!(text.contains("camket_evidence_backlog 7"));
+        assert!(text.contains("camket_coverage_villages_pending 4"));
         assert!(
             text.contains("camket_evidence_wait_seconds_bucket{le=\"2\"} 0")
                 && text.contains("camket_evidence_wait_seconds_bucket{le=\"3\"} 1"),

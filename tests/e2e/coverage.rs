@@ -711,3 +711,85 @@ per_backend! {
         verify(&fx);
     }
 }
+
+per_backend! {
+    fn an_uploads_village_is_recounted_after_it_even_when_the_server_stopped_first(backend) {
+        const TOKEN: &str = "scraper-token-for-coverage-1";
+        let mut fx = with_forms(backend, &[("CAMKET_METRICS_TOKEN", TOKEN)]);
+        let admin = fx.login("admin");
+        let loaded = admin.post_raw("/api/v1/campaigns", "application/yaml", campaign_yaml().as_bytes());
+        assert_eq!(loaded.status, 201, "{backend:?}: {}", loaded.text);
+        let village = fx.area("V1");
+        let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
+        // Read straight from the table: a read through the API recounts
+        // the villages still marked first, and would hide what is kept.
+        let kept_pending = || -> i64 {
+            use camket_schema::tables::coverage_counts;
+            use diesel::prelude::*;
+            let load = || -> Result<Vec<i32>, camket_schema::DbError> {
+                Ok(camket_schema::with_conn!(&db, |conn| coverage_counts::table
+                    .filter(coverage_counts::village_id.eq(village))
+                    .select(coverage_counts::pending)
+                    .load::<i32>(conn)?))
+            };
+            load().expect("kept counts").into_iter().map(i64::from).sum()
+        };
+        let execute = |sql: &str| -> usize {
+            use diesel::RunQueryDsl;
+            let run = || -> Result<usize, camket_schema::DbError> {
+                Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
+            };
+            run().expect(sql)
+        };
+        let marked = |server: &crate::harness::Server| -> i64 {
+            let scrape = server.anonymous().with_token(TOKEN).get("/metrics");
+            assert_eq!(scrape.status, 200, "{}", scrape.text);
+            scrape
+                .text
+                .lines()
+                .find_map(|line| line.strip_prefix("camket_coverage_villages_pending "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no villages_pending gauge in:\n{}", scrape.text))
+        };
+        assert_eq!(kept_pending(), 0);
+
+        // The surveyor's upload: its village is marked in the upload's
+        // transaction and recounted after it, without anyone reading.
+        let at = local(3, 9);
+        let home = households(&fx, "V1")["H1"];
+        let sent = Visit::commitment(&fx, "V1", Some(home), "household_reporting", at, Some(H1), paper(300, at, Some(H1)))
+            .send(&fx.login("surveyor"));
+        assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
+        crate::harness::wait_until("the upload's village is recounted", std::time::Duration::from_secs(30), || {
+            marked(&fx.server) == 0 && kept_pending() == 1
+        });
+        verify(&fx);
+
+        // The server stops between an upload's commit and its recount: the
+        // village's kept counts are behind, and it is still marked.
+        fx.server.terminate();
+        let behind = format!("UPDATE coverage_counts SET pending = pending + 7 WHERE village_id = {village}");
+        let mark = format!(
+            "INSERT INTO coverage_pending (village_id, village_path, marks, surveys) \
+             SELECT id, path, 1, FALSE FROM areas WHERE id = {village}"
+        );
+        assert!(execute(&behind) > 0);
+        assert_eq!(execute(&mark), 1);
+        assert_eq!(kept_pending(), 1 + 7 * 6);
+        // The next start recounts it before anyone asks.
+        fx.server = fx.env.start_with(&[("CAMKET_METRICS_TOKEN", TOKEN)]);
+        crate::harness::wait_until("the marked village is recounted at the start", std::time::Duration::from_secs(30), || {
+            marked(&fx.server) == 0 && kept_pending() == 1
+        });
+
+        // Counts behind without a mark are what `coverage verify` exists to
+        // find; with the mark, it recounts the village before it compares.
+        fx.server.terminate();
+        assert!(execute(&behind) > 0);
+        let out = fx.env.camket(&["coverage", "verify"]);
+        assert!(!out.status.success(), "verify must find counts behind: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(execute(&mark), 1);
+        verify(&fx);
+        assert_eq!(kept_pending(), 1);
+    }
+}

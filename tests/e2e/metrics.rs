@@ -33,6 +33,7 @@ per_backend! {
             "camket_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
             "camket_http_request_duration_seconds_bucket{route=\"/api/v1/me\",le=\"+Inf\"} 1",
             "camket_evidence_backlog 0",
+            "camket_coverage_villages_pending 0",
             "camket_evidence_photos_checked_total 0",
             "camket_photo_store_errors_total 0",
             "camket_db_pool_max ",

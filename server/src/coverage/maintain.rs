@@ -16,7 +16,8 @@ use camket_schema::models::CampaignRow;
 use crate::campaigns::CampaignRules;
 use crate::reports::figures::{self, VillageFigures, HOUSEHOLD_SURVEY};
 use camket_schema::tables::{
-    areas, campaigns, coverage_counts, filed_figures, households, submissions, village_figures,
+    areas, campaigns, coverage_counts, coverage_pending, filed_figures, households, submissions,
+    village_figures,
 };
 
 /// The live submissions that may cover something, for a set of households and a village.
@@ -108,6 +109,16 @@ pub enum Touched<'a> {
 pub trait Recompute {
     /// The one entry point for writers: recounts what `touched` changed.
     fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()>;
+    /// [`Recompute::touch`] after the commit: marks the villages `touched`
+    /// changed as waiting for their recount (`coverage_pending`), which
+    /// [`Recompute::settle`] does later, once for every mark made meanwhile.
+    fn mark(&mut self, touched: &[Touched<'_>]) -> QueryResult<()>;
+    /// Recounts a village marked by [`Recompute::mark`] and clears its mark,
+    /// unless it was marked again meanwhile (then it stays, to be recounted
+    /// again). Inside a write transaction. Returns whether it was marked.
+    fn settle(&mut self, village_id: i64) -> QueryResult<bool>;
+    /// The villages `touched` changed, in its households' villages of today.
+    fn villages_touched(&mut self, touched: Touched<'_>) -> QueryResult<Vec<i64>>;
     /// Every campaign with its scope path.
     fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>>;
     /// The households of every village at or below `path` and the live
@@ -169,8 +180,77 @@ macro_rules! impl_recompute {
     ($conn:ty) => {
         impl Recompute for $conn {
             fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()> {
-                let surveys_changed = !matches!(touched, Touched::Submission { survey: false, .. });
-                let villages: Vec<i64> = match touched {
+                let villages = self.villages_touched(touched)?;
+                self.recount_villages(&villages, surveys_changed(touched))
+            }
+
+            fn mark(&mut self, touched: &[Touched<'_>]) -> QueryResult<()> {
+                let mut marking: Vec<(i64, bool)> = Vec::new();
+                for change in touched {
+                    for village_id in self.villages_touched(*change)? {
+                        marking.push((village_id, surveys_changed(*change)));
+                    }
+                }
+                // In ascending order, as the recount locks villages: two
+                // transactions marking the same villages cannot deadlock.
+                marking.sort_unstable();
+                let mut merged: Vec<(i64, bool)> = Vec::with_capacity(marking.len());
+                for (village_id, surveys) in marking {
+                    match merged.last_mut() {
+                        Some(last) if last.0 == village_id => last.1 |= surveys,
+                        _ => merged.push((village_id, surveys)),
+                    }
+                }
+                for (village_id, surveys) in merged {
+                    let path: String = areas::table
+                        .find(village_id)
+                        .select(areas::path)
+                        .first(self)?;
+                    let marked_again = coverage_pending::marks.eq(coverage_pending::marks + 1);
+                    let insert = diesel::insert_into(coverage_pending::table)
+                        .values((
+                            coverage_pending::village_id.eq(village_id),
+                            coverage_pending::village_path.eq(&path),
+                            coverage_pending::marks.eq(1),
+                            coverage_pending::surveys.eq(surveys),
+                        ))
+                        .on_conflict(coverage_pending::village_id)
+                        .do_update();
+                    // A survey's mark is kept until a recount reads the surveys again.
+                    if surveys {
+                        insert
+                            .set((marked_again, coverage_pending::surveys.eq(true)))
+                            .execute(self)?;
+                    } else {
+                        insert.set(marked_again).execute(self)?;
+                    }
+                }
+                Ok(())
+            }
+
+            fn settle(&mut self, village_id: i64) -> QueryResult<bool> {
+                // Read before the recount reads anything: a mark made after
+                // this is counted again, whether or not this recount saw it.
+                let found: Option<(i64, bool)> = coverage_pending::table
+                    .find(village_id)
+                    .select((coverage_pending::marks, coverage_pending::surveys))
+                    .first(self)
+                    .optional()?;
+                let Some((marks, surveys)) = found else {
+                    return Ok(false);
+                };
+                self.recount_villages(&[village_id], surveys)?;
+                diesel::delete(
+                    coverage_pending::table
+                        .filter(coverage_pending::village_id.eq(village_id))
+                        .filter(coverage_pending::marks.eq(marks)),
+                )
+                .execute(self)?;
+                Ok(true)
+            }
+
+            fn villages_touched(&mut self, touched: Touched<'_>) -> QueryResult<Vec<i64>> {
+                Ok(match touched {
                     Touched::Submission {
                         household_id: Some(household),
                         ..
@@ -193,8 +273,7 @@ macro_rules! impl_recompute {
                             .select(areas::id)
                             .load(self)?
                     }
-                };
-                self.recount_villages(&villages, surveys_changed)
+                })
             }
 
             fn campaign_rules(&mut self) -> QueryResult<Vec<CampaignRules>> {
@@ -494,6 +573,12 @@ macro_rules! impl_recompute {
             }
         }
     };
+}
+
+/// Whether `touched` may have changed the surveys' relatives and returnees:
+/// anything but a submission of another form.
+fn surveys_changed(touched: Touched<'_>) -> bool {
+    !matches!(touched, Touched::Submission { survey: false, .. })
 }
 
 fn to_json(figures: &VillageFigures) -> QueryResult<String> {

@@ -2,6 +2,7 @@
 //! and `camket coverage verify`. The rules are in [`rules`].
 
 pub mod maintain;
+pub mod pending;
 pub mod rules;
 pub mod store;
 

@@ -11,7 +11,11 @@
 //! change them: a submission stored or reviewed (approved, rejected, reversed,
 //! corrected), households imported or changing category, a household moving
 //! village (both villages), a village created by a split, a campaign created.
-//! Recomputing a whole village rather than adjusting counters by ±1 makes every
+//! A new upload only marks its village (`coverage_pending`) and the village is
+//! recomputed after the commit, once for every upload marked meanwhile, and
+//! before any read of its counts (`coverage::pending`): on PostgreSQL a
+//! recount holds its village's row, and uploads to one village waited for
+//! each other's. Recomputing a whole village rather than adjusting counters by ±1 makes every
 //! edge case (a category changing mid-campaign, an approval reversed) correct by
 //! construction, at a cost bounded by one village. A roll-up is then a range
 //! scan of `coverage_counts` by materialised path (≈ 5,000 villages × targets

@@ -19,12 +19,13 @@ use crate::reports::figures::VillageFigures;
 use camket_schema::tables::village_figures;
 
 /// The maintained counts of a campaign in a subtree: (target index, village id,
-/// village path, count).
+/// village path, count), after the subtree's marked villages are recounted.
 pub fn subtree_counts(
     db: &Db,
     campaign_id: i64,
     path: &AreaPath,
 ) -> Result<Vec<(usize, i64, AreaPath, Count)>, DbError> {
+    super::pending::settle_under(db, Some(path))?;
     let (lower, upper) = path.subtree_range();
     let rows: Vec<(i32, i64, AreaPath, i32, i32, i32)> = with_conn!(db, |conn| {
         coverage_counts::table
@@ -85,12 +86,14 @@ pub fn subtree_facts(db: &Db, path: &AreaPath) -> Result<HashMap<i64, Facts>, Db
     Ok(with_conn!(db, |conn| conn.subtree_facts(path)?))
 }
 
-/// The report figures kept live for a campaign's villages at or below `path`, by village id.
+/// The report figures kept live for a campaign's villages at or below `path`,
+/// by village id, after their marked villages are recounted.
 pub fn kept_figures(
     db: &Db,
     campaign_id: i64,
     path: &AreaPath,
 ) -> Result<HashMap<i64, VillageFigures>, DbError> {
+    super::pending::settle_under(db, Some(path))?;
     let (lower, upper) = path.subtree_range();
     let rows: Vec<(i64, String)> = with_conn!(db, |conn| village_figures::table
         .filter(village_figures::campaign_id.eq(campaign_id))

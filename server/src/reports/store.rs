@@ -58,6 +58,9 @@ pub fn filed_figures(
     path: &AreaPath,
     villages: &[AreaRow],
 ) -> Result<HashMap<i64, VillageFigures>, DbError> {
+    // A marked village's kept figures may be behind a change made before
+    // `as_of`, and `figures_to_file` would take them as they are.
+    coverage::pending::settle_under(db, Some(path))?;
     let (lower, upper) = path.subtree_range();
     let rows: Vec<(i64, String)> = with_conn!(db, |conn| filed_figures::table
         .filter(filed_figures::campaign_id.eq(campaign.row.id))

@@ -1061,23 +1061,29 @@ pub fn insert(db: &Db, record: &NewRecord) -> Result<i64, InsertRefusal> {
                     submission_events::comment.eq(Some(format!("corrected by submission {id}"))),
                 ))
                 .execute(conn)?;
+        }
+        let survey = record.submission.form_id == HOUSEHOLD_SURVEY;
+        let mut touched = vec![Touched::Submission {
+            household_id: record.submission.household_id,
+            village_id: record.submission.village_id,
+            survey,
+        }];
+        if let Some(original) = record.corrects {
             // The original stops counting where it counted, which is not the
             // correction's village when its household has moved since.
             let (household_id, village_id): (Option<i64>, i64) = submissions::table
                 .find(original)
                 .select((submissions::household_id, submissions::village_id))
                 .first(conn)?;
-            conn.touch(Touched::Submission {
+            touched.push(Touched::Submission {
                 household_id,
                 village_id,
-                survey: record.submission.form_id == HOUSEHOLD_SURVEY,
-            })?;
+                survey,
+            });
         }
-        conn.touch(Touched::Submission {
-            household_id: record.submission.household_id,
-            village_id: record.submission.village_id,
-            survey: record.submission.form_id == HOUSEHOLD_SURVEY,
-        })?;
+        // Recounted after the commit (`coverage::pending`), so that uploads
+        // to one village do not wait for each other's recount.
+        conn.mark(&touched)?;
         Ok(id)
     })
 }

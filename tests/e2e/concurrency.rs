@@ -1,5 +1,7 @@
-//! Many surveyors submitting while officers review, on both backends: no
-//! deadlock, no lost update, and `database is locked` never reaches a client.
+//! Many surveyors submitting while officers review and read the coverage, on
+//! both backends: no deadlock, no lost update (of a submission or of the
+//! coverage recounted after it), and `database is locked` never reaches a
+//! client.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,7 +13,7 @@ use crate::harness::field::{households, local, paper, with_forms, Visit};
 per_backend! {
     fn surveyors_submit_while_officers_review_without_errors(backend) {
         let fx = with_forms(backend, &[]);
-        crate::harness::field::open_campaign(&fx);
+        let campaign = crate::harness::field::open_campaign(&fx);
         let v1 = households(&fx, "V1");
         let v3 = households(&fx, "V3");
         let when = local(2, 8);
@@ -70,6 +72,12 @@ per_backend! {
                             let finished = done.load(Ordering::Relaxed);
                             let queue = officer.get("/api/v1/submissions?status=received&limit=20");
                             statuses.push(queue.status);
+                            // A read of the coverage recounts the villages
+                            // the uploads marked, while the background does
+                            // and more uploads mark them again.
+                            let coverage =
+                                officer.get(&format!("/api/v1/campaigns/{campaign}/coverage"));
+                            statuses.push(coverage.status);
                             for item in queue.body["items"].as_array().cloned().unwrap_or_default()
                             {
                                 let r = officer.post_json(

@@ -1,7 +1,8 @@
 //! Keeping `coverage_counts` live: every write that coverage depends on calls
-//! [`Recompute::touch`] inside its own write transaction, on either backend, and
-//! that alone decides which villages to recount (see `crate::coverage::rules`
-//! for the design).
+//! [`Recompute::touch`] inside its own write transaction, on either backend
+//! (a new upload [`Recompute::mark`] instead, and its village is recounted
+//! after the commit: `crate::coverage::pending`), and that alone decides which
+//! villages to recount (see `crate::coverage::rules` for the design).
 
 use std::collections::HashMap;
 
@@ -107,7 +108,8 @@ pub enum Touched<'a> {
 
 /// Coverage maintenance and reads that must run on a connection of either backend.
 pub trait Recompute {
-    /// The one entry point for writers: recounts what `touched` changed.
+    /// The entry point for writers: recounts what `touched` changed (a new
+    /// upload calls [`Recompute::mark`] instead).
     fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()>;
     /// [`Recompute::touch`] after the commit: marks the villages `touched`
     /// changed as waiting for their recount (`coverage_pending`), which
@@ -229,6 +231,14 @@ macro_rules! impl_recompute {
             }
 
             fn settle(&mut self, village_id: i64) -> QueryResult<bool> {
+                // The village first, as the recount locks it: two settles of
+                // one village must not both read the same marks, or the
+                // second could clear a fresh mark (counting from 1 again
+                // after the first cleared the row) for an upload it never
+                // saw. Uploads do not lock the village and do not wait.
+                diesel::update(areas::table.find(village_id))
+                    .set(areas::level.eq(areas::level))
+                    .execute(self)?;
                 // Read before the recount reads anything: a mark made after
                 // this is counted again, whether or not this recount saw it.
                 let found: Option<(i64, bool)> = coverage_pending::table

@@ -7,15 +7,16 @@
 //! must not scan them. The server keeps one row per (campaign, target, village)
 //! in `coverage_counts` with `eligible`, `covered` and `pending`, and *recomputes
 //! that village's rows* — with [`village_counts`], from the village's households
-//! and their submissions, a few hundred rows — inside every transaction that can
+//! and their submissions, a few hundred rows — after every change that can
 //! change them: a submission stored or reviewed (approved, rejected, reversed,
 //! corrected), households imported or changing category, a household moving
 //! village (both villages), a village created by a split, a campaign created.
-//! A new upload only marks its village (`coverage_pending`) and the village is
-//! recomputed after the commit, once for every upload marked meanwhile, and
-//! before any read of its counts (`coverage::pending`): on PostgreSQL a
-//! recount holds its village's row, and uploads to one village waited for
-//! each other's. Recomputing a whole village rather than adjusting counters by ±1 makes every
+//! Each is recomputed inside the change's own transaction, but for a new
+//! upload (or correction): it only marks its village (`coverage_pending`), and
+//! the village is recomputed after the commit, once for every upload marked
+//! meanwhile, and before any read of its counts (`coverage::pending`). On
+//! PostgreSQL a recount holds its village's row, and uploads to one village
+//! waited for each other's. Recomputing a whole village rather than adjusting counters by ±1 makes every
 //! edge case (a category changing mid-campaign, an approval reversed) correct by
 //! construction, at a cost bounded by one village. A roll-up is then a range
 //! scan of `coverage_counts` by materialised path (≈ 5,000 villages × targets

@@ -1,7 +1,8 @@
 //! Coverage reads: the maintained per-village counts, the villages of a
 //! subtree and one village's facts. Plain queries in storage terms (`DbError`);
 //! which area a caller may read is decided by the handlers. Writes go through
-//! [`super::maintain::Recompute::touch`].
+//! [`super::maintain::Recompute::touch`] (or `mark`, for a new upload); a read
+//! of the kept counts or figures recounts the marked villages it covers first.
 
 use std::collections::HashMap;
 

@@ -228,7 +228,6 @@ diesel::table! {
 diesel::table! {
     coverage_pending (village_id) {
         village_id -> BigInt,
-        village_path -> Text,
         marks -> BigInt,
         surveys -> Bool,
     }
@@ -309,6 +308,7 @@ diesel::joinable!(submission_events -> users (actor_id));
 diesel::joinable!(submissions -> users (submitted_by));
 diesel::joinable!(submissions -> households (household_id));
 diesel::joinable!(campaigns -> areas (scope_area_id));
+diesel::joinable!(coverage_pending -> areas (village_id));
 diesel::joinable!(coverage_counts -> campaigns (campaign_id));
 diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(user_areas -> users (user_id));

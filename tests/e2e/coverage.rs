@@ -770,8 +770,8 @@ per_backend! {
         fx.server.terminate();
         let behind = format!("UPDATE coverage_counts SET pending = pending + 7 WHERE village_id = {village}");
         let mark = format!(
-            "INSERT INTO coverage_pending (village_id, village_path, marks, surveys) \
-             SELECT id, path, 1, FALSE FROM areas WHERE id = {village}"
+            "INSERT INTO coverage_pending (village_id, marks, surveys) \
+             SELECT id, 1, FALSE FROM areas WHERE id = {village}"
         );
         assert!(execute(&behind) > 0);
         assert_eq!(execute(&mark), 1);

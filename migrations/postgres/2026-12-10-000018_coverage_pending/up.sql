@@ -9,8 +9,6 @@
 -- marked villages they cover first, so they never see a count behind.
 CREATE TABLE coverage_pending (
     village_id BIGINT PRIMARY KEY REFERENCES areas (id),
-    village_path TEXT COLLATE "C" NOT NULL,
     marks BIGINT NOT NULL,
     surveys BOOLEAN NOT NULL
 );
-CREATE INDEX coverage_pending_path_idx ON coverage_pending (village_path);

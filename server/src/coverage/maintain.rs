@@ -132,6 +132,16 @@ pub trait Recompute {
     /// [`Recompute::recompute_villages`], reading the villages' surveys again
     /// only when `surveys_changed` (or a village has no kept figures).
     fn recount_villages(&mut self, village_ids: &[i64], surveys_changed: bool) -> QueryResult<()>;
+    /// Locks these villages until the transaction ends, so that one village
+    /// is recounted by one transaction at a time.
+    fn lock_villages(&mut self, village_ids: &[i64]) -> QueryResult<()>;
+    /// [`Recompute::recount_villages`] of villages already locked, by `rules`.
+    fn recount_locked(
+        &mut self,
+        rules: &[CampaignRules],
+        village_ids: &[i64],
+        surveys_changed: bool,
+    ) -> QueryResult<()>;
     /// One village's report figures as of `as_of`, for each of `campaigns`.
     fn figures_as_of(
         &mut self,
@@ -204,15 +214,10 @@ macro_rules! impl_recompute {
                     }
                 }
                 for (village_id, surveys) in merged {
-                    let path: String = areas::table
-                        .find(village_id)
-                        .select(areas::path)
-                        .first(self)?;
                     let marked_again = coverage_pending::marks.eq(coverage_pending::marks + 1);
                     let insert = diesel::insert_into(coverage_pending::table)
                         .values((
                             coverage_pending::village_id.eq(village_id),
-                            coverage_pending::village_path.eq(&path),
                             coverage_pending::marks.eq(1),
                             coverage_pending::surveys.eq(surveys),
                         ))
@@ -236,9 +241,7 @@ macro_rules! impl_recompute {
                 // second could clear a fresh mark (counting from 1 again
                 // after the first cleared the row) for an upload it never
                 // saw. Uploads do not lock the village and do not wait.
-                diesel::update(areas::table.find(village_id))
-                    .set(areas::level.eq(areas::level))
-                    .execute(self)?;
+                self.lock_villages(&[village_id])?;
                 // Read before the recount reads anything: a mark made after
                 // this is counted again, whether or not this recount saw it.
                 let found: Option<(i64, bool)> = coverage_pending::table
@@ -249,7 +252,8 @@ macro_rules! impl_recompute {
                 let Some((marks, surveys)) = found else {
                     return Ok(false);
                 };
-                self.recount_villages(&[village_id], surveys)?;
+                let rules = self.campaign_rules()?;
+                self.recount_locked(&rules, &[village_id], surveys)?;
                 diesel::delete(
                     coverage_pending::table
                         .filter(coverage_pending::village_id.eq(village_id))
@@ -358,11 +362,16 @@ macro_rules! impl_recompute {
                 if rules.is_empty() {
                     return Ok(());
                 }
-                // One recount per village at a time: two transactions recounting
-                // the same village on PostgreSQL would each count without the
-                // other's change (a lost update) or insert the same rows twice.
-                // A no-op update locks the village's row until commit; in
-                // ascending order, so two multi-village recounts cannot deadlock.
+                self.lock_villages(village_ids)?;
+                self.recount_locked(&rules, village_ids, surveys_changed)
+            }
+
+            fn lock_villages(&mut self, village_ids: &[i64]) -> QueryResult<()> {
+                // Two transactions recounting the same village on PostgreSQL
+                // would each count without the other's change (a lost update)
+                // or insert the same rows twice. A no-op update locks the
+                // village's row until commit; in ascending order, so two
+                // multi-village recounts cannot deadlock.
                 let mut locking: Vec<i64> = village_ids.to_vec();
                 locking.sort_unstable();
                 locking.dedup();
@@ -370,6 +379,18 @@ macro_rules! impl_recompute {
                     diesel::update(areas::table.find(village_id))
                         .set(areas::level.eq(areas::level))
                         .execute(self)?;
+                }
+                Ok(())
+            }
+
+            fn recount_locked(
+                &mut self,
+                rules: &[CampaignRules],
+                village_ids: &[i64],
+                surveys_changed: bool,
+            ) -> QueryResult<()> {
+                if rules.is_empty() {
+                    return Ok(());
                 }
                 // Taken once the villages are ours: a change committed while
                 // this waited for them is counted, and is older than the stamp.

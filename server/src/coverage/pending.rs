@@ -17,7 +17,7 @@ use actix_web::web;
 use diesel::prelude::*;
 
 use camket_schema::domain::AreaPath;
-use camket_schema::tables::coverage_pending;
+use camket_schema::tables::{areas, coverage_pending};
 use camket_schema::{with_conn, write_tx, Db, DbError};
 
 use super::maintain::Recompute;
@@ -34,15 +34,18 @@ const PERIOD: Duration = Duration::from_millis(500);
 /// village's recount at most. Returns how many were recounted.
 pub fn settle_under(db: &Db, path: Option<&AreaPath>) -> Result<usize, DbError> {
     let marked: Vec<i64> = with_conn!(db, |conn| {
+        // The village's path from `areas`, by its primary key: the few marked
+        // villages are joined, not the area tree scanned.
         let mut query = coverage_pending::table
+            .inner_join(areas::table)
             .select(coverage_pending::village_id)
             .order(coverage_pending::village_id)
             .into_boxed();
         if let Some(path) = path {
             let (lower, upper) = path.subtree_range();
             query = query
-                .filter(coverage_pending::village_path.ge(lower))
-                .filter(coverage_pending::village_path.lt(upper));
+                .filter(areas::path.ge(lower))
+                .filter(areas::path.lt(upper));
         }
         query.load(conn)?
     });

@@ -793,3 +793,123 @@ per_backend! {
         assert_eq!(kept_pending(), 1);
     }
 }
+
+/// A household moves village while an upload for it is committing. On
+/// PostgreSQL the two transactions run side by side: if the move could
+/// recount both villages before the upload commits, while the upload marks
+/// the village it read before the move, the household's new village would
+/// stay behind. What prevents it is a lock neither takes by hand: the
+/// upload's foreign-key check locks the household's row (`FOR KEY SHARE`),
+/// and a move changes `village_id`, part of the unique key
+/// `(village_id, code)`, which needs the stronger lock, so the move waits for
+/// the upload (with the constraint dropped, this test fails). SQLite's
+/// writers hold the whole database for their transaction, one after the
+/// other, so the interleaving exists on PostgreSQL only.
+///
+/// The test holds the upload at its last step (its village's mark) with a
+/// transaction of its own, starts the move, and only then lets it commit.
+#[test]
+fn a_household_moving_while_its_upload_commits_is_counted_where_it_went_postgres() {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    let fx = with_forms(crate::harness::Backend::Postgres, &[]);
+    let admin = fx.login("admin");
+    let loaded = admin.post_raw(
+        "/api/v1/campaigns",
+        "application/yaml",
+        campaign_yaml().as_bytes(),
+    );
+    assert_eq!(loaded.status, 201, "{}", loaded.text);
+    let (v1, v2) = (fx.area("V1"), fx.area("V2"));
+    // V2 has no H3 of its own.
+    let home = households(&fx, "V1")["H3"];
+    let mut holder =
+        PgConnection::establish(&fx.env.database_url).expect("a connection of our own");
+    let mut watcher = PgConnection::establish(&fx.env.database_url).expect("a second connection");
+    let waiting = |conn: &mut PgConnection| -> i64 {
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result::<Count>(conn)
+        .expect("pg_stat_activity")
+        .n
+    };
+    let kept_pending = |conn: &mut PgConnection, village: i64| -> i64 {
+        diesel::sql_query(format!(
+            "SELECT COALESCE(SUM(pending), 0)::BIGINT AS n FROM coverage_counts WHERE village_id = {village}"
+        ))
+        .get_result::<Count>(conn)
+        .expect("kept counts")
+        .n
+    };
+    assert_eq!(kept_pending(&mut watcher, v2), 0);
+
+    // Our own uncommitted mark of V1: the upload's mark waits for it.
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .expect("begin");
+    diesel::sql_query(format!(
+        "INSERT INTO coverage_pending (village_id, marks, surveys) VALUES ({v1}, 1, FALSE) \
+         ON CONFLICT (village_id) DO UPDATE SET marks = coverage_pending.marks + 1"
+    ))
+    .execute(&mut holder)
+    .expect("hold V1's mark");
+
+    let surveyor = fx.login("surveyor");
+    let at = local(3, 9);
+    let visit = Visit::commitment(
+        &fx,
+        "V1",
+        Some(home),
+        "household_reporting",
+        at,
+        Some(H1),
+        paper(301, at, Some(H1)),
+    );
+    std::thread::scope(|threads| {
+        let upload = threads.spawn(|| visit.send(&surveyor));
+        crate::harness::wait_until(
+            "the upload waits at its mark",
+            std::time::Duration::from_secs(30),
+            || waiting(&mut watcher) == 1,
+        );
+        let mover = admin.clone();
+        let moving = threads.spawn(move || {
+            mover.post_json(
+                &format!("/api/v1/households/{home}/move"),
+                &json!({"village_id": v2}),
+            )
+        });
+        // The move either waits for the upload's household, or (without the
+        // lock) commits while the upload is still open.
+        crate::harness::wait_until(
+            "the move waits or is done",
+            std::time::Duration::from_secs(30),
+            || moving.is_finished() || waiting(&mut watcher) == 2,
+        );
+        diesel::sql_query("COMMIT")
+            .execute(&mut holder)
+            .expect("commit");
+        let sent = upload.join().expect("upload thread");
+        assert_eq!(sent.status, 201, "{}", sent.text);
+        let moved = moving.join().expect("move thread");
+        assert_eq!(moved.status, 200, "{}", moved.text);
+    });
+
+    // The commitment is pending where its household is now.
+    verify(&fx);
+    assert_eq!(
+        kept_pending(&mut watcher, v2),
+        1,
+        "V2 counts the moved household's commitment"
+    );
+    assert_eq!(kept_pending(&mut watcher, v1), 0);
+}

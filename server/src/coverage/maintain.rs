@@ -192,7 +192,24 @@ macro_rules! impl_recompute {
     ($conn:ty) => {
         impl Recompute for $conn {
             fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()> {
-                let villages = self.villages_touched(touched)?;
+                let villages = match touched {
+                    // A review holds no lock on its household (it inserts no
+                    // row that refers to it, unlike an upload: see
+                    // `villages_touched`). On PostgreSQL a move could then
+                    // commit, recounting both villages without this change,
+                    // between this read and this recount, which counts only
+                    // the village read. A no-op update locks the household's
+                    // row: the move waits for this transaction, or committed
+                    // before it and this reads the village it went to.
+                    Touched::Submission {
+                        household_id: Some(household),
+                        ..
+                    } => vec![diesel::update(households::table.find(household))
+                        .set(households::village_id.eq(households::village_id))
+                        .returning(households::village_id)
+                        .get_result(self)?],
+                    other => self.villages_touched(other)?,
+                };
                 self.recount_villages(&villages, surveys_changed(touched))
             }
 
@@ -265,6 +282,13 @@ macro_rules! impl_recompute {
 
             fn villages_touched(&mut self, touched: Touched<'_>) -> QueryResult<Vec<i64>> {
                 Ok(match touched {
+                    // Read without a lock of our own: a submission's
+                    // foreign-key check has already locked its household's row
+                    // (PostgreSQL's `FOR KEY SHARE`), and a move changes
+                    // `village_id`, part of the unique key `(village_id, code)`,
+                    // so a move waits for this transaction or committed before
+                    // this read (the end-to-end test
+                    // `a_household_moving_while_its_upload_commits_…`).
                     Touched::Submission {
                         household_id: Some(household),
                         ..

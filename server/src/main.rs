@@ -250,7 +250,7 @@ enum BenchCommand {
         metrics_token: Option<String>,
     },
     /// Reused-paper detection on the precision test set (40 papers on one
-    /// template, 70 copies, 10 new photos of reused papers): the confusion
+    /// template, 70 copies, 20 new photos of reused papers): the confusion
     /// table, recall and false flags. Uses its own empty database.
     Precision {
         /// An empty database to use (e.g. a throwaway PostgreSQL database);

@@ -169,14 +169,15 @@ fn the_photo_benchmark_runs_at_small_size() {
 per_backend! {
     fn the_precision_set_finds_every_reused_paper_and_flags_no_honest_one(backend) {
         // The whole set: 40 papers on one template (20 on one table), 70
-        // copies of 10 of them, and a new photo of each of the 10.
+        // copies of 10 of them, and two new photos of each of the 10 (one
+        // from farther away, the paper three quarters of its size).
         let env = TestEnv::new(backend);
         let run = json_of(
             env.camket(&["bench", "precision", "--database-url", &env.database_url]),
             "bench precision",
         );
-        assert_eq!(run["photos"], 120, "{run}");
-        assert_eq!(run["reuses"], 80, "{run}");
+        assert_eq!(run["photos"], 130, "{run}");
+        assert_eq!(run["reuses"], 90, "{run}");
         assert_eq!(run["false_flags"], 0, "no honest paper is flagged: {run}");
         assert!(
             run["recall"].as_f64().unwrap_or(0.0) >= 0.98,
@@ -190,6 +191,14 @@ per_backend! {
                 .unwrap_or(0)
                 >= 9,
             "nine of the ten new photos of a reused paper are told from copies: {run}"
+        );
+        assert!(
+            confusion["same paper photographed again from farther"]
+                ["flagged: same paper photographed again"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 9,
+            "nine of the ten taken from farther are found and told from copies: {run}"
         );
         assert_eq!(run["copies_called_new_photos"], 0, "{run}");
 
@@ -241,6 +250,12 @@ per_backend! {
         );
         assert_eq!(scale["reshots_flagged_as_another_paper"], 0, "{scale}");
         assert!(scale["check_ms_reshots"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
+        assert_eq!(scale["reshots_farther"], 2, "{scale}");
+        assert_eq!(
+            scale["reshots_farther_flagged"], scale["reshots_farther"],
+            "the same papers photographed again from farther are found: {scale}"
+        );
+        assert_eq!(scale["reshots_farther_flagged_as_another_paper"], 0, "{scale}");
         assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
         for kind in ["check_ms_copies", "check_ms_new_papers"] {

@@ -474,6 +474,7 @@ per_backend! {
             )
             .shot(synthetic::Shot {
                 rotation_deg: 1.4,
+                scale: 1.0,
                 light: 0.94,
                 take: 3,
             })

@@ -7,7 +7,8 @@
 //! re-encoded at q70, resized to 50 %, resized to 75 % at q60, cropped 5 %,
 //! turned 3°, and 15 % brighter and darker (70 copies); and each of the ten is
 //! photographed again (a new shot of the same paper: moved and turned on the
-//! table, other light and sensor noise). [`run`] checks every photo as the
+//! table, other light and sensor noise), and again from farther away (the
+//! paper three quarters of its size). [`run`] checks every photo as the
 //! server does (`photo::inspect`, the keypoint index in the database, the
 //! comparison) in order, originals first, and counts what it found.
 
@@ -37,8 +38,9 @@ pub enum Truth {
     Honest,
     /// A copy of the set's photo `of`, made by `how`.
     Copy { of: usize, how: &'static str },
-    /// A new photo of the paper in the set's photo `of`.
-    SamePaper { of: usize },
+    /// A new photo of the paper in the set's photo `of` (`farther`: taken
+    /// from farther away, the paper three quarters of its size in the first).
+    SamePaper { of: usize, farther: bool },
 }
 
 /// One photo of the set.
@@ -54,7 +56,7 @@ pub struct SetPhoto {
 pub struct SetSize {
     /// Distinct papers (half on one table).
     pub papers: usize,
-    /// Papers reused (copied seven ways and photographed again).
+    /// Papers reused (copied seven ways and photographed twice again).
     pub reused: usize,
 }
 
@@ -107,6 +109,7 @@ fn first_photo(n: usize, size: SetSize) -> PaperPhoto {
         )
         .shot(Shot {
             rotation_deg: wobble(3, 3) as f32 / 10.0,
+            scale: 1.0,
             light: 1.0 + wobble(4, 2) as f32 / 100.0,
             take: n as u64 * 2,
         })
@@ -120,6 +123,7 @@ fn first_photo(n: usize, size: SetSize) -> PaperPhoto {
         )
         .shot(Shot {
             rotation_deg: wobble(3, 20) as f32 / 10.0,
+            scale: 1.0,
             light: 1.0 + wobble(4, 10) as f32 / 100.0,
             take: n as u64 * 2,
         })
@@ -155,8 +159,16 @@ pub fn photos(size: SetSize) -> Vec<SetPhoto> {
         }
         set.push(SetPhoto {
             paper,
-            truth: Truth::SamePaper { of },
+            truth: Truth::SamePaper { of, farther: false },
             jpeg: synthetic::jpeg(&photographed_again(first_photo(of, size)).render(), 90),
+        });
+        set.push(SetPhoto {
+            paper,
+            truth: Truth::SamePaper { of, farther: true },
+            jpeg: synthetic::jpeg(
+                &photographed_from_farther(first_photo(of, size)).render(),
+                90,
+            ),
         });
     }
     set
@@ -177,8 +189,21 @@ fn photographed_again(first: PaperPhoto) -> PaperPhoto {
     }
     .shot(Shot {
         rotation_deg: first.shot.rotation_deg + 1.2,
+        scale: 1.0,
         light: first.shot.light * 0.95,
         take: first.shot.take + 1,
+    })
+}
+
+/// The same signed paper photographed again from farther away: as
+/// [`photographed_again`], with the paper three quarters of its size in the
+/// first photo, and other sensor noise.
+fn photographed_from_farther(first: PaperPhoto) -> PaperPhoto {
+    let again = photographed_again(first);
+    again.shot(Shot {
+        scale: 0.75,
+        take: again.shot.take + 1,
+        ..again.shot
     })
 }
 
@@ -245,8 +270,11 @@ fn check(
     let search = verification::search_reused_paper(
         db,
         common,
-        &sha,
-        &inspected.fingerprint,
+        verification::SearchedPhoto {
+            sha: &sha,
+            fingerprint: &inspected.fingerprint,
+            work: Some(&inspected.work),
+        },
         village,
         false,
         |other| {
@@ -383,7 +411,7 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
         };
         // Why a reuse was missed: was its original among the candidates, and
         // what does comparing the two say?
-        if let (Truth::Copy { of, .. } | Truth::SamePaper { of }, Verdict::NotFlagged) =
+        if let (Truth::Copy { of, .. } | Truth::SamePaper { of, .. }, Verdict::NotFlagged) =
             (&item.truth, &verdict)
         {
             let original: Option<&String> = shas.get(*of);
@@ -511,39 +539,61 @@ pub fn scale(
     }
     // The same papers photographed again (as in the precision set), a quarter
     // as many as the checks, after them so that the figures above stay
-    // comparable with earlier runs.
+    // comparable with earlier runs; then as many from farther away, after
+    // those for the same reason.
     let reshots = checks.div_ceil(4);
-    let (mut reshot_ms, mut reshots_flagged, mut reshots_named) = (Vec::new(), 0, 0);
-    let (mut reshots_missed, mut reshots_as_another) = (Vec::new(), 0);
-    for k in 0..reshots {
-        let original_paper = (k * 104_729 + 13) % earlier.max(1);
-        let again = photographed_again(first_photo(original_paper, size));
-        let jpeg = synthetic::jpeg(&again.render(), 90);
-        let village = villages.of_reuse(original_paper, earlier);
-        let started = Instant::now();
-        let checked = check(db, &scratch, &jpeg, village, offset)?;
-        reshot_ms.push(started.elapsed());
-        let original = earlier_shas.get(original_paper);
-        match &checked.found {
-            Some((sha, kind)) if Some(sha) == original => {
-                reshots_flagged += 1;
-                if matches!(kind, ReuseKind::SamePaper { .. }) {
-                    reshots_named += 1;
+    let mut reshot_figures = serde_json::Map::new();
+    for (prefix, farther) in [("reshots", false), ("reshots_farther", true)] {
+        let (mut reshot_ms, mut reshots_flagged, mut reshots_named) = (Vec::new(), 0, 0);
+        let (mut reshots_missed, mut reshots_as_another) = (Vec::new(), 0);
+        for k in 0..reshots {
+            let original_paper = (k * 104_729 + 13) % earlier.max(1);
+            let first = first_photo(original_paper, size);
+            let again = if farther {
+                photographed_from_farther(first)
+            } else {
+                photographed_again(first)
+            };
+            let jpeg = synthetic::jpeg(&again.render(), 90);
+            let village = villages.of_reuse(original_paper, earlier);
+            let started = Instant::now();
+            let checked = check(db, &scratch, &jpeg, village, offset)?;
+            reshot_ms.push(started.elapsed());
+            let original = earlier_shas.get(original_paper);
+            match &checked.found {
+                Some((sha, kind)) if Some(sha) == original => {
+                    reshots_flagged += 1;
+                    if matches!(kind, ReuseKind::SamePaper { .. }) {
+                        reshots_named += 1;
+                    }
                 }
+                Some(_) => reshots_as_another += 1,
+                None => reshots_missed.push(why_missed(
+                    db,
+                    &scratch,
+                    &checked,
+                    village,
+                    original,
+                    if farther {
+                        "photographed again from farther"
+                    } else {
+                        "photographed again"
+                    },
+                )),
             }
-            Some(_) => reshots_as_another += 1,
-            None => reshots_missed.push(why_missed(
-                db,
-                &scratch,
-                &checked,
-                village,
-                original,
-                "photographed again",
-            )),
         }
+        let mut figure = |name: &str, value: Value| {
+            reshot_figures.insert(format!("{prefix}{name}"), value);
+        };
+        figure("", json!(reshots));
+        figure("_flagged", json!(reshots_flagged));
+        figure("_named_as_new_photos", json!(reshots_named));
+        figure("_flagged_as_another_paper", json!(reshots_as_another));
+        figure("_missed", json!(reshots_missed));
+        reshot_figures.insert(format!("check_ms_{prefix}"), milliseconds(reshot_ms));
     }
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
-    Ok(json!({
+    let mut report = json!({
         "earlier_papers": earlier,
         "village_papers": villages.papers_each,
         "villages": villages.count(earlier),
@@ -562,13 +612,11 @@ pub fn scale(
         "check_ms_copies": milliseconds(copy_ms),
         "check_ms_new_papers": milliseconds(new_paper_ms),
         "copies_missed": missed,
-        "reshots": reshots,
-        "reshots_flagged": reshots_flagged,
-        "reshots_named_as_new_photos": reshots_named,
-        "reshots_flagged_as_another_paper": reshots_as_another,
-        "check_ms_reshots": milliseconds(reshot_ms),
-        "reshots_missed": reshots_missed,
-    }))
+    });
+    if let Value::Object(figures) = &mut report {
+        figures.extend(reshot_figures);
+    }
+    Ok(report)
 }
 
 /// Why a reuse (a copy, or a new photo of the paper) was not flagged: where
@@ -641,7 +689,8 @@ fn tally(set: &[SetPhoto], verdicts: &[Verdict], check_ms: Vec<Duration>) -> Val
         let row = match item.truth {
             Truth::Honest => "honest paper",
             Truth::Copy { .. } => "copy of an earlier photo",
-            Truth::SamePaper { .. } => "same paper photographed again",
+            Truth::SamePaper { farther: false, .. } => "same paper photographed again",
+            Truth::SamePaper { farther: true, .. } => "same paper photographed again from farther",
         };
         let column = match verdict {
             Verdict::NotFlagged => "not flagged",
@@ -674,7 +723,12 @@ fn tally(set: &[SetPhoto], verdicts: &[Verdict], check_ms: Vec<Duration>) -> Val
                 }
                 missed.push(match truth {
                     Truth::Copy { of, how } => format!("paper {of}: {how}"),
-                    Truth::SamePaper { of } => format!("paper {of}: photographed again"),
+                    Truth::SamePaper { of, farther: false } => {
+                        format!("paper {of}: photographed again")
+                    }
+                    Truth::SamePaper { of, farther: true } => {
+                        format!("paper {of}: photographed again from farther")
+                    }
                     Truth::Honest => String::new(),
                 });
             }

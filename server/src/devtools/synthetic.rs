@@ -36,6 +36,9 @@ pub struct PaperPhoto {
 pub struct Shot {
     /// The paper's turn on the table, in degrees.
     pub rotation_deg: f32,
+    /// The paper's size in the frame against the first photo's (the phone
+    /// held nearer, above 1, or farther, below), about the paper's centre.
+    pub scale: f32,
     /// Overall brightness (1.0 as usual) with a matching slope across the frame.
     pub light: f32,
     /// Seeds the sensor noise: 0 for the first photo.
@@ -46,6 +49,7 @@ impl Default for Shot {
     fn default() -> Shot {
         Shot {
             rotation_deg: 0.0,
+            scale: 1.0,
             light: 1.0,
             take: 0,
         }
@@ -236,12 +240,13 @@ impl PaperPhoto {
             240.0,
             40.0,
         );
-        if self.shot.rotation_deg != 0.0 {
+        if self.shot.rotation_deg != 0.0 || self.shot.scale != 1.0 {
             img = turn_paper(
                 &img,
                 &self.table(width, height),
                 (px, py, pw, ph),
                 self.shot.rotation_deg,
+                self.shot.scale,
             );
         }
         if self.shot.light != 1.0 {
@@ -271,13 +276,14 @@ impl PaperPhoto {
     }
 }
 
-/// The paper `(x, y, width, height)` of `flat` turned by `degrees` about its
-/// centre, lying on `table`.
+/// The paper `(x, y, width, height)` of `flat` turned by `degrees` and sized
+/// by `scale` about its centre, lying on `table`.
 fn turn_paper(
     flat: &RgbImage,
     table: &RgbImage,
     paper: (i32, i32, i32, i32),
     degrees: f32,
+    scale: f32,
 ) -> RgbImage {
     let (px, py, pw, ph) = paper;
     let (cx, cy) = (px as f32 + pw as f32 / 2.0, py as f32 + ph as f32 / 2.0);
@@ -285,6 +291,7 @@ fn turn_paper(
     let mut out = table.clone();
     for (x, y, pixel) in out.enumerate_pixels_mut() {
         let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (dx, dy) = (dx / scale, dy / scale);
         let (sx, sy) = (cx + dx * cos + dy * sin, cy - dx * sin + dy * cos);
         let inside = sx >= px as f32
             && sy >= py as f32

@@ -216,6 +216,9 @@ pub struct InspectedPhoto {
     pub thumbnail: Vec<u8>,
     /// What the photo is compared by to find a reused paper.
     pub fingerprint: Fingerprint,
+    /// The grey work image the fingerprint was taken from (kept for a
+    /// search that draws it larger: [`super::keypoints::nearer`]).
+    pub work: image::GrayImage,
 }
 
 fn ends_with_eoi<R: Read + Seek>(reader: &mut R) -> bool {
@@ -514,7 +517,8 @@ pub fn inspect(
         WORK_LONG_SIDE.max(THUMBNAIL_LONG_SIDE),
     )?;
     let thumbnail_image = shrink(&image, THUMBNAIL_LONG_SIDE);
-    let fingerprint = Fingerprint::of(&work_image(&image));
+    let work = work_image(&image);
+    let fingerprint = Fingerprint::of(&work);
     Ok(InspectedPhoto {
         format: facts.format,
         width: facts.width,
@@ -522,6 +526,7 @@ pub fn inspect(
         exif: facts.exif,
         thumbnail: encode_jpeg(&thumbnail_image, 80)?,
         fingerprint,
+        work,
     })
 }
 

@@ -569,6 +569,50 @@ mod tests {
     }
 
     #[test]
+    fn a_paper_photographed_from_farther_lines_up_once_drawn_nearer() {
+        let table = synthetic::Scene {
+            seed: 11,
+            paper_shift: (0, 0),
+        };
+        let moved = synthetic::Scene {
+            seed: 11,
+            paper_shift: (18, 30),
+        };
+        let first = print(&PaperPhoto::new(table, 1).render());
+        let drawn_nearer = |photo: &DynamicImage| {
+            Fingerprint::of(&keypoints::nearer(&keypoints::work_image(photo)))
+        };
+        let mut wrong = Vec::new();
+        for scale in [0.65, 0.75, 0.8] {
+            let farther = PaperPhoto::new(moved, 1)
+                .shot(Shot {
+                    rotation_deg: 1.5,
+                    scale,
+                    light: 0.93,
+                    take: 1,
+                })
+                .render();
+            let found = compare(&drawn_nearer(&farther), &first);
+            if !matches!(found, Resemblance::SamePaper { .. }) {
+                wrong.push(format!("the paper at {scale} of its size: {found:?}"));
+            }
+        }
+        for n in 2..6 {
+            let other = PaperPhoto::new(moved, n)
+                .shot(Shot {
+                    scale: 0.75,
+                    ..Shot::default()
+                })
+                .render();
+            let found = compare(&drawn_nearer(&other), &first);
+            if !matches!(found, Resemblance::Different { .. }) {
+                wrong.push(format!("paper {n}: {found:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
     fn copies_match_new_photos_of_the_paper_match_and_other_papers_do_not() {
         let table = synthetic::Scene {
             seed: 11,
@@ -598,6 +642,7 @@ mod tests {
         )
         .shot(Shot {
             rotation_deg: 1.5,
+            scale: 1.0,
             light: 0.93,
             take: 1,
         })

@@ -23,8 +23,10 @@ use std::time::Duration;
 
 use actix_web::web;
 use camket_schema::models::PhotoRow;
+use image::GrayImage;
 
 use crate::error::ApiError;
+use crate::evidence::keypoints;
 use crate::evidence::photo;
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::{self, Flag, PhotoReuse, ReuseKind};
@@ -323,12 +325,12 @@ pub fn reindex_photos(
     Ok(done)
 }
 
-/// The photo's row once decoded, and its fingerprint when decoded now (else
-/// it is read from the store when needed).
+/// The photo's row once decoded, and its fingerprint and work image when
+/// decoded now (else the fingerprint is read from the store when needed).
 fn verified_photo(
     state: &AppState,
     sha: &str,
-) -> Result<(PhotoRow, Option<Fingerprint>), ApiError> {
+) -> Result<(PhotoRow, Option<(Fingerprint, GrayImage)>), ApiError> {
     let photo = store::photo(&state.db, sha)?
         .ok_or_else(|| ApiError::Internal(format!("photo {sha} has no row")))?;
     if photo.verified_at.is_some() {
@@ -362,7 +364,7 @@ fn verified_photo(
                     width: inspected.width,
                     height: inspected.height,
                 },
-                inspected.fingerprint,
+                (inspected.fingerprint, inspected.work),
             ))
         }
         Err(error) => Err(error.to_string()),
@@ -400,12 +402,16 @@ fn reused_paper(
     id: i64,
     village: i64,
     photo: &PhotoRow,
-    fingerprint: Option<Fingerprint>,
+    decoded_now: Option<(Fingerprint, GrayImage)>,
     part_name: &str,
     subject: &str,
 ) -> Result<Option<PhotoReuse>, ApiError> {
     // Decoded by an earlier check of this photo: that one may have indexed it.
-    let indexed_before = fingerprint.is_none();
+    let indexed_before = decoded_now.is_none();
+    let (fingerprint, work) = match decoded_now {
+        Some((fingerprint, work)) => (Some(fingerprint), Some(work)),
+        None => (None, None),
+    };
     let Some(mine) = fingerprint.or_else(|| stored_fingerprint(&state.photos, &photo.sha256))
     else {
         return Ok(None);
@@ -413,8 +419,11 @@ fn reused_paper(
     let search = search_reused_paper(
         &state.db,
         &state.common_keys,
-        &photo.sha256,
-        &mine,
+        SearchedPhoto {
+            sha: &photo.sha256,
+            fingerprint: &mine,
+            work: work.as_ref(),
+        },
         Some(village),
         indexed_before,
         |candidate| {
@@ -532,8 +541,19 @@ pub struct LaterRepeat<L> {
     pub keys: Vec<i64>,
 }
 
-/// Looks for an earlier photo of the same signed paper as photo `sha`, whose
-/// fingerprint is `mine`, sent from `village`. The candidates are the photos
+/// The photo [`search_reused_paper`] looks for an earlier photo of.
+#[derive(Clone, Copy)]
+pub struct SearchedPhoto<'a> {
+    /// Its sha-256.
+    pub sha: &'a str,
+    /// Its fingerprint (as decoded now, or as kept).
+    pub fingerprint: &'a Fingerprint,
+    /// Its grey work image, when it was decoded now.
+    pub work: Option<&'a GrayImage>,
+}
+
+/// Looks for an earlier photo of the same signed paper as `photo`, sent
+/// from `village`. The candidates are the photos
 /// sharing the most keypoint keys with it (the handwriting's: the template's
 /// keys are common and do not count), likeliest in the whole index and in
 /// the village in turn (see [`crate::evidence::candidates`]); `sides` says
@@ -563,22 +583,38 @@ pub struct LaterRepeat<L> {
 /// second look finds an earlier photo of the paper, this one is taken out of
 /// the index again: a paper reused many times must not make its own
 /// handwriting "common" and hide its next reuse.
+///
+/// When neither finds one and the photo was decoded now (`work`, its grey
+/// work image), a third look draws it larger ([`keypoints::nearer`]) and
+/// compares the candidates that drawing's keys find with the drawing: a new
+/// photo of a paper taken from farther away, whose paper is too small to
+/// line up with the first photo's, lines up drawn larger. Only the photo's
+/// own keys are indexed.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     common: &store::CommonKeys,
-    sha: &str,
-    mine: &Fingerprint,
+    photo: SearchedPhoto<'_>,
     village: Option<i64>,
     indexed_before: bool,
     mut sides: impl FnMut(&str) -> Result<Candidate<T, L>, camket_schema::DbError>,
 ) -> Result<ReuseSearch<T, L>, camket_schema::DbError> {
+    let SearchedPhoto {
+        sha,
+        fingerprint: mine,
+        work,
+    } = photo;
     let mut search = ReuseSearch {
         found: None,
         later_repeats: Vec::new(),
         candidates: Vec::new(),
     };
+    // `from`: where this look's candidates start in `search.candidates`; a
+    // candidate is compared once a look, and again by a look with another
+    // fingerprint of this photo.
     let mut look = |search: &mut ReuseSearch<T, L>,
+                    mine: &Fingerprint,
                     keys: &[i64],
+                    from: usize,
                     compared_at_most: usize|
      -> Result<(), camket_schema::DbError> {
         let candidates = store::reuse_candidates(
@@ -592,7 +628,11 @@ pub fn search_reused_paper<T, L>(
         )?;
         let mut compared = 0;
         for (candidate, shared) in candidates {
-            if search.candidates.iter().any(|(seen, _)| *seen == candidate) {
+            let seen_in_this_look = search.candidates[from..]
+                .iter()
+                .any(|(seen, _)| *seen == candidate);
+            let repeat_already = search.later_repeats.iter().any(|r| r.sha == candidate);
+            if seen_in_this_look || repeat_already {
                 continue;
             }
             if compared == compared_at_most {
@@ -623,7 +663,7 @@ pub fn search_reused_paper<T, L>(
         }
         Ok(())
     };
-    look(&mut search, &mine.keypoints.strongest_keys(), 1)?;
+    look(&mut search, mine, &mine.keypoints.strongest_keys(), 0, 1)?;
     // All keys are cut only when needed: a copy found at the first look
     // needs them only when it may be in the index already.
     if search.found.is_some() {
@@ -634,7 +674,20 @@ pub fn search_reused_paper<T, L>(
     }
     let keys = mine.keypoints.index_keys();
     store::index_photo_keys(db, common, sha, &keys, village)?;
-    look(&mut search, &keys, similarity::CANDIDATES_COMPARED)?;
+    look(&mut search, mine, &keys, 0, similarity::CANDIDATES_COMPARED)?;
+    // Only a photo decoded now has its work image: one checked again after a
+    // stop is not drawn larger.
+    if let (None, Some(work)) = (&search.found, work) {
+        let nearer = Fingerprint::of(&keypoints::nearer(work));
+        let from = search.candidates.len();
+        look(
+            &mut search,
+            &nearer,
+            &nearer.keypoints.index_keys(),
+            from,
+            similarity::CANDIDATES_COMPARED,
+        )?;
+    }
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;
     }

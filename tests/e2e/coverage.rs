@@ -798,11 +798,12 @@ per_backend! {
 /// PostgreSQL the two transactions run side by side: if the move could
 /// recount both villages before the upload commits, while the upload marks
 /// the village it read before the move, the household's new village would
-/// stay behind. What prevents it is a lock neither takes by hand: the
-/// upload's foreign-key check locks the household's row (`FOR KEY SHARE`),
-/// and a move changes `village_id`, part of the unique key
-/// `(village_id, code)`, which needs the stronger lock, so the move waits for
-/// the upload (with the constraint dropped, this test fails). SQLite's
+/// stay behind. What prevents it: the upload's foreign-key check locks the
+/// household's row (`FOR KEY SHARE`), and so does its read of the household's
+/// village (`FOR SHARE`), while a move changes `village_id`, part of the
+/// unique key `(village_id, code)`, which needs the stronger lock, so the
+/// move waits for the upload. (With the constraint dropped and the read not
+/// locked, as before the read was, this test fails.) SQLite's
 /// writers hold the whole database for their transaction, one after the
 /// other, so the interleaving exists on PostgreSQL only.
 ///

@@ -192,24 +192,7 @@ macro_rules! impl_recompute {
     ($conn:ty) => {
         impl Recompute for $conn {
             fn touch(&mut self, touched: Touched<'_>) -> QueryResult<()> {
-                let villages = match touched {
-                    // A review holds no lock on its household (it inserts no
-                    // row that refers to it, unlike an upload: see
-                    // `villages_touched`). On PostgreSQL a move could then
-                    // commit, recounting both villages without this change,
-                    // between this read and this recount, which counts only
-                    // the village read. A no-op update locks the household's
-                    // row: the move waits for this transaction, or committed
-                    // before it and this reads the village it went to.
-                    Touched::Submission {
-                        household_id: Some(household),
-                        ..
-                    } => vec![diesel::update(households::table.find(household))
-                        .set(households::village_id.eq(households::village_id))
-                        .returning(households::village_id)
-                        .get_result(self)?],
-                    other => self.villages_touched(other)?,
-                };
+                let villages = self.villages_touched(touched)?;
                 self.recount_villages(&villages, surveys_changed(touched))
             }
 
@@ -282,20 +265,10 @@ macro_rules! impl_recompute {
 
             fn villages_touched(&mut self, touched: Touched<'_>) -> QueryResult<Vec<i64>> {
                 Ok(match touched {
-                    // Read without a lock of our own: a submission's
-                    // foreign-key check has already locked its household's row
-                    // (PostgreSQL's `FOR KEY SHARE`), and a move changes
-                    // `village_id`, part of the unique key `(village_id, code)`,
-                    // so a move waits for this transaction or committed before
-                    // this read (the end-to-end test
-                    // `a_household_moving_while_its_upload_commits_…`).
                     Touched::Submission {
                         household_id: Some(household),
                         ..
-                    } => vec![households::table
-                        .find(household)
-                        .select(households::village_id)
-                        .first(self)?],
+                    } => vec![self.household_village_held(household)?],
                     Touched::Submission {
                         household_id: None,
                         village_id,
@@ -647,3 +620,40 @@ pub fn from_json(json: &str) -> QueryResult<VillageFigures> {
 
 impl_recompute!(SqliteConnection);
 impl_recompute!(PgConnection);
+
+/// A household's village, read so that it cannot move before this
+/// transaction commits. A move on PostgreSQL that committed between the read
+/// and the commit would have recounted both villages without this
+/// transaction's change, which is then counted in (or marked for) the
+/// village read only: the household's new village would stay behind.
+trait HouseholdVillage {
+    fn household_village_held(&mut self, household: i64) -> QueryResult<i64>;
+}
+
+impl HouseholdVillage for SqliteConnection {
+    /// SQLite's writer holds the whole database until it commits: no move
+    /// runs meanwhile.
+    fn household_village_held(&mut self, household: i64) -> QueryResult<i64> {
+        households::table
+            .find(household)
+            .select(households::village_id)
+            .first(self)
+    }
+}
+
+impl HouseholdVillage for PgConnection {
+    /// `FOR SHARE`: a move (which changes `village_id`, part of the unique key
+    /// `(village_id, code)`) waits for this transaction, or committed first
+    /// and this reads the village it went to; uploads and reviews of one
+    /// household do not wait for each other. An upload's own foreign-key
+    /// check already holds its household so (`FOR KEY SHARE`, the end-to-end
+    /// test `a_household_moving_while_its_upload_commits_…`), but neither a
+    /// review nor the original a correction supersedes takes one.
+    fn household_village_held(&mut self, household: i64) -> QueryResult<i64> {
+        households::table
+            .find(household)
+            .select(households::village_id)
+            .for_share()
+            .first(self)
+    }
+}

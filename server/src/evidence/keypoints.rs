@@ -339,16 +339,15 @@ pub fn work_image(image: &DynamicImage) -> GrayImage {
     super::photo::shrink(image, WORK_LONG_SIDE).to_luma8()
 }
 
-/// How much larger [`nearer`] draws the work image: 1.4 times. A new photo
-/// of a paper lines up with the first at work size while the paper is 0.85
-/// to 1.25 times its size in the first (the phone held a little farther or
-/// nearer); drawn 1.4 times larger, a photo whose paper is 0.6 to 0.85 times
-/// its size lines up too (BENCHMARKS §7, "A paper photographed from
+/// How much larger [`nearer`] draws the work image: 7 / 5, 1.4 times. A new
+/// photo of a paper lines up with the first at work size while the paper is
+/// 0.85 to 1.25 times its size in the first (the phone held a little farther
+/// or nearer); drawn 1.4 times larger, a photo whose paper is 0.6 to 0.85
+/// times its size lines up too (BENCHMARKS §7, "A paper photographed from
 /// farther").
-pub const NEARER_NUMERATOR: u32 = 7;
-const NEARER_DENOMINATOR: u32 = 5;
+const NEARER_RATIO: (u32, u32) = (7, 5);
 
-/// The work image drawn larger (see [`NEARER_NUMERATOR`]), as if the photo
+/// The work image drawn larger (see [`NEARER_RATIO`]), as if the photo
 /// had been taken nearer: its paper then has the size it has in a photo taken
 /// from nearer, to be compared with those. It is resampled, not decoded
 /// again, so it holds no detail the work image does not: BRIEF compares
@@ -356,8 +355,8 @@ const NEARER_DENOMINATOR: u32 = 5;
 pub fn nearer(work: &GrayImage) -> GrayImage {
     image::imageops::resize(
         work,
-        (work.width() * NEARER_NUMERATOR).div_ceil(NEARER_DENOMINATOR),
-        (work.height() * NEARER_NUMERATOR).div_ceil(NEARER_DENOMINATOR),
+        (work.width() * NEARER_RATIO.0).div_ceil(NEARER_RATIO.1),
+        (work.height() * NEARER_RATIO.0).div_ceil(NEARER_RATIO.1),
         image::imageops::FilterType::Triangle,
     )
 }

@@ -522,7 +522,8 @@ pub struct ReuseSearch<T, L> {
     /// one. The search leaves them in the index (see [`LaterRepeat`]).
     pub later_repeats: Vec<LaterRepeat<L>>,
     /// The index's candidates in the order they were considered, with the
-    /// keys each shares.
+    /// keys each shares (one considered by the first two looks and by the
+    /// third is named twice).
     pub candidates: Vec<(String, usize)>,
 }
 
@@ -608,9 +609,10 @@ pub fn search_reused_paper<T, L>(
         later_repeats: Vec::new(),
         candidates: Vec::new(),
     };
-    // `from`: where this look's candidates start in `search.candidates`; a
-    // candidate is compared once a look, and again by a look with another
-    // fingerprint of this photo.
+    // `from`: where the candidates of looks with this fingerprint start in
+    // `search.candidates`. A candidate is compared once with each fingerprint
+    // of the photo (the first two looks share one), so `candidates` may name
+    // it twice; a later repeat already found is not compared again.
     let mut look = |search: &mut ReuseSearch<T, L>,
                     mine: &Fingerprint,
                     keys: &[i64],
@@ -628,11 +630,11 @@ pub fn search_reused_paper<T, L>(
         )?;
         let mut compared = 0;
         for (candidate, shared) in candidates {
-            let seen_in_this_look = search.candidates[from..]
+            let compared_with_this_fingerprint = search.candidates[from..]
                 .iter()
                 .any(|(seen, _)| *seen == candidate);
             let repeat_already = search.later_repeats.iter().any(|r| r.sha == candidate);
-            if seen_in_this_look || repeat_already {
+            if compared_with_this_fingerprint || repeat_already {
                 continue;
             }
             if compared == compared_at_most {

@@ -17,7 +17,8 @@
 //! `photo_decoders` threads check photos, at a lower scheduling priority than
 //! the threads answering requests.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -598,7 +599,11 @@ pub fn search_reused_paper<T, L>(
     village: Option<i64>,
     indexed_before: bool,
     mut sides: impl FnMut(&str) -> Result<Candidate<T, L>, camket_schema::DbError>,
-) -> Result<ReuseSearch<T, L>, camket_schema::DbError> {
+) -> Result<ReuseSearch<T, L>, camket_schema::DbError>
+where
+    T: Clone,
+    L: Clone,
+{
     let SearchedPhoto {
         sha,
         fingerprint: mine,
@@ -612,7 +617,9 @@ pub fn search_reused_paper<T, L>(
     // `from`: where the candidates of looks with this fingerprint start in
     // `search.candidates`. A candidate is compared once with each fingerprint
     // of the photo (the first two looks share one), so `candidates` may name
-    // it twice; a later repeat already found is not compared again.
+    // it twice; a later repeat already found is not compared again. What
+    // `sides` said of a candidate is kept for the next look.
+    let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
     let mut look = |search: &mut ReuseSearch<T, L>,
                     mine: &Fingerprint,
                     keys: &[i64],
@@ -641,21 +648,25 @@ pub fn search_reused_paper<T, L>(
                 break;
             }
             search.candidates.push((candidate.clone(), shared));
-            match sides(&candidate)? {
+            let side = match sided.entry(candidate.clone()) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(new) => new.insert(sides(&candidate)?),
+            };
+            match side {
                 Candidate::Skipped => continue,
                 Candidate::Earlier(named, theirs) => {
                     compared += 1;
-                    if let Some(kind) = similarity::same_paper(mine, &theirs) {
-                        search.found = Some((named, kind));
+                    if let Some(kind) = similarity::same_paper(mine, theirs) {
+                        search.found = Some((named.clone(), kind));
                         break;
                     }
                 }
                 Candidate::Later(sent, theirs) => {
                     compared += 1;
-                    if let Some(kind) = similarity::same_paper(mine, &theirs) {
+                    if let Some(kind) = similarity::same_paper(mine, theirs) {
                         search.later_repeats.push(LaterRepeat {
                             sha: candidate,
-                            sent,
+                            sent: sent.clone(),
                             kind,
                             keys: theirs.keypoints.index_keys(),
                         });

@@ -143,6 +143,8 @@ diesel::table! {
         key -> BigInt,
         sha256 -> Text,
         village_id -> Nullable<BigInt>,
+        x -> Nullable<SmallInt>,
+        y -> Nullable<SmallInt>,
     }
 }
 

@@ -560,13 +560,19 @@ per_backend! {
         // paper photographed again; rebuilt from the stored fingerprints (as
         // after an upgrade that changes the keys), it holds the same again.
         let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
-        type Posting = (i64, String, Option<i64>);
+        type Posting = (i64, String, Option<i64>, Option<i16>, Option<i16>);
         let postings = || -> Vec<Posting> {
             use camket_schema::tables::photo_keys;
             use diesel::prelude::*;
             let load = || -> Result<Vec<Posting>, camket_schema::DbError> {
                 Ok(camket_schema::with_conn!(&db, |conn| photo_keys::table
-                    .select((photo_keys::key, photo_keys::sha256, photo_keys::village_id))
+                    .select((
+                        photo_keys::key,
+                        photo_keys::sha256,
+                        photo_keys::village_id,
+                        photo_keys::x,
+                        photo_keys::y
+                    ))
                     .order((photo_keys::key, photo_keys::sha256))
                     .load::<Posting>(conn)?))
             };
@@ -574,11 +580,20 @@ per_backend! {
         };
         let before = postings();
         let indexed: std::collections::HashSet<&str> =
-            before.iter().map(|(_, sha, _)| sha.as_str()).collect();
+            before.iter().map(|(_, sha, ..)| sha.as_str()).collect();
+        // Each posting says where its keypoint lies in the work image, for
+        // the votes of a search (`evidence::candidates`).
+        let unplaced = |postings: &[Posting]| {
+            postings
+                .iter()
+                .filter(|(.., x, y)| !matches!((x, y), (Some(0..=480), Some(0..=480))))
+                .count()
+        };
+        assert_eq!(unplaced(&before), 0);
         // Each photo is indexed under the village it was sent from (they all
         // come from V1), so that its reuse is looked for there too.
         let villages: std::collections::HashSet<Option<i64>> =
-            before.iter().map(|(_, _, village)| *village).collect();
+            before.iter().map(|(_, _, village, ..)| *village).collect();
         assert_eq!(villages.len(), 1, "{villages:?}");
         assert!(villages.iter().all(Option::is_some), "{villages:?}");
         // A photo indexed before the postings had villages (migration 16)
@@ -631,7 +646,7 @@ per_backend! {
         // moment during their checks.)
         let after = postings();
         let shas = |p: &[Posting]| -> std::collections::BTreeSet<String> {
-            p.iter().map(|(_, sha, _)| sha.clone()).collect()
+            p.iter().map(|(_, sha, ..)| sha.clone()).collect()
         };
         assert_eq!(shas(&after), shas(&before));
         let common: std::collections::HashSet<i64> = {
@@ -644,27 +659,42 @@ per_backend! {
             };
             load().expect("common keys").into_iter().collect()
         };
-        // Rebuilt with the village of the submission that sent each photo.
+        // Rebuilt with the village of the submission that sent each photo,
+        // and each keypoint's place (postings written before migration 19
+        // had none).
         let rebuilt: std::collections::HashSet<&Posting> = after.iter().collect();
         let lost = before
             .iter()
             .filter(|p| !rebuilt.contains(p) && !common.contains(&p.0))
             .count();
         assert_eq!(lost, 0, "{lost} of {} postings not rebuilt", before.len());
+        assert_eq!(unplaced(&after), 0);
     }
 }
 
 per_backend! {
     fn a_server_skips_the_keys_it_knows_are_common_and_forgets_them_when_the_index_is_cleared(backend) {
+        use camket::evidence::candidates::Order;
+        use camket::evidence::keypoints::PlacedKey;
         use camket::submissions::store::{self, CommonKeys, COMMON_KEY_PHOTOS};
         let env = crate::harness::TestEnv::new(backend);
         let db = camket_schema::Db::connect(&env.database_url, 2).expect("database");
         let photo = |n: i64| format!("{n:064x}");
         let another_instance = CommonKeys::default();
-        let index = |n: i64, keys: &[i64]| {
+        // Keys whose places do not matter here: all in one corner.
+        let placed = |keys: &[i64]| -> Vec<PlacedKey> {
+            keys.iter()
+                .map(|key| PlacedKey {
+                    key: *key,
+                    place: (0, 0),
+                })
+                .collect()
+        };
+        let index_placed = |n: i64, keys: &[PlacedKey]| {
             store::index_photo_keys(&db, &another_instance, &photo(n), keys, Some(n % 2))
                 .expect("index a photo");
         };
+        let index = |n: i64, keys: &[i64]| index_placed(n, &placed(keys));
         let (template, margin, handwriting) = (7, 8, 1000);
         let this_server = CommonKeys::default();
         let looked_up = |keys: &[i64]| this_server.looked_up(&db, keys).expect("read");
@@ -688,7 +718,7 @@ per_backend! {
             &db,
             &this_server,
             &photo(999),
-            &[template, margin, handwriting],
+            &placed(&[template, margin, handwriting]),
             None,
             1,
             10,
@@ -699,7 +729,7 @@ per_backend! {
             &db,
             &this_server,
             &photo(999),
-            &[template, margin, handwriting],
+            &placed(&[template, margin, handwriting]),
             None,
         )
         .expect("search");
@@ -721,12 +751,20 @@ per_backend! {
         index(0, &[template, handwriting]);
         index(1, &[template, handwriting + 1]);
         assert_eq!(looked_up(&[template, margin]), vec![template, margin]);
-        let found =
-            store::reuse_candidates(&db, &this_server, &photo(999), &[template], None, 1, 10)
-                .expect("search");
+        let found = store::reuse_candidates(
+            &db,
+            &this_server,
+            &photo(999),
+            &placed(&[template]),
+            None,
+            1,
+            10,
+        )
+        .expect("search");
         assert_eq!(found, vec![(photo(0), 1), (photo(1), 1)]);
-        let sharers = store::ranked_sharers(&db, &this_server, &photo(999), &[template], Some(1))
-            .expect("search");
+        let sharers =
+            store::ranked_sharers(&db, &this_server, &photo(999), &placed(&[template]), Some(1))
+                .expect("search");
         assert!(
             sharers
                 .everywhere
@@ -742,6 +780,52 @@ per_backend! {
                 .map(|s| (s.sha.clone(), s.held_by_it_alone, s.weight))
                 .collect::<Vec<_>>(),
             vec![(photo(1), 1, 1.0)]
+        );
+
+        // The places kept with the postings give the votes. Paper 2000
+        // shares three keys that all moved by (20, -5); paper 2001 four
+        // keys of its own (more weight) that lie anywhere.
+        let at = |key: i64, place: (i16, i16)| PlacedKey { key, place };
+        index_placed(
+            2000,
+            &[at(5001, (10, 10)), at(5002, (100, 40)), at(5003, (200, 90))],
+        );
+        index_placed(
+            2001,
+            &[
+                at(5004, (300, 300)),
+                at(5005, (5, 200)),
+                at(5006, (400, 20)),
+                at(5007, (150, 150)),
+            ],
+        );
+        let searched = [
+            at(5001, (30, 5)),
+            at(5002, (120, 35)),
+            at(5003, (220, 85)),
+            at(5004, (10, 10)),
+            at(5005, (250, 30)),
+            at(5006, (60, 400)),
+            at(5007, (420, 100)),
+        ];
+        let sharers = store::ranked_sharers(&db, &this_server, &photo(999), &searched, None)
+            .expect("search");
+        let seen: Vec<(String, usize, usize)> = sharers
+            .everywhere
+            .iter()
+            .map(|s| (s.sha.clone(), s.shared, s.votes))
+            .collect();
+        assert_eq!(seen, vec![(photo(2001), 4, 1), (photo(2000), 3, 3)]);
+        let in_order = |order: Order| {
+            sharers.clone().ordered(order).candidates(1, 10)
+        };
+        assert_eq!(
+            in_order(Order::ByWeight),
+            vec![(photo(2001), 4), (photo(2000), 3)]
+        );
+        assert_eq!(
+            in_order(Order::ByVotes),
+            vec![(photo(2000), 3), (photo(2001), 4)]
         );
     }
 }

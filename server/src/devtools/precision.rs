@@ -24,7 +24,8 @@ use camket_schema::Db;
 
 use super::bench::stats;
 use super::synthetic::{self, PaperPhoto, Scene, Shot};
-use crate::evidence::candidates::{Ranking, Sharer};
+use crate::evidence::candidates::{Order, Ranking, Sharer};
+use crate::evidence::keypoints;
 use crate::evidence::photo::{self, PhotoLimits};
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::ReuseKind;
@@ -291,6 +292,7 @@ fn check(
         found: search.found,
         candidates: search.candidates,
         fingerprint: inspected.fingerprint,
+        work: inspected.work,
     })
 }
 
@@ -301,6 +303,8 @@ struct Checked {
     /// The index's candidates, with the keys each shares.
     candidates: Vec<(String, usize)>,
     fingerprint: Fingerprint,
+    /// Its grey work image (drawn larger by the search's third look).
+    work: image::GrayImage,
 }
 
 /// A throwaway photo store for a run (fingerprints only), removed when dropped.
@@ -417,7 +421,8 @@ pub fn run(db: &Db, set: &[SetPhoto], offset: FixedOffset) -> Result<Value, Stri
             let original: Option<&String> = shas.get(*of);
             let rank =
                 original.and_then(|sha| checked.candidates.iter().position(|(c, _)| c == sha));
-            let compared = original.and_then(|sha| compared_with(&scratch.photos, sha, &checked));
+            let compared =
+                original.and_then(|sha| compared_with(&scratch.photos, sha, &checked.fingerprint));
             misses.insert(
                 format!("photo {index}"),
                 json!({
@@ -546,6 +551,8 @@ pub fn scale(
     for (prefix, farther) in [("reshots", false), ("reshots_farther", true)] {
         let (mut reshot_ms, mut reshots_flagged, mut reshots_named) = (Vec::new(), 0, 0);
         let (mut reshots_missed, mut reshots_as_another) = (Vec::new(), 0);
+        // Where the third look took the original of each found from farther.
+        let mut found_at = Vec::new();
         for k in 0..reshots {
             let original_paper = (k * 104_729 + 13) % earlier.max(1);
             let first = first_photo(original_paper, size);
@@ -565,6 +572,9 @@ pub fn scale(
                     reshots_flagged += 1;
                     if matches!(kind, ReuseKind::SamePaper { .. }) {
                         reshots_named += 1;
+                    }
+                    if farther {
+                        found_at.push(third_look_position(db, &scratch, &checked, village, sha));
                     }
                 }
                 Some(_) => reshots_as_another += 1,
@@ -590,6 +600,9 @@ pub fn scale(
         figure("_named_as_new_photos", json!(reshots_named));
         figure("_flagged_as_another_paper", json!(reshots_as_another));
         figure("_missed", json!(reshots_missed));
+        if farther {
+            figure("_found_at", json!(found_at));
+        }
         reshot_figures.insert(format!("check_ms_{prefix}"), milliseconds(reshot_ms));
     }
     let (postings, common_keys) = store::photo_index_size(db).map_err(|e| e.to_string())?;
@@ -624,7 +637,9 @@ pub fn scale(
 /// index and in the village it was sent from, and where the last candidate
 /// the search took from each ranks (`CANDIDATES_COMPARED` in all, from both
 /// in turn), how many keys they share and how many of those the original
-/// alone holds, the weights that ranked it, and what comparing the two says.
+/// alone holds, the weights and votes that ranked it, and what comparing the
+/// two says; then the same for the search's third look, the photo drawn
+/// larger, whose candidates go by votes.
 fn why_missed(
     db: &Db,
     scratch: &ScratchStore,
@@ -633,9 +648,42 @@ fn why_missed(
     original: Option<&String>,
     how: &str,
 ) -> Value {
-    let keys = checked.fingerprint.keypoints.index_keys();
+    let mut why = rankings(
+        db,
+        scratch,
+        checked,
+        (&checked.fingerprint, Order::ByWeight),
+        village,
+        original,
+    );
+    why["copy"] = json!(how);
+    let nearer = Fingerprint::of(&keypoints::nearer(&checked.work));
+    why["drawn_nearer"] = rankings(
+        db,
+        scratch,
+        checked,
+        (&nearer, Order::ByVotes),
+        village,
+        original,
+    );
+    why
+}
+
+/// Where `original` ranks among the photos sharing keys with `print` (the
+/// checked photo's fingerprint, or its drawing's) in `order`, and what
+/// comparing the two says.
+fn rankings(
+    db: &Db,
+    scratch: &ScratchStore,
+    checked: &Checked,
+    (print, order): (&Fingerprint, Order),
+    village: Option<i64>,
+    original: Option<&String>,
+) -> Value {
+    let keys = print.keypoints.placed_keys();
     let sharers = store::ranked_sharers(db, &scratch.common, &checked.sha, &keys, village)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .ordered(order);
     // The candidates the search takes, each from one of the two rankings.
     let taken = sharers.taken(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
     let where_ranked = |ranking: &[Sharer], from: Ranking| {
@@ -652,26 +700,45 @@ fn why_missed(
             // Keys the original alone holds: its handwriting's, when they survive.
             "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
             "original_weight": theirs.map(|original| original.weight),
+            "original_votes": theirs.map(|original| original.votes),
             "last_taken_rank": last_taken.map(|rank| rank + 1),
             "last_taken_weight": last_taken.map(|rank| ranking[rank].weight),
+            "last_taken_votes": last_taken.map(|rank| ranking[rank].votes),
             "photos_sharing_keys": ranking.len(),
         })
     };
     json!({
-        "copy": how,
         "everywhere": where_ranked(&sharers.everywhere, Ranking::Everywhere),
         "in_the_village": where_ranked(&sharers.in_the_village, Ranking::InTheVillage),
-        "compared": original.and_then(|sha| compared_with(&scratch.photos, sha, checked)),
+        "compared": original.and_then(|sha| compared_with(&scratch.photos, sha, print)),
     })
 }
 
-/// What comparing the checked photo with the stored photo `original` says.
-fn compared_with(photos: &PhotoStore, original: &str, checked: &Checked) -> Option<String> {
+/// Where the search's third look (the photo drawn larger, its candidates by
+/// votes) takes `original` among its candidates, from 1.
+fn third_look_position(
+    db: &Db,
+    scratch: &ScratchStore,
+    checked: &Checked,
+    village: Option<i64>,
+    original: &str,
+) -> Option<usize> {
+    let nearer = Fingerprint::of(&keypoints::nearer(&checked.work));
+    let keys = nearer.keypoints.placed_keys();
+    let sharers = store::ranked_sharers(db, &scratch.common, &checked.sha, &keys, village)
+        .ok()?
+        .ordered(Order::ByVotes);
+    let taken = sharers.taken(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
+    taken
+        .iter()
+        .position(|(sharer, _)| sharer.sha == original)
+        .map(|at| at + 1)
+}
+
+/// What comparing `print` with the stored photo `original` says.
+fn compared_with(photos: &PhotoStore, original: &str, print: &Fingerprint) -> Option<String> {
     let theirs = verification::stored_fingerprint(photos, original)?;
-    Some(format!(
-        "{:?}",
-        similarity::compare(&checked.fingerprint, &theirs)
-    ))
+    Some(format!("{:?}", similarity::compare(print, &theirs)))
 }
 
 /// The p50, p99 and longest of `samples`, in milliseconds (see [`stats`]).

@@ -295,7 +295,7 @@ pub fn generate(
             db,
             &common,
             &sha,
-            &inspected.fingerprint.keypoints.index_keys(),
+            &inspected.fingerprint.keypoints.placed_keys(),
             None,
         )?;
         photo_shas.push(sha);

@@ -11,8 +11,38 @@
 //! works, and among that village's few hundred papers it stands out again:
 //! so the photos are ranked twice, in the whole index and in the village the
 //! new photo was sent from, and the candidates are taken from both in turn.
+//!
+//! A posting also keeps where its keypoint lies. Two photos of one paper
+//! share keys whose keypoints lie a like distance apart (the paper moved as a
+//! whole); keys shared by chance lie anywhere. A sharer's *votes* count its
+//! keys that agree so. The search's look at a photo drawn larger ranks by
+//! them: there the few handwriting keys a new photo of a paper keeps are
+//! outweighed by chance sharers, and agree where those do not (BENCHMARKS §7).
 
 use std::collections::HashSet;
+
+/// Where a keypoint lies in its photo's work image, in whole pixels.
+pub type Place = (i16, i16);
+
+/// One posting of the index that shares a key with the photo searched for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posting {
+    /// The shared key.
+    pub key: i64,
+    /// The photo holding it.
+    pub sha: String,
+    /// The village that photo was first sent from.
+    pub village: Option<i64>,
+    /// Where that photo's keypoint of the key lies (none for a posting
+    /// written before places were kept: it adds no vote).
+    pub place: Option<Place>,
+}
+
+/// How far apart (in work pixels, across and down) two shared keys' offsets
+/// may be and still agree: a copy turned 3° moves its corners up to 12
+/// pixels against its neighbours', and a drawing 1.05 times the size up to
+/// 12 more.
+pub const VOTE_REACH: i32 = 16;
 
 /// A photo in the keypoint index that shares keys with the one searched for.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +57,36 @@ pub struct Sharer {
     /// The shared keys, each weighed by how few photos of the ranking hold
     /// it: the rank.
     pub weight: f64,
+    /// The most shared keys whose keypoints lie a like distance apart in the
+    /// two photos (see [`votes`]).
+    pub votes: usize,
+}
+
+/// How an order of candidates is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// By weight, the likeliest first.
+    ByWeight,
+    /// By votes, then by weight.
+    ByVotes,
+}
+
+/// The most of `offsets` (each a shared key's keypoint here minus there)
+/// that lie within [`VOTE_REACH`] of one of them, across and down: the keys
+/// that agree on where the paper moved.
+pub fn votes(offsets: &[(i32, i32)]) -> usize {
+    offsets
+        .iter()
+        .map(|(x, y)| {
+            offsets
+                .iter()
+                .filter(|(other_x, other_y)| {
+                    (x - other_x).abs() <= VOTE_REACH && (y - other_y).abs() <= VOTE_REACH
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The most photos holding a key for which its weight is exact. A key turns
@@ -57,39 +117,54 @@ const fn least_common_multiple_up_to(n: u64) -> u64 {
     multiple
 }
 
-/// Every photo of `postings` (a shared key and the photo holding it), the
-/// likeliest first: each key weighs one over the number of photos holding it.
-/// Equal weights go by sha-256, so that the order does not depend on the
-/// maps. The weights add up in fixed point ([`WHOLE_KEY`]), not in floating
-/// point, whose sums depend on the order of their terms: the two backends
-/// read the postings in different orders, and must rank alike. A search
-/// reads thousands of postings: the maps hash with foldhash, and a photo's
-/// sha-256 is copied once, not once a posting.
-pub fn rank<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Sharer> {
-    let postings: Vec<(i64, &str)> = postings.into_iter().collect();
+/// Every photo of `postings` (a shared key, the photo holding it, and where
+/// its keypoint lies there), the likeliest first: each key weighs one over
+/// the number of photos holding it. Equal weights go by sha-256, so that the
+/// order does not depend on the maps. The weights add up in fixed point
+/// ([`WHOLE_KEY`]), not in floating point, whose sums depend on the order of
+/// their terms: the two backends read the postings in different orders, and
+/// must rank alike. A search reads thousands of postings: the maps hash with
+/// foldhash, and a photo's sha-256 is copied once, not once a posting.
+/// `searched` says where the searched photo's keypoint of each key lies, for
+/// the votes.
+pub fn rank<'a>(
+    postings: impl IntoIterator<Item = (i64, &'a str, Option<Place>)>,
+    searched: &foldhash::HashMap<i64, Place>,
+) -> Vec<Sharer> {
+    let postings: Vec<(i64, &str, Option<Place>)> = postings.into_iter().collect();
     let mut photos_per_key: foldhash::HashMap<i64, usize> = Default::default();
-    for (key, _) in &postings {
+    for (key, _, _) in &postings {
         *photos_per_key.entry(*key).or_default() += 1;
     }
-    // Shared keys, those held by this photo alone, and weight.
-    let mut sharers: foldhash::HashMap<&str, (usize, usize, u64)> = Default::default();
-    for (key, other) in postings {
+    // Shared keys, those held by this photo alone, weight, and offsets.
+    type Tally = (usize, usize, u64, Vec<(i32, i32)>);
+    let mut sharers: foldhash::HashMap<&str, Tally> = Default::default();
+    for (key, other, place) in postings {
         let holders = photos_per_key.get(&key).copied().unwrap_or(1);
         let sharer = sharers.entry(other).or_default();
         sharer.0 += 1;
         sharer.1 += usize::from(holders == 1);
         sharer.2 = sharer.2.saturating_add(WHOLE_KEY / holders as u64);
+        if let (Some((x, y)), Some((here_x, here_y))) = (place, searched.get(&key)) {
+            sharer.3.push((
+                i32::from(*here_x) - i32::from(x),
+                i32::from(*here_y) - i32::from(y),
+            ));
+        }
     }
-    let mut ranked: Vec<(&str, (usize, usize, u64))> = sharers.into_iter().collect();
+    let mut ranked: Vec<(&str, Tally)> = sharers.into_iter().collect();
     ranked.sort_by(|(a_sha, a), (b_sha, b)| b.2.cmp(&a.2).then_with(|| a_sha.cmp(b_sha)));
     ranked
         .into_iter()
-        .map(|(sha, (shared, held_by_it_alone, weight))| Sharer {
-            sha: sha.to_string(),
-            shared,
-            held_by_it_alone,
-            weight: weight as f64 / WHOLE_KEY as f64,
-        })
+        .map(
+            |(sha, (shared, held_by_it_alone, weight, offsets))| Sharer {
+                sha: sha.to_string(),
+                shared,
+                held_by_it_alone,
+                weight: weight as f64 / WHOLE_KEY as f64,
+                votes: votes(&offsets),
+            },
+        )
         .collect()
 }
 
@@ -105,22 +180,43 @@ pub struct Sharers {
 }
 
 impl Sharers {
-    /// Ranks `postings` (a shared key, the photo holding it, and the village
-    /// that photo was first sent from) in the whole index and in `village`.
-    pub fn rank(postings: Vec<(i64, String, Option<i64>)>, village: Option<i64>) -> Sharers {
+    /// Ranks `postings` in the whole index and in `village`; `searched`
+    /// says where the searched photo's keypoint of each key lies.
+    pub fn rank(
+        postings: Vec<Posting>,
+        village: Option<i64>,
+        searched: &foldhash::HashMap<i64, Place>,
+    ) -> Sharers {
         let in_the_village = match village {
             Some(village) => rank(
                 postings
                     .iter()
-                    .filter(|(_, _, from)| *from == Some(village))
-                    .map(|(key, sha, _)| (*key, sha.as_str())),
+                    .filter(|posting| posting.village == Some(village))
+                    .map(|posting| (posting.key, posting.sha.as_str(), posting.place)),
+                searched,
             ),
             None => Vec::new(),
         };
         Sharers {
-            everywhere: rank(postings.iter().map(|(key, sha, _)| (*key, sha.as_str()))),
+            everywhere: rank(
+                postings
+                    .iter()
+                    .map(|posting| (posting.key, posting.sha.as_str(), posting.place)),
+                searched,
+            ),
             in_the_village,
         }
+    }
+
+    /// The same sharers in `order`: by votes, those with equal votes stay
+    /// in the order of their weights.
+    pub fn ordered(mut self, order: Order) -> Sharers {
+        if order == Order::ByVotes {
+            for ranking in [&mut self.everywhere, &mut self.in_the_village] {
+                ranking.sort_by_key(|sharer| std::cmp::Reverse(sharer.votes));
+            }
+        }
+        self
     }
 
     /// At most `limit` candidates, taken in turn from the whole index's
@@ -193,8 +289,21 @@ pub enum Ranking {
 mod tests {
     use super::*;
 
-    fn posting(key: i64, sha: &str, village: Option<i64>) -> (i64, String, Option<i64>) {
-        (key, sha.to_string(), village)
+    fn posting(key: i64, sha: &str, village: Option<i64>) -> Posting {
+        Posting {
+            key,
+            sha: sha.to_string(),
+            village,
+            place: None,
+        }
+    }
+
+    /// Ranks postings that keep no place.
+    fn rank_unplaced<'a>(postings: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<Sharer> {
+        rank(
+            postings.into_iter().map(|(key, sha)| (key, sha, None)),
+            &Default::default(),
+        )
     }
 
     fn shas(chosen: &[(String, usize)]) -> Vec<&str> {
@@ -203,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_key_weighs_one_over_its_holders_and_ties_go_by_sha() {
-        let ranked = rank([(1, "b"), (1, "a"), (2, "c")]);
+        let ranked = rank_unplaced([(1, "b"), (1, "a"), (2, "c")]);
         let seen: Vec<(&str, usize, usize, f64)> = ranked
             .iter()
             .map(|s| (s.sha.as_str(), s.shared, s.held_by_it_alone, s.weight))
@@ -228,7 +337,7 @@ mod tests {
             }
         }
         let in_order = |postings: &[(i64, String)]| {
-            rank(postings.iter().map(|(key, sha)| (*key, sha.as_str())))
+            rank_unplaced(postings.iter().map(|(key, sha)| (*key, sha.as_str())))
         };
         let forwards = in_order(&postings);
         postings.reverse();
@@ -255,7 +364,7 @@ mod tests {
                 postings.push((key, format!("c{key}-{other}")));
             }
         }
-        let ranked = rank(postings.iter().map(|(key, sha)| (*key, sha.as_str())));
+        let ranked = rank_unplaced(postings.iter().map(|(key, sha)| (*key, sha.as_str())));
         let first: Vec<(&str, f64)> = ranked
             .iter()
             .take(2)
@@ -278,7 +387,7 @@ mod tests {
             }
         }
         postings.push(posting(4, "near", Some(7)));
-        let sharers = Sharers::rank(postings, Some(7));
+        let sharers = Sharers::rank(postings, Some(7), &Default::default());
         assert_eq!(sharers.everywhere[0].sha, "far");
         let orig = sharers.everywhere.iter().find(|s| s.sha == "orig");
         assert_eq!(orig.map(|s| s.weight), Some(0.75));
@@ -291,7 +400,7 @@ mod tests {
         // would have left it out.
         assert_eq!(shas(&sharers.candidates(1, 2)), vec!["far", "orig"]);
         assert_eq!(
-            Sharers::rank(vec![], Some(7)).candidates(1, 2),
+            Sharers::rank(vec![], Some(7), &Default::default()).candidates(1, 2),
             Vec::<(String, usize)>::new()
         );
     }
@@ -303,6 +412,7 @@ mod tests {
             shared,
             held_by_it_alone: 0,
             weight: shared as f64,
+            votes: 0,
         };
         let sharers = Sharers {
             everywhere: vec![
@@ -370,5 +480,73 @@ mod tests {
             in_the_village: vec![sharer("e", 4), sharer("f", 3), sharer("g", 3)],
         };
         assert_eq!(shas(&few.candidates(1, 10)), vec!["a", "e", "f", "g"]);
+    }
+
+    #[test]
+    fn votes_count_the_keys_that_agree_on_where_the_paper_moved() {
+        assert_eq!(votes(&[]), 0);
+        assert_eq!(votes(&[(40, -12)]), 1);
+        // Four keys moved by about (40, -12), within the reach of one of
+        // them; two others lie anywhere.
+        let offsets = [(40, -12), (52, -3), (29, -20), (44, 1), (-90, 70), (130, 5)];
+        assert_eq!(votes(&offsets), 4);
+        // Just beyond the reach across, or down, no longer agrees.
+        assert_eq!(votes(&[(0, 0), (VOTE_REACH + 1, 0)]), 1);
+        assert_eq!(votes(&[(0, 0), (0, -VOTE_REACH - 1)]), 1);
+        assert_eq!(votes(&[(0, 0), (VOTE_REACH, -VOTE_REACH)]), 2);
+    }
+
+    #[test]
+    fn by_votes_the_paper_whose_keys_agree_outranks_heavier_chance_sharers() {
+        // The searched photo's keys 1 to 6 lie along a line. "orig" shares
+        // keys 1 to 4, each also held by two other photos, all moved by
+        // (30, 10); "chance" shares keys 5 and 6, held by it alone, that
+        // lie anywhere, and "old" shares key 7 in a posting with no place.
+        let searched: foldhash::HashMap<i64, Place> =
+            (1..=7).map(|key| (key, (key as i16 * 40, 100))).collect();
+        let mut postings = Vec::new();
+        let placed = |key: i64, sha: &str, place: Option<Place>| Posting {
+            key,
+            sha: sha.to_string(),
+            village: Some(7),
+            place,
+        };
+        for key in 1..=4 {
+            postings.push(placed(key, "orig", Some((key as i16 * 40 - 30, 90))));
+            for other in ["a", "b"] {
+                postings.push(placed(key, &format!("{other}{key}"), Some((5, 5))));
+            }
+        }
+        postings.push(placed(5, "chance", Some((10, 300))));
+        postings.push(placed(6, "chance", Some((400, 20))));
+        postings.push(placed(7, "old", None));
+        let sharers = Sharers::rank(postings, Some(7), &searched);
+        let first = |sharers: &Sharers| sharers.in_the_village[0].sha.clone();
+        // By weight, "chance" (two keys its own) outweighs "orig" (4 × 1/3).
+        assert_eq!(first(&sharers), "chance");
+        let orig = sharers.everywhere.iter().find(|s| s.sha == "orig");
+        assert_eq!(orig.map(|s| (s.shared, s.votes)), Some((4, 4)));
+        let chance = sharers.everywhere.iter().find(|s| s.sha == "chance");
+        assert_eq!(chance.map(|s| s.votes), Some(1));
+        let old = sharers.everywhere.iter().find(|s| s.sha == "old");
+        assert_eq!(old.map(|s| s.votes), Some(0));
+        let by_votes = sharers.clone().ordered(Order::ByVotes);
+        assert_eq!(first(&by_votes), "orig");
+        assert_eq!(by_votes.everywhere[0].sha, "orig");
+        // Equal votes keep the order of their weights.
+        let ones: Vec<&str> = by_votes
+            .everywhere
+            .iter()
+            .filter(|s| s.votes == 1)
+            .map(|s| s.sha.as_str())
+            .collect();
+        let ones_by_weight: Vec<&str> = sharers
+            .everywhere
+            .iter()
+            .filter(|s| s.votes == 1)
+            .map(|s| s.sha.as_str())
+            .collect();
+        assert_eq!(ones, ones_by_weight);
+        assert_eq!(sharers.clone().ordered(Order::ByWeight), sharers);
     }
 }

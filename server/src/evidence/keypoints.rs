@@ -435,13 +435,13 @@ impl Keypoints {
 
     /// The index keys of the strongest keypoints alone (those compared):
     /// enough to find a copy of a paper at the first look, for half the
-    /// lookups of [`Keypoints::index_keys`].
-    pub fn strongest_keys(&self) -> Vec<i64> {
+    /// lookups of [`Keypoints::placed_keys`].
+    pub fn strongest_keys(&self) -> Vec<PlacedKey> {
         Keypoints {
             points: self.compared().to_vec(),
             ..*self
         }
-        .index_keys()
+        .placed_keys()
     }
 
     /// The keys under which this photo is found in the index of earlier
@@ -450,25 +450,50 @@ impl Keypoints {
     /// the same template shares those of the printed parts, which grow common
     /// and stop counting (see `store::reuse_candidates`).
     pub fn index_keys(&self) -> Vec<i64> {
-        let mut keys: Vec<i64> = self
-            .points
-            .iter()
-            .flat_map(|point| {
-                key_bit_positions()
-                    .iter()
-                    .enumerate()
-                    .map(move |(table, positions)| {
-                        let value = positions.iter().fold(0i64, |acc, bit| {
-                            let word = point.bits[(*bit / 64) as usize];
-                            (acc << 1) | ((word >> (63 - bit % 64)) & 1) as i64
-                        });
-                        ((table as i64) << KEY_BITS) | value
-                    })
-            })
-            .collect();
+        let mut keys: Vec<i64> = self.points.iter().flat_map(Keypoint::keys).collect();
         keys.sort_unstable();
         keys.dedup();
         keys
+    }
+
+    /// The [`Keypoints::index_keys`], each with where its keypoint lies
+    /// (the strongest's, when several keypoints have the key), by key.
+    pub fn placed_keys(&self) -> Vec<PlacedKey> {
+        let mut keys: Vec<PlacedKey> = self
+            .points
+            .iter()
+            .flat_map(|point| {
+                let place = (point.x.round() as i16, point.y.round() as i16);
+                point.keys().map(move |key| PlacedKey { key, place })
+            })
+            .collect();
+        // Stable: of the keypoints sharing a key, the strongest (first) stays.
+        keys.sort_by_key(|placed| placed.key);
+        keys.dedup_by_key(|placed| placed.key);
+        keys
+    }
+}
+
+/// An index key of a photo, with where its keypoint lies in the work image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacedKey {
+    pub key: i64,
+    pub place: crate::evidence::candidates::Place,
+}
+
+impl Keypoint {
+    /// Its `KEY_TABLES` index keys: disjoint subsets of its bits.
+    fn keys(&self) -> impl Iterator<Item = i64> + '_ {
+        key_bit_positions()
+            .iter()
+            .enumerate()
+            .map(move |(table, positions)| {
+                let value = positions.iter().fold(0i64, |acc, bit| {
+                    let word = self.bits[(*bit / 64) as usize];
+                    (acc << 1) | ((word >> (63 - bit % 64)) & 1) as i64
+                });
+                ((table as i64) << KEY_BITS) | value
+            })
     }
 }
 
@@ -928,7 +953,7 @@ mod tests {
         let strongest = Keypoints::at_most(&work, COMPARED_POINTS);
         assert_eq!(all.compared(), &strongest.points[..]);
         // The first look of a search asks the strongest ones' keys.
-        assert_eq!(all.strongest_keys(), strongest.index_keys());
+        assert_eq!(all.strongest_keys(), strongest.placed_keys());
         // The fainter ones' keys are among those the photo is indexed under
         // (before every corner was kept, only the compared ones' were).
         let fainter = Keypoints {
@@ -967,5 +992,37 @@ mod tests {
         assert!(keys
             .iter()
             .all(|k| *k >= 0 && *k < (KEY_TABLES as i64) << KEY_BITS));
+    }
+
+    #[test]
+    fn each_key_is_placed_where_its_strongest_keypoint_lies() {
+        let point = |x: f32, y: f32, bits: [u64; 4]| Keypoint { x, y, bits };
+        let keypoints = Keypoints {
+            width: 480,
+            height: 360,
+            points: vec![
+                point(10.4, 20.6, [0; 4]),
+                // Shares every key with the first, and one word's keys with the third.
+                point(300.0, 200.0, [0; 4]),
+                point(100.0, 50.0, [u64::MAX, 0, 0, 0]),
+            ],
+        };
+        let placed = keypoints.placed_keys();
+        assert_eq!(
+            placed.iter().map(|p| p.key).collect::<Vec<_>>(),
+            keypoints.index_keys()
+        );
+        let at = |key: i64| placed.iter().find(|p| p.key == key).map(|p| p.place);
+        for key in keypoints.points[0].keys() {
+            assert_eq!(at(key), Some((10, 21)));
+        }
+        let third_only: Vec<i64> = keypoints.points[2]
+            .keys()
+            .filter(|key| !keypoints.points[0].keys().any(|k| k == *key))
+            .collect();
+        assert!(!third_only.is_empty());
+        for key in third_only {
+            assert_eq!(at(key), Some((100, 50)));
+        }
     }
 }

@@ -19,7 +19,8 @@ use camket_schema::{with_conn, write_tx, Db, DbError};
 use super::review::{self, Decision, ReviewRefusal, SubmissionStatus};
 use crate::access::Scope;
 use crate::coverage::maintain::{Recompute, Touched};
-use crate::evidence::candidates::Sharers;
+use crate::evidence::candidates::{Place, Posting, Sharers};
+use crate::evidence::keypoints::PlacedKey;
 use crate::evidence::FlagCode;
 use crate::evidence::NeighbourVisit;
 use crate::reports::figures::HOUSEHOLD_SURVEY;
@@ -371,13 +372,16 @@ pub fn reuse_candidates(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
-    keys: &[i64],
+    keys: &[PlacedKey],
     village: Option<i64>,
     min_shared: usize,
     limit: usize,
 ) -> Result<Vec<(String, usize)>, DbError> {
     Ok(ranked_sharers(db, common, sha, keys, village)?.candidates(min_shared, limit))
 }
+
+/// A posting as read: key, photo, village, and its keypoint's place.
+type PostingRow = (i64, String, Option<i64>, Option<i16>, Option<i16>);
 
 /// Every photo sharing keys with `sha`'s `keys` (common keys aside), ranked
 /// in the whole index and among those first sent from `village` (see
@@ -386,27 +390,47 @@ pub fn ranked_sharers(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
-    keys: &[i64],
+    keys: &[PlacedKey],
     village: Option<i64>,
 ) -> Result<Sharers, DbError> {
     if keys.is_empty() {
         return Ok(Sharers::default());
     }
+    let searched: foldhash::HashMap<i64, Place> = keys
+        .iter()
+        .map(|placed| (placed.key, placed.place))
+        .collect();
+    let keys: Vec<i64> = keys.iter().map(|placed| placed.key).collect();
     let postings = with_conn!(db, |conn| {
         // A common key has no postings (they go when it turns common, in the
         // same transaction, and none are written for it after), so the
         // postings of `keys` are those of its rare keys. (On PostgreSQL a
         // check indexing at that very moment may leave one behind, which then
         // weighs as a rare key's: a bounded, harmless slip.)
-        let rare = common.rare(conn, keys)?;
-        let postings: Vec<(i64, String, Option<i64>)> = photo_keys::table
+        let rare = common.rare(conn, &keys)?;
+        let postings: Vec<PostingRow> = photo_keys::table
             .filter(photo_keys::key.eq_any(&rare))
             .filter(photo_keys::sha256.ne(sha))
-            .select((photo_keys::key, photo_keys::sha256, photo_keys::village_id))
+            .select((
+                photo_keys::key,
+                photo_keys::sha256,
+                photo_keys::village_id,
+                photo_keys::x,
+                photo_keys::y,
+            ))
             .load(conn)?;
         Ok::<_, DbError>(postings)
     })?;
-    Ok(Sharers::rank(postings, village))
+    let postings = postings
+        .into_iter()
+        .map(|(key, sha, village, x, y)| Posting {
+            key,
+            sha,
+            village,
+            place: x.zip(y),
+        })
+        .collect();
+    Ok(Sharers::rank(postings, village, &searched))
 }
 
 /// Indexes photo `sha` under each of its keypoint `keys` that is not common
@@ -422,16 +446,21 @@ pub fn index_photo_keys(
     db: &Db,
     common: &CommonKeys,
     sha: &str,
-    keys: &[i64],
+    keys: &[PlacedKey],
     village: Option<i64>,
 ) -> Result<(), DbError> {
     if keys.is_empty() {
         return Ok(());
     }
+    let places: std::collections::HashMap<i64, Place> = keys
+        .iter()
+        .map(|placed| (placed.key, placed.place))
+        .collect();
+    let keys: Vec<i64> = keys.iter().map(|placed| placed.key).collect();
     write_tx!(db, |conn| {
         // The keys known common are left out at once; the others are looked
         // up, for one may have turned common in another instance just now.
-        let unknown = common.rare(conn, keys)?;
+        let unknown = common.rare(conn, &keys)?;
         let common_too: std::collections::HashSet<i64> = common_photo_keys::table
             .filter(common_photo_keys::key.eq_any(&unknown))
             .select(common_photo_keys::key)
@@ -446,10 +475,13 @@ pub fn index_photo_keys(
             let rows: Vec<_> = chunk
                 .iter()
                 .map(|key| {
+                    let place = places.get(key);
                     (
                         photo_keys::key.eq(*key),
                         photo_keys::sha256.eq(sha),
                         photo_keys::village_id.eq(village),
+                        photo_keys::x.eq(place.map(|(x, _)| *x)),
+                        photo_keys::y.eq(place.map(|(_, y)| *y)),
                     )
                 })
                 .collect();

@@ -27,7 +27,8 @@ use camket_schema::models::PhotoRow;
 use image::GrayImage;
 
 use crate::error::ApiError;
-use crate::evidence::keypoints;
+use crate::evidence::candidates::Order;
+use crate::evidence::keypoints::{self, PlacedKey};
 use crate::evidence::photo;
 use crate::evidence::similarity::{self, Fingerprint};
 use crate::evidence::{self, Flag, PhotoReuse, ReuseKind};
@@ -317,7 +318,7 @@ pub fn reindex_photos(
                 db,
                 &common,
                 sha,
-                &print.keypoints.index_keys(),
+                &print.keypoints.placed_keys(),
                 Some(*village),
             )?;
             done.indexed += 1;
@@ -588,10 +589,13 @@ pub struct SearchedPhoto<'a> {
 ///
 /// When neither finds one and the photo was decoded now (`work`, its grey
 /// work image), a third look draws it larger ([`keypoints::nearer`]) and
-/// compares the candidates that drawing's keys find with the drawing: a new
-/// photo of a paper taken from farther away, whose paper is too small to
-/// line up with the first photo's, lines up drawn larger. Only the photo's
-/// own keys are indexed.
+/// compares the drawing with the candidates its keys find, ranked by votes
+/// (the shared keys that agree on where the paper moved; see
+/// [`crate::evidence::candidates`]), the first
+/// [`similarity::DRAWN_NEARER_COMPARED`] of them: a new photo of a paper
+/// taken from farther away, whose paper is too small to line up with the
+/// first photo's, lines up drawn larger. Only the photo's own keys are
+/// indexed.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     common: &store::CommonKeys,
@@ -622,19 +626,14 @@ where
     let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
     let mut look = |search: &mut ReuseSearch<T, L>,
                     mine: &Fingerprint,
-                    keys: &[i64],
+                    keys: &[PlacedKey],
+                    order: Order,
                     from: usize,
                     compared_at_most: usize|
      -> Result<(), camket_schema::DbError> {
-        let candidates = store::reuse_candidates(
-            db,
-            common,
-            sha,
-            keys,
-            village,
-            similarity::MIN_SHARED_KEYS,
-            similarity::CANDIDATES_COMPARED,
-        )?;
+        let candidates = store::ranked_sharers(db, common, sha, keys, village)?
+            .ordered(order)
+            .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
         let mut compared = 0;
         for (candidate, shared) in candidates {
             let compared_with_this_fingerprint = search.candidates[from..]
@@ -676,7 +675,14 @@ where
         }
         Ok(())
     };
-    look(&mut search, mine, &mine.keypoints.strongest_keys(), 0, 1)?;
+    look(
+        &mut search,
+        mine,
+        &mine.keypoints.strongest_keys(),
+        Order::ByWeight,
+        0,
+        1,
+    )?;
     // All keys are cut only when needed: a copy found at the first look
     // needs them only when it may be in the index already.
     if search.found.is_some() {
@@ -685,22 +691,32 @@ where
         }
         return Ok(search);
     }
-    let keys = mine.keypoints.index_keys();
-    store::index_photo_keys(db, common, sha, &keys, village)?;
-    look(&mut search, mine, &keys, 0, similarity::CANDIDATES_COMPARED)?;
+    let placed = mine.keypoints.placed_keys();
+    store::index_photo_keys(db, common, sha, &placed, village)?;
+    look(
+        &mut search,
+        mine,
+        &placed,
+        Order::ByWeight,
+        0,
+        similarity::CANDIDATES_COMPARED,
+    )?;
     // Only a photo decoded now has its work image: one checked again after a
-    // stop is not drawn larger.
+    // stop is not drawn larger. The drawing's keys rank its candidates by
+    // votes (see `evidence::candidates`).
     if let (None, Some(work)) = (&search.found, work) {
         let nearer = Fingerprint::of(&keypoints::nearer(work));
         let from = search.candidates.len();
         look(
             &mut search,
             &nearer,
-            &nearer.keypoints.index_keys(),
+            &nearer.keypoints.placed_keys(),
+            Order::ByVotes,
             from,
-            similarity::CANDIDATES_COMPARED,
+            similarity::DRAWN_NEARER_COMPARED,
         )?;
     }
+    let keys: Vec<i64> = placed.iter().map(|placed| placed.key).collect();
     if search.found.is_some() {
         store::unindex_photo_keys(db, sha, &keys)?;
     }

@@ -1,0 +1,2 @@
+ALTER TABLE photo_keys DROP COLUMN y;
+ALTER TABLE photo_keys DROP COLUMN x;

@@ -700,10 +700,10 @@ fn rankings(
             // Keys the original alone holds: its handwriting's, when they survive.
             "shared_keys_held_by_the_original_alone": theirs.map(|original| original.held_by_it_alone),
             "original_weight": theirs.map(|original| original.weight),
-            "original_votes": theirs.map(|original| original.votes),
+            "original_votes": theirs.map(|original| original.votes()),
             "last_taken_rank": last_taken.map(|rank| rank + 1),
             "last_taken_weight": last_taken.map(|rank| ranking[rank].weight),
-            "last_taken_votes": last_taken.map(|rank| ranking[rank].votes),
+            "last_taken_votes": last_taken.map(|rank| ranking[rank].votes()),
             "photos_sharing_keys": ranking.len(),
         })
     };

@@ -57,9 +57,19 @@ pub struct Sharer {
     /// The shared keys, each weighed by how few photos of the ranking hold
     /// it: the rank.
     pub weight: f64,
+    /// Each shared key's offset: where its keypoint lies in the photo
+    /// searched for, minus where it lies in this one (keys whose posting
+    /// keeps no place have none). See [`Sharer::votes`].
+    pub offsets: Vec<(i32, i32)>,
+}
+
+impl Sharer {
     /// The most shared keys whose keypoints lie a like distance apart in the
-    /// two photos (see [`votes`]).
-    pub votes: usize,
+    /// two photos (see [`votes`]). Counted when asked: a copy shares
+    /// thousands of keys, and only the look that ranks by votes needs them.
+    pub fn votes(&self) -> usize {
+        votes(&self.offsets)
+    }
 }
 
 /// How an order of candidates is decided.
@@ -73,9 +83,12 @@ pub enum Order {
 
 /// The most of `offsets` (each a shared key's keypoint here minus there)
 /// that lie within [`VOTE_REACH`] of one of them, across and down: the keys
-/// that agree on where the paper moved.
+/// that agree on where the paper moved. One key alone agrees with nothing
+/// and counts none, so that a photo sharing one placed key does not
+/// outrank one whose postings keep no place (written before places were
+/// kept), which then both go by weight.
 pub fn votes(offsets: &[(i32, i32)]) -> usize {
-    offsets
+    let most = offsets
         .iter()
         .map(|(x, y)| {
             offsets
@@ -86,7 +99,12 @@ pub fn votes(offsets: &[(i32, i32)]) -> usize {
                 .count()
         })
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    if most < 2 {
+        0
+    } else {
+        most
+    }
 }
 
 /// The most photos holding a key for which its weight is exact. A key turns
@@ -162,7 +180,7 @@ pub fn rank<'a>(
                 shared,
                 held_by_it_alone,
                 weight: weight as f64 / WHOLE_KEY as f64,
-                votes: votes(&offsets),
+                offsets,
             },
         )
         .collect()
@@ -213,7 +231,7 @@ impl Sharers {
     pub fn ordered(mut self, order: Order) -> Sharers {
         if order == Order::ByVotes {
             for ranking in [&mut self.everywhere, &mut self.in_the_village] {
-                ranking.sort_by_key(|sharer| std::cmp::Reverse(sharer.votes));
+                ranking.sort_by_cached_key(|sharer| std::cmp::Reverse(sharer.votes()));
             }
         }
         self
@@ -412,7 +430,7 @@ mod tests {
             shared,
             held_by_it_alone: 0,
             weight: shared as f64,
-            votes: 0,
+            offsets: Vec::new(),
         };
         let sharers = Sharers {
             everywhere: vec![
@@ -485,20 +503,21 @@ mod tests {
     #[test]
     fn votes_count_the_keys_that_agree_on_where_the_paper_moved() {
         assert_eq!(votes(&[]), 0);
-        assert_eq!(votes(&[(40, -12)]), 1);
+        // One key agrees with nothing.
+        assert_eq!(votes(&[(40, -12)]), 0);
         // Four keys moved by about (40, -12), within the reach of one of
         // them; two others lie anywhere.
         let offsets = [(40, -12), (52, -3), (29, -20), (44, 1), (-90, 70), (130, 5)];
         assert_eq!(votes(&offsets), 4);
         // Just beyond the reach across, or down, no longer agrees.
-        assert_eq!(votes(&[(0, 0), (VOTE_REACH + 1, 0)]), 1);
-        assert_eq!(votes(&[(0, 0), (0, -VOTE_REACH - 1)]), 1);
+        assert_eq!(votes(&[(0, 0), (VOTE_REACH + 1, 0)]), 0);
+        assert_eq!(votes(&[(0, 0), (0, -VOTE_REACH - 1)]), 0);
         assert_eq!(votes(&[(0, 0), (VOTE_REACH, -VOTE_REACH)]), 2);
     }
 
     #[test]
     fn by_votes_the_paper_whose_keys_agree_outranks_heavier_chance_sharers() {
-        // The searched photo's keys 1 to 6 lie along a line. "orig" shares
+        // The searched photo's keys 1 to 7 lie along a line. "orig" shares
         // keys 1 to 4, each also held by two other photos, all moved by
         // (30, 10); "chance" shares keys 5 and 6, held by it alone, that
         // lie anywhere, and "old" shares key 7 in a posting with no place.
@@ -525,28 +544,29 @@ mod tests {
         // By weight, "chance" (two keys its own) outweighs "orig" (4 × 1/3).
         assert_eq!(first(&sharers), "chance");
         let orig = sharers.everywhere.iter().find(|s| s.sha == "orig");
-        assert_eq!(orig.map(|s| (s.shared, s.votes)), Some((4, 4)));
+        assert_eq!(orig.map(|s| (s.shared, s.votes())), Some((4, 4)));
         let chance = sharers.everywhere.iter().find(|s| s.sha == "chance");
-        assert_eq!(chance.map(|s| s.votes), Some(1));
+        assert_eq!(chance.map(|s| (s.shared, s.votes())), Some((2, 0)));
         let old = sharers.everywhere.iter().find(|s| s.sha == "old");
-        assert_eq!(old.map(|s| s.votes), Some(0));
+        assert_eq!(old.map(|s| (s.shared, s.votes())), Some((1, 0)));
         let by_votes = sharers.clone().ordered(Order::ByVotes);
         assert_eq!(first(&by_votes), "orig");
         assert_eq!(by_votes.everywhere[0].sha, "orig");
         // Equal votes keep the order of their weights.
-        let ones: Vec<&str> = by_votes
+        let none: Vec<&str> = by_votes
             .everywhere
             .iter()
-            .filter(|s| s.votes == 1)
+            .filter(|s| s.votes() == 0)
             .map(|s| s.sha.as_str())
             .collect();
-        let ones_by_weight: Vec<&str> = sharers
+        let none_by_weight: Vec<&str> = sharers
             .everywhere
             .iter()
-            .filter(|s| s.votes == 1)
+            .filter(|s| s.votes() == 0)
             .map(|s| s.sha.as_str())
             .collect();
-        assert_eq!(ones, ones_by_weight);
+        assert_eq!(none.len(), 10);
+        assert_eq!(none, none_by_weight);
         assert_eq!(sharers.clone().ordered(Order::ByWeight), sharers);
     }
 }

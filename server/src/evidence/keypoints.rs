@@ -448,7 +448,7 @@ impl Keypoints {
     /// photos: for every keypoint, `KEY_TABLES` disjoint subsets of its bits.
     /// A reused photo shares many of them with its original; another paper on
     /// the same template shares those of the printed parts, which grow common
-    /// and stop counting (see `store::reuse_candidates`).
+    /// and stop counting (see `store::ranked_sharers`).
     pub fn index_keys(&self) -> Vec<i64> {
         let mut keys: Vec<i64> = self.points.iter().flat_map(Keypoint::keys).collect();
         keys.sort_unstable();
@@ -1001,9 +1001,10 @@ mod tests {
             width: 480,
             height: 360,
             points: vec![
-                point(10.4, 20.6, [0; 4]),
-                // Shares every key with the first, and one word's keys with the third.
+                point(10.0, 21.0, [0; 4]),
+                // Weaker, with every key of the first.
                 point(300.0, 200.0, [0; 4]),
+                // Keys of its own (every key table takes bits of the first word).
                 point(100.0, 50.0, [u64::MAX, 0, 0, 0]),
             ],
         };

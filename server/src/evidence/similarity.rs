@@ -27,12 +27,6 @@ use super::ReuseKind;
 /// twenty-six find them (BENCHMARKS §7).
 pub const CANDIDATES_COMPARED: usize = 26;
 
-/// Candidates compared by the search's third look, the photo drawn larger,
-/// whose candidates go by votes: among 1,000 papers of one template, each
-/// original it found was among its first eight (eighteen of 21 among the
-/// first three), and each comparison costs a new paper about 2 ms
-/// (BENCHMARKS §7, "Votes").
-pub const DRAWN_NEARER_COMPARED: usize = 10;
 /// Fewest shared keypoint keys for an earlier photo to be taken from the
 /// whole index's ranking (from the village's, one is enough: see
 /// [`super::candidates::Sharers::candidates`]).

@@ -591,11 +591,9 @@ pub struct SearchedPhoto<'a> {
 /// work image), a third look draws it larger ([`keypoints::nearer`]) and
 /// compares the drawing with the candidates its keys find, ranked by votes
 /// (the shared keys that agree on where the paper moved; see
-/// [`crate::evidence::candidates`]), the first
-/// [`similarity::DRAWN_NEARER_COMPARED`] of them: a new photo of a paper
-/// taken from farther away, whose paper is too small to line up with the
-/// first photo's, lines up drawn larger. Only the photo's own keys are
-/// indexed.
+/// [`crate::evidence::candidates`]): a new photo of a paper taken from
+/// farther away, whose paper is too small to line up with the first photo's,
+/// lines up drawn larger. Only the photo's own keys are indexed.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     common: &store::CommonKeys,
@@ -713,7 +711,7 @@ where
             &nearer.keypoints.placed_keys(),
             Order::ByVotes,
             from,
-            similarity::DRAWN_NEARER_COMPARED,
+            similarity::CANDIDATES_COMPARED,
         )?;
     }
     let keys: Vec<i64> = placed.iter().map(|placed| placed.key).collect();

@@ -553,20 +553,17 @@ mod tests {
         assert_eq!(first(&by_votes), "orig");
         assert_eq!(by_votes.everywhere[0].sha, "orig");
         // Equal votes keep the order of their weights.
-        let none: Vec<&str> = by_votes
-            .everywhere
-            .iter()
-            .filter(|s| s.votes() == 0)
-            .map(|s| s.sha.as_str())
-            .collect();
-        let none_by_weight: Vec<&str> = sharers
-            .everywhere
-            .iter()
-            .filter(|s| s.votes() == 0)
-            .map(|s| s.sha.as_str())
-            .collect();
+        let without_votes = |sharers: &Sharers| -> Vec<String> {
+            sharers
+                .everywhere
+                .iter()
+                .filter(|s| s.votes() == 0)
+                .map(|s| s.sha.clone())
+                .collect()
+        };
+        let none = without_votes(&by_votes);
         assert_eq!(none.len(), 10);
-        assert_eq!(none, none_by_weight);
+        assert_eq!(none, without_votes(&sharers));
         assert_eq!(sharers.clone().ordered(Order::ByWeight), sharers);
     }
 }

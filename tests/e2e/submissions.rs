@@ -1331,3 +1331,71 @@ per_backend! {
         assert!(!row.evidence_pending);
     }
 }
+
+per_backend! {
+    fn a_paper_photographed_from_farther_is_found_when_its_check_runs_again_after_a_stop(backend) {
+        use synthetic::{PaperPhoto, Scene, Shot};
+        let mut fx = with_forms(backend, &[]);
+        let homes = households(&fx, "V1");
+        let surveyor = fx.login("surveyor");
+        let when = local(3, 9);
+        let later = when + Duration::minutes(40);
+        // The paper of `paper(33, ..)`, moved and turned on the table and
+        // photographed from farther away: three quarters of its size.
+        let farther = synthetic::jpeg_with_exif(
+            &PaperPhoto::new(Scene { seed: 5, paper_shift: (24, 18) }, 33)
+                .shot(Shot { rotation_deg: 1.2, scale: 0.75, light: 0.95, take: 2 })
+                .render(),
+            88,
+            &ExifSpec { taken_local: Some(later.naive_local()), offset: None, gps: Some(H1) },
+        );
+        let send = |household: &str, at, photo: Vec<u8>| {
+            let visit =
+                Visit::commitment(&fx, "V1", Some(homes[household]), "relative_abroad", at, Some(H1), photo);
+            let sent = visit.send(&surveyor);
+            assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
+            sent.body["id"].as_i64().expect("id")
+        };
+        let first = send("H1", when, paper(33, when, Some(H1)));
+        settled(&surveyor, first);
+        let second = send("H2", later, farther);
+        let said_again = |checked: &Value| {
+            assert_eq!(flag_codes(checked), vec!["duplicate_photo"], "{checked}");
+            assert_eq!(checked["flags"][0]["other_submission"], first, "{checked}");
+            assert!(
+                checked["flags"][0]["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("the same signed paper photographed again"),
+                "{checked}"
+            );
+        };
+        let checked = settled(&surveyor, second);
+        said_again(&checked);
+        let sha = checked["photos"][0]["sha256"].as_str().expect("sha").to_string();
+
+        // The server stops after the photo was decoded and before its
+        // submission was settled: the check runs again after the restart, on
+        // the photo's kept fingerprint, and still draws it larger to find the
+        // paper it repeats.
+        fx.server.terminate();
+        let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
+        let execute = |sql: &str| -> Result<usize, camket_schema::DbError> {
+            use diesel::RunQueryDsl;
+            Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
+        };
+        for sql in [
+            format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {second}"),
+            format!("DELETE FROM submission_flags WHERE submission_id = {second}"),
+        ] {
+            assert_eq!(execute(&sql).expect("sql"), 1, "{sql}");
+        }
+        let photo = camket::submissions::store::photo(&db, &sha)
+            .expect("read")
+            .expect("the photo's row");
+        assert!(photo.verified_at.is_some(), "decoded by the first check");
+        fx.server = fx.env.start();
+        let surveyor = fx.login("surveyor");
+        said_again(&settled(&surveyor, second));
+    }
+}

@@ -274,7 +274,7 @@ fn check(
         verification::SearchedPhoto {
             sha: &sha,
             fingerprint: &inspected.fingerprint,
-            work: Some(&inspected.work),
+            work: verification::WorkImage::Decoded(&inspected.work),
         },
         village,
         false,

@@ -7,7 +7,7 @@ use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use super::keypoints::{work_image, WORK_LONG_SIDE};
 use super::similarity::Fingerprint;
@@ -218,7 +218,7 @@ pub struct InspectedPhoto {
     pub fingerprint: Fingerprint,
     /// The grey work image the fingerprint was taken from (kept for a
     /// search that draws it larger: [`super::keypoints::nearer`]).
-    pub work: image::GrayImage,
+    pub work: GrayImage,
 }
 
 fn ends_with_eoi<R: Read + Seek>(reader: &mut R) -> bool {
@@ -263,6 +263,14 @@ pub fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoEr
 pub const REVIEW_LONG_SIDE: u32 = 1280;
 /// The long side of the thumbnail.
 pub const THUMBNAIL_LONG_SIDE: u32 = 320;
+
+/// The least long side [`inspect`] decodes a photo at: enough for the work
+/// image and the thumbnail.
+const INSPECTED_LONG_SIDE: u32 = if WORK_LONG_SIDE > THUMBNAIL_LONG_SIDE {
+    WORK_LONG_SIDE
+} else {
+    THUMBNAIL_LONG_SIDE
+};
 
 /// Decodes a JPEG at the smallest of 1/8, 1/4, 1/2 or full size whose long
 /// side still reaches `long_side`. At 1/8 (the checks' work image of a phone
@@ -510,12 +518,7 @@ pub fn inspect(
     limits: PhotoLimits,
     local_offset: FixedOffset,
 ) -> Result<InspectedPhoto, PhotoError> {
-    let (image, facts) = decode_upright(
-        path,
-        limits,
-        local_offset,
-        WORK_LONG_SIDE.max(THUMBNAIL_LONG_SIDE),
-    )?;
+    let (image, facts) = decode_upright(path, limits, local_offset, INSPECTED_LONG_SIDE)?;
     let thumbnail_image = shrink(&image, THUMBNAIL_LONG_SIDE);
     let work = work_image(&image);
     let fingerprint = Fingerprint::of(&work);
@@ -528,6 +531,19 @@ pub fn inspect(
         fingerprint,
         work,
     })
+}
+
+/// The grey work image of the photo at `path`, the same to the pixel as the
+/// one [`inspect`] made from it. The checks keep a photo's fingerprint, not
+/// its work image: a check that runs again after a stop decodes the photo
+/// again with this when it needs the work image (to draw it larger).
+pub fn work_image_of(
+    path: &Path,
+    limits: PhotoLimits,
+    local_offset: FixedOffset,
+) -> Result<GrayImage, PhotoError> {
+    let (image, _) = decode_upright(path, limits, local_offset, INSPECTED_LONG_SIDE)?;
+    Ok(work_image(&image))
 }
 
 /// The review-size JPEG of the photo at `path` (at most `REVIEW_LONG_SIDE`
@@ -622,6 +638,37 @@ mod tests {
         assert_eq!((review.width(), review.height()), (1280, 960));
         let thumbnail = image::load_from_memory(&inspected.thumbnail).expect("thumbnail JPEG");
         assert_eq!(thumbnail.width(), 320);
+    }
+
+    #[test]
+    fn a_photo_decoded_again_gives_the_work_image_its_check_made() {
+        use crate::devtools::synthetic::{jpeg, PaperPhoto, Scene};
+        let offset = FixedOffset::east_opt(7 * 3600).expect("offset");
+        let scene = Scene {
+            seed: 9,
+            paper_shift: (0, 0),
+        };
+        // Decoded scaled (4000 × 3000, at 1/8) and whole (1200 × 900).
+        for (n, (width, height)) in [(4000, 3000), (1200, 900)].into_iter().enumerate() {
+            let bytes = jpeg(
+                &PaperPhoto::new(scene, 4).with_size(width, height).render(),
+                88,
+            );
+            let path =
+                std::env::temp_dir().join(format!("camket-again-{}-{n}.jpg", std::process::id()));
+            std::fs::write(&path, &bytes).expect("write");
+            let inspected = inspect(&path, PhotoLimits::default(), offset);
+            let again = work_image_of(&path, PhotoLimits::default(), offset);
+            let _ = std::fs::remove_file(&path);
+            let (inspected, again) = (inspected.expect("inspected"), again.expect("decoded"));
+            assert_eq!(again.dimensions(), inspected.work.dimensions());
+            assert!(
+                again == inspected.work,
+                "{width} × {height}: the same pixels"
+            );
+        }
+        let missing = std::env::temp_dir().join("camket-no-such-photo.jpg");
+        assert!(work_image_of(&missing, PhotoLimits::default(), offset).is_err());
     }
 
     #[test]

@@ -382,6 +382,28 @@ fn verified_photo(
     Ok((photo, fingerprint))
 }
 
+/// Photo `sha`'s work image decoded again from its original (see
+/// [`photo::work_image_of`]), for a check run again after a stop; `None`,
+/// logged, when the store cannot give it or it no longer decodes.
+fn work_image_again(state: &AppState, sha: &str) -> Option<GrayImage> {
+    let config = &state.config.evidence;
+    let original = match state.photos.local_original(sha) {
+        Ok(original) => original,
+        Err(error) => {
+            state.metrics.photo_store_errors.inc();
+            tracing::warn!(%error, sha, "photo store: cannot read the photo to draw it larger");
+            return None;
+        }
+    };
+    photo::work_image_of(
+        original.path(),
+        config.photo_limits(),
+        config.local_offset(),
+    )
+    .map_err(|error| tracing::warn!(%error, sha, "cannot decode the photo again to draw it larger"))
+    .ok()
+}
+
 /// Photo `sha`'s fingerprint as its check kept it in `photos`; `None` when
 /// the store cannot give it or it is of an older format.
 pub fn stored_fingerprint(
@@ -418,13 +440,18 @@ fn reused_paper(
     else {
         return Ok(None);
     };
+    let decode_again = || work_image_again(state, &photo.sha256);
+    let work = match &work {
+        Some(work) => WorkImage::Decoded(work),
+        None => WorkImage::DecodeAgain(&decode_again),
+    };
     let search = search_reused_paper(
         &state.db,
         &state.common_keys,
         SearchedPhoto {
             sha: &photo.sha256,
             fingerprint: &mine,
-            work: work.as_ref(),
+            work,
         },
         Some(village),
         indexed_before,
@@ -551,8 +578,20 @@ pub struct SearchedPhoto<'a> {
     pub sha: &'a str,
     /// Its fingerprint (as decoded now, or as kept).
     pub fingerprint: &'a Fingerprint,
-    /// Its grey work image, when it was decoded now.
-    pub work: Option<&'a GrayImage>,
+    /// Its grey work image, for the third look.
+    pub work: WorkImage<'a>,
+}
+
+/// Where [`search_reused_paper`] takes the grey work image of the photo it
+/// searches for when it draws it larger (see [`keypoints::nearer`]).
+#[derive(Clone, Copy)]
+pub enum WorkImage<'a> {
+    /// Decoded now, by this check.
+    Decoded(&'a GrayImage),
+    /// Decoded again only if the third look is reached: a check run again
+    /// after a stop has the photo's kept fingerprint, not its work image,
+    /// and a copy found by the first look should not cost a decode.
+    DecodeAgain(&'a dyn Fn() -> Option<GrayImage>),
 }
 
 /// Looks for an earlier photo of the same signed paper as `photo`, sent
@@ -587,8 +626,8 @@ pub struct SearchedPhoto<'a> {
 /// the index again: a paper reused many times must not make its own
 /// handwriting "common" and hide its next reuse.
 ///
-/// When neither finds one and the photo was decoded now (`work`, its grey
-/// work image), a third look draws it larger ([`keypoints::nearer`]) and
+/// When neither finds one, a third look draws the photo's grey work image
+/// (`work`, decoded again if need be) larger ([`keypoints::nearer`]) and
 /// compares the drawing with the candidates its keys find, ranked by votes
 /// (the shared keys that agree on where the paper moved; see
 /// [`crate::evidence::candidates`]): a new photo of a paper taken from
@@ -699,10 +738,18 @@ where
         0,
         similarity::CANDIDATES_COMPARED,
     )?;
-    // Only a photo decoded now has its work image: one checked again after a
-    // stop is not drawn larger. The drawing's keys rank its candidates by
-    // votes (see `evidence::candidates`).
-    if let (None, Some(work)) = (&search.found, work) {
+    // The drawing's keys rank its candidates by votes (see
+    // `evidence::candidates`).
+    let decoded_again;
+    let work = match (&search.found, work) {
+        (Some(_), _) => None,
+        (None, WorkImage::Decoded(work)) => Some(work),
+        (None, WorkImage::DecodeAgain(decode)) => {
+            decoded_again = decode();
+            decoded_again.as_ref()
+        }
+    };
+    if let Some(work) = work {
         let nearer = Fingerprint::of(&keypoints::nearer(work));
         let from = search.candidates.len();
         look(

@@ -638,8 +638,9 @@ pub fn scale(
 /// the search took from each ranks (`CANDIDATES_COMPARED` in all, from both
 /// in turn), how many keys they share and how many of those the original
 /// alone holds, the weights and votes that ranked it, and what comparing the
-/// two says; then the same for the search's third look, the photo drawn
-/// larger, whose candidates go by votes.
+/// two says; where the second look took it (with the likeliest by votes
+/// after those by weight), if it did; then the same for the search's third
+/// look, the photo drawn larger, whose candidates go by votes.
 fn why_missed(
     db: &Db,
     scratch: &ScratchStore,
@@ -657,6 +658,25 @@ fn why_missed(
         original,
     );
     why["copy"] = json!(how);
+    let second_look = store::ranked_sharers(
+        db,
+        &scratch.common,
+        &checked.sha,
+        &checked.fingerprint.keypoints.placed_keys(),
+        village,
+    )
+    .map(|sharers| {
+        sharers.candidates_then_voted(
+            similarity::MIN_SHARED_KEYS,
+            similarity::CANDIDATES_COMPARED,
+            similarity::VOTED_AFTER_WEIGHT,
+        )
+    })
+    .unwrap_or_default();
+    why["second_look_position"] = json!(original.and_then(|sha| second_look
+        .iter()
+        .position(|(candidate, _)| candidate == sha)
+        .map(|at| at + 1)));
     let nearer = Fingerprint::of(&keypoints::nearer(&checked.work));
     why["drawn_nearer"] = rankings(
         db,

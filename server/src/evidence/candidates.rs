@@ -18,6 +18,8 @@
 //! keys that agree so. The search's look at a photo drawn larger ranks by
 //! them: there the few handwriting keys a new photo of a paper keeps are
 //! outweighed by chance sharers, and agree where those do not (BENCHMARKS §7).
+//! Its look with all the photo's keys compares a few of the likeliest by
+//! votes after those by weight ([`Sharers::candidates_then_voted`]).
 
 use std::collections::HashSet;
 
@@ -88,18 +90,20 @@ pub enum Order {
 /// outrank one whose postings keep no place (written before places were
 /// kept), which then both go by weight.
 pub fn votes(offsets: &[(i32, i32)]) -> usize {
-    let most = offsets
-        .iter()
-        .map(|(x, y)| {
-            offsets
-                .iter()
-                .filter(|(other_x, other_y)| {
-                    (x - other_x).abs() <= VOTE_REACH && (y - other_y).abs() <= VOTE_REACH
-                })
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
+    let mut most = 0;
+    for (x, y) in offsets {
+        let agreeing = offsets
+            .iter()
+            .filter(|(other_x, other_y)| {
+                (x - other_x).abs() <= VOTE_REACH && (y - other_y).abs() <= VOTE_REACH
+            })
+            .count();
+        most = most.max(agreeing);
+        // A copy's keys nearly all agree: counting stops once all do.
+        if most == offsets.len() {
+            break;
+        }
+    }
     if most < 2 {
         0
     } else {
@@ -254,6 +258,31 @@ impl Sharers {
             .into_iter()
             .map(|(sharer, _)| (sharer.sha.clone(), sharer.shared))
             .collect()
+    }
+
+    /// The `limit` [`Sharers::candidates`] by weight, then up to `voted`
+    /// more: the likeliest by votes of those not taken yet. A copy turned 3°
+    /// whose original ranks low by weight often has the most votes (its
+    /// corners moved alike), while a new photo of a paper taken a little
+    /// nearer or farther has spread its corners beyond the reach and is
+    /// found by weight: the weight's candidates are all kept (BENCHMARKS §7,
+    /// "Votes in the second look").
+    pub fn candidates_then_voted(
+        &self,
+        min_shared: usize,
+        limit: usize,
+        voted: usize,
+    ) -> Vec<(String, usize)> {
+        let mut chosen = self.candidates(min_shared, limit);
+        let by_votes = self.clone().ordered(Order::ByVotes);
+        let more: Vec<(String, usize)> = by_votes
+            .candidates(min_shared, limit + voted)
+            .into_iter()
+            .filter(|(sha, _)| !chosen.iter().any(|(taken, _)| taken == sha))
+            .take(voted)
+            .collect();
+        chosen.extend(more);
+        chosen
     }
 
     /// The [`Sharers::candidates`], each with the ranking it was taken from.
@@ -565,5 +594,55 @@ mod tests {
         assert_eq!(none.len(), 10);
         assert_eq!(none, without_votes(&sharers));
         assert_eq!(sharers.clone().ordered(Order::ByWeight), sharers);
+    }
+
+    #[test]
+    fn the_likeliest_by_votes_follow_the_candidates_by_weight() {
+        // Ten heavy chance sharers (two keys each, their own), then "orig"
+        // (three keys shared with five others, all agreeing), "noise" (three
+        // such keys that do not agree).
+        let searched: foldhash::HashMap<i64, Place> = (0..40)
+            .map(|key| (key, (100 + key as i16 * 7, 200)))
+            .collect();
+        let placed = |key: i64, sha: &str, place: Option<Place>| Posting {
+            key,
+            sha: sha.to_string(),
+            village: None,
+            place,
+        };
+        let mut postings = Vec::new();
+        for n in 0..10i64 {
+            for key in [n * 2, n * 2 + 1] {
+                postings.push(placed(key, &format!("chance{n}"), Some((0, 0))));
+            }
+        }
+        for key in 20..23i64 {
+            let (x, y) = searched[&key];
+            postings.push(placed(key, "orig", Some((x - 10, y - 4))));
+            postings.push(placed(key + 3, "noise", Some((key as i16 * 40, 0))));
+            for other in 0..5 {
+                postings.push(placed(key, &format!("crowd{other}"), None));
+                postings.push(placed(key + 3, &format!("crowd{other}"), None));
+            }
+        }
+        let sharers = Sharers::rank(postings, None, &searched);
+        let by_weight = sharers.candidates(2, 4);
+        assert!(
+            by_weight.iter().all(|(sha, _)| sha.starts_with("chance")),
+            "{by_weight:?}"
+        );
+        let with_voted = sharers.candidates_then_voted(2, 4, 2);
+        assert_eq!(
+            with_voted[..4],
+            by_weight[..],
+            "the weight's candidates all kept"
+        );
+        assert_eq!(with_voted[4], ("orig".to_string(), 3), "{with_voted:?}");
+        assert_eq!(with_voted.len(), 6, "{with_voted:?}");
+        // None taken twice, and none beyond what there is.
+        let all = sharers.candidates_then_voted(2, 30, 10);
+        let distinct: HashSet<&str> = all.iter().map(|(sha, _)| sha.as_str()).collect();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
+        assert_eq!(all.len(), sharers.everywhere.len());
     }
 }

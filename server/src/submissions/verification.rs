@@ -618,7 +618,10 @@ pub enum WorkImage<'a> {
 /// taken out too. Otherwise the photo is indexed at once, so that
 /// a check running beside this one (another checker, another instance)
 /// finds it, and the index is looked at again with every candidate compared
-/// (each once), a photo indexed meanwhile included. The first look is kept
+/// (each once), a photo indexed meanwhile included, and then the few
+/// likeliest by votes not compared yet (the shared keys that agree on where
+/// the paper moved: a copy turned a little whose original ranks low by
+/// weight; see [`crate::evidence::candidates`]). The first look is kept
 /// to one comparison so that the photo is indexed early: two photos of one
 /// paper sent together are checked side by side, and the later one finds
 /// the earlier only if that is indexed before its own last look. If the
@@ -661,16 +664,13 @@ where
     // it twice; a later repeat already found is not compared again. What
     // `sides` said of a candidate is kept for the next look.
     let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
+    let sharers = |keys: &[PlacedKey]| store::ranked_sharers(db, common, sha, keys, village);
     let mut look = |search: &mut ReuseSearch<T, L>,
                     mine: &Fingerprint,
-                    keys: &[PlacedKey],
-                    order: Order,
+                    candidates: Vec<(String, usize)>,
                     from: usize,
                     compared_at_most: usize|
      -> Result<(), camket_schema::DbError> {
-        let candidates = store::ranked_sharers(db, common, sha, keys, village)?
-            .ordered(order)
-            .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
         let mut compared = 0;
         for (candidate, shared) in candidates {
             let compared_with_this_fingerprint = search.candidates[from..]
@@ -715,8 +715,8 @@ where
     look(
         &mut search,
         mine,
-        &mine.keypoints.strongest_keys(),
-        Order::ByWeight,
+        sharers(&mine.keypoints.strongest_keys())?
+            .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
         0,
         1,
     )?;
@@ -733,10 +733,13 @@ where
     look(
         &mut search,
         mine,
-        &placed,
-        Order::ByWeight,
+        sharers(&placed)?.candidates_then_voted(
+            similarity::MIN_SHARED_KEYS,
+            similarity::CANDIDATES_COMPARED,
+            similarity::VOTED_AFTER_WEIGHT,
+        ),
         0,
-        similarity::CANDIDATES_COMPARED,
+        similarity::CANDIDATES_COMPARED + similarity::VOTED_AFTER_WEIGHT,
     )?;
     // The drawing's keys rank its candidates by votes (see
     // `evidence::candidates`).
@@ -755,8 +758,9 @@ where
         look(
             &mut search,
             &nearer,
-            &nearer.keypoints.placed_keys(),
-            Order::ByVotes,
+            sharers(&nearer.keypoints.placed_keys())?
+                .ordered(Order::ByVotes)
+                .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
             from,
             similarity::CANDIDATES_COMPARED,
         )?;

@@ -1349,6 +1349,24 @@ per_backend! {
             88,
             &ExifSpec { taken_local: Some(later.naive_local()), offset: None, gps: Some(H1) },
         );
+        // Only the third look, the photo drawn larger, finds it: as is, it
+        // does not line up with the first photo.
+        {
+            use camket::evidence::keypoints::nearer;
+            use camket::evidence::photo::{inspect, PhotoLimits};
+            use camket::evidence::similarity::{same_paper, Fingerprint};
+            let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("offset");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let inspected = |name: &str, bytes: &[u8]| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, bytes).expect("write");
+                inspect(&path, PhotoLimits::default(), offset).expect("inspected")
+            };
+            let (first, again) = (inspected("first", &paper(33, when, Some(H1))), inspected("again", &farther));
+            assert_eq!(same_paper(&again.fingerprint, &first.fingerprint), None);
+            let drawn_larger = Fingerprint::of(&nearer(&again.work));
+            assert!(same_paper(&drawn_larger, &first.fingerprint).is_some());
+        }
         let send = |household: &str, at, photo: Vec<u8>| {
             let visit =
                 Visit::commitment(&fx, "V1", Some(homes[household]), "relative_abroad", at, Some(H1), photo);

@@ -638,8 +638,9 @@ pub fn scale(
 /// the search took from each ranks (`CANDIDATES_COMPARED` in all, from both
 /// in turn), how many keys they share and how many of those the original
 /// alone holds, the weights and votes that ranked it, and what comparing the
-/// two says; where the second look took it (with the likeliest by votes
-/// after those by weight), if it did; then the same for the search's third
+/// two says; its place in the list the second look goes through (those by
+/// weight, then by votes), if it is there (the search passes over the one
+/// the first look compared); then the same for the search's third
 /// look, the photo drawn larger, whose candidates go by votes.
 fn why_missed(
     db: &Db,

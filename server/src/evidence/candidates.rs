@@ -68,7 +68,7 @@ pub struct Sharer {
 impl Sharer {
     /// The most shared keys whose keypoints lie a like distance apart in the
     /// two photos (see [`votes`]). Counted when asked: a copy shares
-    /// thousands of keys, and only the look that ranks by votes needs them.
+    /// thousands of keys, and only the looks after the first need them.
     pub fn votes(&self) -> usize {
         votes(&self.offsets)
     }
@@ -90,20 +90,18 @@ pub enum Order {
 /// outrank one whose postings keep no place (written before places were
 /// kept), which then both go by weight.
 pub fn votes(offsets: &[(i32, i32)]) -> usize {
-    let mut most = 0;
-    for (x, y) in offsets {
-        let agreeing = offsets
-            .iter()
-            .filter(|(other_x, other_y)| {
-                (x - other_x).abs() <= VOTE_REACH && (y - other_y).abs() <= VOTE_REACH
-            })
-            .count();
-        most = most.max(agreeing);
-        // A copy's keys nearly all agree: counting stops once all do.
-        if most == offsets.len() {
-            break;
-        }
-    }
+    let most = offsets
+        .iter()
+        .map(|(x, y)| {
+            offsets
+                .iter()
+                .filter(|(other_x, other_y)| {
+                    (x - other_x).abs() <= VOTE_REACH && (y - other_y).abs() <= VOTE_REACH
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
     if most < 2 {
         0
     } else {
@@ -260,26 +258,27 @@ impl Sharers {
             .collect()
     }
 
-    /// The `limit` [`Sharers::candidates`] by weight, then up to `voted`
-    /// more: the likeliest by votes of those not taken yet. A copy turned 3°
+    /// The `limit` [`Sharers::candidates`] by weight, then the likeliest by
+    /// votes of those not taken yet (at most `limit + voted`): the search
+    /// compares `voted` more than `limit`, so those by votes fill in for
+    /// any it passes over (compared already, or not counting). A copy turned 3°
     /// whose original ranks low by weight often has the most votes (its
     /// corners moved alike), while a new photo of a paper taken a little
     /// nearer or farther has spread its corners beyond the reach and is
     /// found by weight: the weight's candidates are all kept (BENCHMARKS §7,
     /// "Votes in the second look").
     pub fn candidates_then_voted(
-        &self,
+        self,
         min_shared: usize,
         limit: usize,
         voted: usize,
     ) -> Vec<(String, usize)> {
         let mut chosen = self.candidates(min_shared, limit);
-        let by_votes = self.clone().ordered(Order::ByVotes);
-        let more: Vec<(String, usize)> = by_votes
+        let more: Vec<(String, usize)> = self
+            .ordered(Order::ByVotes)
             .candidates(min_shared, limit + voted)
             .into_iter()
             .filter(|(sha, _)| !chosen.iter().any(|(taken, _)| taken == sha))
-            .take(voted)
             .collect();
         chosen.extend(more);
         chosen
@@ -598,9 +597,10 @@ mod tests {
 
     #[test]
     fn the_likeliest_by_votes_follow_the_candidates_by_weight() {
-        // Ten heavy chance sharers (two keys each, their own), then "orig"
-        // (three keys shared with five others, all agreeing), "noise" (three
-        // such keys that do not agree).
+        // Ten heavy chance sharers (two keys each, their own, 7 px apart:
+        // two votes each), five "crowd" photos holding six keys each without
+        // places (no vote), then "orig" (three of those keys, all agreeing:
+        // three votes) and "noise" (the other three, 33 px apart: none).
         let searched: foldhash::HashMap<i64, Place> = (0..40)
             .map(|key| (key, (100 + key as i16 * 7, 200)))
             .collect();
@@ -631,18 +631,22 @@ mod tests {
             by_weight.iter().all(|(sha, _)| sha.starts_with("chance")),
             "{by_weight:?}"
         );
-        let with_voted = sharers.candidates_then_voted(2, 4, 2);
+        let with_voted = sharers.clone().candidates_then_voted(2, 4, 2);
         assert_eq!(
             with_voted[..4],
             by_weight[..],
             "the weight's candidates all kept"
         );
+        // Then by votes, of the first six: orig (three votes), then the
+        // chance sharers (two) not taken yet.
         assert_eq!(with_voted[4], ("orig".to_string(), 3), "{with_voted:?}");
+        assert_eq!(with_voted[5], ("chance4".to_string(), 2), "{with_voted:?}");
         assert_eq!(with_voted.len(), 6, "{with_voted:?}");
         // None taken twice, and none beyond what there is.
+        let everyone = sharers.everywhere.len();
         let all = sharers.candidates_then_voted(2, 30, 10);
         let distinct: HashSet<&str> = all.iter().map(|(sha, _)| sha.as_str()).collect();
         assert_eq!(distinct.len(), all.len(), "{all:?}");
-        assert_eq!(all.len(), sharers.everywhere.len());
+        assert_eq!(all.len(), everyone);
     }
 }

@@ -648,23 +648,41 @@ mod tests {
             seed: 9,
             paper_shift: (0, 0),
         };
-        // Decoded scaled (4000 × 3000, at 1/8) and whole (1200 × 900).
-        for (n, (width, height)) in [(4000, 3000), (1200, 900)].into_iter().enumerate() {
-            let bytes = jpeg(
-                &PaperPhoto::new(scene, 4).with_size(width, height).render(),
-                88,
-            );
+        // A JPEG decoded scaled at 1/8 (4000 × 3000) and at 1/2 (1200 × 900)
+        // by libjpeg-turbo, one decoded whole (800 × 600: half would be
+        // under the work image), and a PNG.
+        let photos = [
+            (4000, 3000, ImageFormat::Jpeg),
+            (1200, 900, ImageFormat::Jpeg),
+            (800, 600, ImageFormat::Jpeg),
+            (800, 600, ImageFormat::Png),
+        ];
+        for (n, (width, height, format)) in photos.into_iter().enumerate() {
+            let image = PaperPhoto::new(scene, 4).with_size(width, height).render();
+            let bytes = match format {
+                ImageFormat::Png => {
+                    let mut png = std::io::Cursor::new(Vec::new());
+                    image.write_to(&mut png, ImageFormat::Png).expect("PNG");
+                    png.into_inner()
+                }
+                _ => jpeg(&image, 88),
+            };
             let path =
-                std::env::temp_dir().join(format!("camket-again-{}-{n}.jpg", std::process::id()));
+                std::env::temp_dir().join(format!("camket-again-{}-{n}", std::process::id()));
             std::fs::write(&path, &bytes).expect("write");
             let inspected = inspect(&path, PhotoLimits::default(), offset);
             let again = work_image_of(&path, PhotoLimits::default(), offset);
             let _ = std::fs::remove_file(&path);
             let (inspected, again) = (inspected.expect("inspected"), again.expect("decoded"));
+            let sent_as = match format {
+                ImageFormat::Png => PhotoFormat::Png,
+                _ => PhotoFormat::Jpeg,
+            };
+            assert_eq!(inspected.format, sent_as);
             assert_eq!(again.dimensions(), inspected.work.dimensions());
             assert!(
                 again == inspected.work,
-                "{width} × {height}: the same pixels"
+                "{width} × {height} {format:?}: the same pixels"
             );
         }
         let missing = std::env::temp_dir().join("camket-no-such-photo.jpg");

@@ -40,6 +40,9 @@ pub struct Metrics {
     pub evidence_wait: Histogram,
     /// Reads and writes of the photo store that failed.
     pub photo_store_errors: IntCounter,
+    /// Photos decoded again by a check run again after a stop, to be drawn
+    /// larger (see `verification::WorkImage`).
+    pub photos_decoded_again: IntCounter,
 }
 
 fn registered<T: prometheus::core::Collector + Clone + 'static>(
@@ -105,6 +108,13 @@ impl Metrics {
                 IntCounter::new(
                     "photo_store_errors_total",
                     "Failed photo-store reads and writes",
+                ),
+            )?,
+            photos_decoded_again: registered(
+                &registry,
+                IntCounter::new(
+                    "evidence_photos_decoded_again_total",
+                    "Photos decoded again by a check run again after a stop, to be drawn larger",
                 ),
             )?,
             registry,

@@ -35,6 +35,7 @@ per_backend! {
             "camket_evidence_backlog 0",
             "camket_coverage_villages_pending 0",
             "camket_evidence_photos_checked_total 0",
+            "camket_evidence_photos_decoded_again_total 0",
             "camket_photo_store_errors_total 0",
             "camket_db_pool_max ",
             "camket_db_write_turns_timed_out_total 0",

@@ -1391,29 +1391,53 @@ per_backend! {
         let checked = settled(&surveyor, second);
         said_again(&checked);
         let sha = checked["photos"][0]["sha256"].as_str().expect("sha").to_string();
+        // And a plain copy of the first photo, found at the first look.
+        let copied_at = later + Duration::minutes(20);
+        let copy = synthetic::jpeg_with_exif(
+            &image::load_from_memory(&paper(33, when, Some(H1))).expect("decode"),
+            70,
+            &ExifSpec { taken_local: Some(copied_at.naive_local()), offset: None, gps: Some(H1) },
+        );
+        let third = send("H3", copied_at, copy);
+        let said_copy = |checked: &Value| {
+            assert_eq!(flag_codes(checked), vec!["duplicate_photo"], "{checked}");
+            assert_eq!(checked["flags"][0]["other_submission"], first, "{checked}");
+        };
+        said_copy(&settled(&surveyor, third));
 
-        // The server stops after the photo was decoded and before its
-        // submission was settled: the check runs again after the restart, on
-        // the photo's kept fingerprint, and still draws it larger to find the
-        // paper it repeats.
+        // The server stops after the photos were decoded and before their
+        // submissions were settled: their checks run again after the
+        // restart, on the photos' kept fingerprints. The photo from farther
+        // is decoded again and drawn larger to find the paper it repeats;
+        // the copy, found without it, is not decoded again.
         fx.server.terminate();
         let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
         let execute = |sql: &str| -> Result<usize, camket_schema::DbError> {
             use diesel::RunQueryDsl;
             Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
         };
-        for sql in [
-            format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {second}"),
-            format!("DELETE FROM submission_flags WHERE submission_id = {second}"),
-        ] {
-            assert_eq!(execute(&sql).expect("sql"), 1, "{sql}");
+        for id in [second, third] {
+            for sql in [
+                format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"),
+                format!("DELETE FROM submission_flags WHERE submission_id = {id}"),
+            ] {
+                assert_eq!(execute(&sql).expect("sql"), 1, "{sql}");
+            }
         }
         let photo = camket::submissions::store::photo(&db, &sha)
             .expect("read")
             .expect("the photo's row");
         assert!(photo.verified_at.is_some(), "decoded by the first check");
-        fx.server = fx.env.start();
+        let scraper = "scraper-token-for-tests-2";
+        fx.server = fx.env.start_with(&[("CAMKET_METRICS_TOKEN", scraper)]);
         let surveyor = fx.login("surveyor");
         said_again(&settled(&surveyor, second));
+        said_copy(&settled(&surveyor, third));
+        let scrape = fx.server.anonymous().with_token(scraper).get("/metrics");
+        assert!(
+            scrape.text.contains("camket_evidence_photos_decoded_again_total 1"),
+            "{}",
+            scrape.text
+        );
     }
 }

@@ -395,13 +395,15 @@ fn work_image_again(state: &AppState, sha: &str) -> Option<GrayImage> {
             return None;
         }
     };
-    photo::work_image_of(
+    let work = photo::work_image_of(
         original.path(),
         config.photo_limits(),
         config.local_offset(),
     )
     .map_err(|error| tracing::warn!(%error, sha, "cannot decode the photo again to draw it larger"))
-    .ok()
+    .ok()?;
+    state.metrics.photos_decoded_again.inc();
+    Some(work)
 }
 
 /// Photo `sha`'s fingerprint as its check kept it in `photos`; `None` when

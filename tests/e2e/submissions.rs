@@ -23,6 +23,55 @@ fn flag_codes(body: &Value) -> Vec<String> {
 
 const H1: (f64, f64) = (19.01, 105.01);
 
+/// Sends a signed `relative_abroad` commitment for `household` of V1,
+/// photographed at H1 at `at`; its id.
+fn send_commitment(
+    fx: &crate::fixture::Fixture,
+    surveyor: &Client,
+    household: i64,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    photo: Vec<u8>,
+) -> i64 {
+    let visit = Visit::commitment(
+        fx,
+        "V1",
+        Some(household),
+        "relative_abroad",
+        at,
+        Some(H1),
+        photo,
+    );
+    let sent = visit.send(surveyor);
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    sent.body["id"].as_i64().expect("id")
+}
+
+/// Runs `sql` on the database (of a stopped server); the rows it touched.
+fn execute(db: &camket_schema::Db, sql: &str) -> usize {
+    use diesel::RunQueryDsl;
+    let run = || -> Result<usize, camket_schema::DbError> {
+        Ok(camket_schema::with_conn!(db, |conn| diesel::sql_query(
+            sql
+        )
+        .execute(conn))?)
+    };
+    run().expect(sql)
+}
+
+/// Puts submission `id` back in the evidence backlog without its flags, as
+/// when the server stopped after decoding its photos and before settling
+/// it; the flags taken off.
+fn as_if_stopped_mid_check(db: &camket_schema::Db, id: i64) -> usize {
+    let pending = format!(
+        "UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"
+    );
+    assert_eq!(execute(db, &pending), 1, "{pending}");
+    execute(
+        db,
+        &format!("DELETE FROM submission_flags WHERE submission_id = {id}"),
+    )
+}
+
 per_backend! {
     fn a_surveyor_submits_a_commitment_and_an_officer_approves_it(backend) {
         let fx = with_forms(backend, &[]);
@@ -609,15 +658,8 @@ per_backend! {
             .split(';')
             .find(|statement| statement.contains("UPDATE photo_keys"))
             .expect("the migration fills the villages");
-        let execute = |sql: &str| {
-            use diesel::RunQueryDsl;
-            let run = || -> Result<usize, camket_schema::DbError> {
-                Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
-            };
-            run().expect(sql)
-        };
-        assert_eq!(execute("UPDATE photo_keys SET village_id = NULL"), before.len());
-        assert_eq!(execute(fill), before.len());
+        assert_eq!(execute(&db, "UPDATE photo_keys SET village_id = NULL"), before.len());
+        assert_eq!(execute(&db, fill), before.len());
         assert_eq!(postings(), before);
         assert!(indexed.contains(crate::crashes::hex_sha256(&reused).as_str()));
         assert!(!indexed.contains(copy_sha.as_str()) && !indexed.contains(again_sha.as_str()));
@@ -1206,16 +1248,9 @@ per_backend! {
                 gps: Some(H1),
             },
         );
-        let send = |household: &str, at, photo: Vec<u8>| {
-            let visit =
-                Visit::commitment(&fx, "V1", Some(homes[household]), "relative_abroad", at, Some(H1), photo);
-            let sent = visit.send(&surveyor);
-            assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
-            sent.body["id"].as_i64().expect("id")
-        };
-        let first = send("H1", when, original);
+        let first = send_commitment(&fx, &surveyor, homes["H1"], when, original);
         settled(&surveyor, first);
-        let second = send("H2", later, copy);
+        let second = send_commitment(&fx, &surveyor, homes["H2"], later, copy);
         let checked = settled(&surveyor, second);
         assert_eq!(flag_codes(&checked), vec!["duplicate_photo"], "checked in order: {checked}");
 
@@ -1224,20 +1259,8 @@ per_backend! {
         // check ends first, or the original's check was put off).
         fx.server.terminate();
         let db = camket_schema::Db::connect(&fx.env.database_url, 4).expect("database");
-        let execute = |sql: &str| -> Result<usize, camket_schema::DbError> {
-            use diesel::RunQueryDsl;
-            Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
-        };
-        let check_again = |id: i64| {
-            for sql in [
-                format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"),
-                format!("DELETE FROM submission_flags WHERE submission_id = {id}"),
-            ] {
-                execute(&sql).expect("sql");
-            }
-        };
-        execute("DELETE FROM photo_keys").expect("empty the index");
-        check_again(second);
+        execute(&db, "DELETE FROM photo_keys");
+        assert_eq!(as_if_stopped_mid_check(&db, second), 1, "its flag");
         let scraper = "scraper-token-for-tests-1";
         fx.server = fx.env.start_with(&[("CAMKET_METRICS_TOKEN", scraper)]);
         let surveyor = fx.login("surveyor");
@@ -1252,7 +1275,7 @@ per_backend! {
         assert_eq!(approved.status, 200, "{}", approved.text);
 
         // The original's check finds its later copy in the index and flags it.
-        check_again(first);
+        assert_eq!(as_if_stopped_mid_check(&db, first), 0, "no flag");
         let original_checked = settled(&surveyor, first);
         assert_eq!(flag_codes(&original_checked), Vec::<String>::new(), "{original_checked}");
         let copy = officer.get(&format!("/api/v1/submissions/{second}")).body;
@@ -1320,8 +1343,7 @@ per_backend! {
         // Had the copy's own check found the original too, its flag would
         // not be written twice.
         fx.server.terminate();
-        execute(&format!("UPDATE submissions SET evidence_pending = TRUE WHERE id = {second}"))
-            .expect("sql");
+        execute(&db, &format!("UPDATE submissions SET evidence_pending = TRUE WHERE id = {second}"));
         let flags: Vec<camket::evidence::Flag> =
             serde_json::from_str(&get(&db, second).expect("read").expect("row").0.flags).expect("flags");
         assert!(settle_evidence(&db, second, &flags).expect("settle"));
@@ -1367,16 +1389,9 @@ per_backend! {
             let drawn_larger = Fingerprint::of(&nearer(&again.work));
             assert!(same_paper(&drawn_larger, &first.fingerprint).is_some());
         }
-        let send = |household: &str, at, photo: Vec<u8>| {
-            let visit =
-                Visit::commitment(&fx, "V1", Some(homes[household]), "relative_abroad", at, Some(H1), photo);
-            let sent = visit.send(&surveyor);
-            assert_eq!(sent.status, 201, "{backend:?}: {}", sent.text);
-            sent.body["id"].as_i64().expect("id")
-        };
-        let first = send("H1", when, paper(33, when, Some(H1)));
+        let first = send_commitment(&fx, &surveyor, homes["H1"], when, paper(33, when, Some(H1)));
         settled(&surveyor, first);
-        let second = send("H2", later, farther);
+        let second = send_commitment(&fx, &surveyor, homes["H2"], later, farther);
         let said_again = |checked: &Value| {
             assert_eq!(flag_codes(checked), vec!["duplicate_photo"], "{checked}");
             assert_eq!(checked["flags"][0]["other_submission"], first, "{checked}");
@@ -1398,7 +1413,7 @@ per_backend! {
             70,
             &ExifSpec { taken_local: Some(copied_at.naive_local()), offset: None, gps: Some(H1) },
         );
-        let third = send("H3", copied_at, copy);
+        let third = send_commitment(&fx, &surveyor, homes["H3"], copied_at, copy);
         let said_copy = |checked: &Value| {
             assert_eq!(flag_codes(checked), vec!["duplicate_photo"], "{checked}");
             assert_eq!(checked["flags"][0]["other_submission"], first, "{checked}");
@@ -1412,17 +1427,8 @@ per_backend! {
         // the copy, found without it, is not decoded again.
         fx.server.terminate();
         let db = camket_schema::Db::connect(&fx.env.database_url, 2).expect("database");
-        let execute = |sql: &str| -> Result<usize, camket_schema::DbError> {
-            use diesel::RunQueryDsl;
-            Ok(camket_schema::with_conn!(&db, |conn| diesel::sql_query(sql).execute(conn))?)
-        };
         for id in [second, third] {
-            for sql in [
-                format!("UPDATE submissions SET evidence_pending = TRUE, flags = '[]', risk = 0 WHERE id = {id}"),
-                format!("DELETE FROM submission_flags WHERE submission_id = {id}"),
-            ] {
-                assert_eq!(execute(&sql).expect("sql"), 1, "{sql}");
-            }
+            assert_eq!(as_if_stopped_mid_check(&db, id), 1, "its flag");
         }
         let photo = camket::submissions::store::photo(&db, &sha)
             .expect("read")

@@ -263,10 +263,9 @@ impl Sharers {
     /// compares `voted` more than `limit`, so those by votes fill in for
     /// any it passes over (compared already, or not counting). A copy turned 3°
     /// whose original ranks low by weight often has the most votes (its
-    /// corners moved alike), while a new photo of a paper taken a little
-    /// nearer or farther has spread its corners beyond the reach and is
-    /// found by weight: the weight's candidates are all kept (BENCHMARKS §7,
-    /// "Votes in the second look").
+    /// corners moved alike). The weight's candidates are all kept, for the
+    /// photos found by weight: ranking them all by votes was measured among
+    /// 1,000 papers only (BENCHMARKS §7, "Votes in the second look").
     pub fn candidates_then_voted(
         self,
         min_shared: usize,

@@ -1362,7 +1362,8 @@ per_backend! {
         let surveyor = fx.login("surveyor");
         let when = local(3, 9);
         let later = when + Duration::minutes(40);
-        // The paper of `paper(33, ..)`, moved and turned on the table and
+        let original = paper(33, when, Some(H1));
+        // The paper of `original`, moved and turned on the table and
         // photographed from farther away: three quarters of its size.
         let farther = synthetic::jpeg_with_exif(
             &PaperPhoto::new(Scene { seed: 5, paper_shift: (24, 18) }, 33)
@@ -1384,12 +1385,12 @@ per_backend! {
                 std::fs::write(&path, bytes).expect("write");
                 inspect(&path, PhotoLimits::default(), offset).expect("inspected")
             };
-            let (first, again) = (inspected("first", &paper(33, when, Some(H1))), inspected("again", &farther));
+            let (first, again) = (inspected("first", &original), inspected("again", &farther));
             assert_eq!(same_paper(&again.fingerprint, &first.fingerprint), None);
             let drawn_larger = Fingerprint::of(&nearer(&again.work));
             assert!(same_paper(&drawn_larger, &first.fingerprint).is_some());
         }
-        let first = send_commitment(&fx, &surveyor, homes["H1"], when, paper(33, when, Some(H1)));
+        let first = send_commitment(&fx, &surveyor, homes["H1"], when, original.clone());
         settled(&surveyor, first);
         let second = send_commitment(&fx, &surveyor, homes["H2"], later, farther);
         let said_again = |checked: &Value| {
@@ -1409,7 +1410,7 @@ per_backend! {
         // And a plain copy of the first photo, found at the first look.
         let copied_at = later + Duration::minutes(20);
         let copy = synthetic::jpeg_with_exif(
-            &image::load_from_memory(&paper(33, when, Some(H1))).expect("decode"),
+            &image::load_from_memory(&original).expect("decode"),
             70,
             &ExifSpec { taken_local: Some(copied_at.naive_local()), offset: None, gps: Some(H1) },
         );

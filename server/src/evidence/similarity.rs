@@ -29,9 +29,9 @@ pub const CANDIDATES_COMPARED: usize = 26;
 
 /// Compared after the [`CANDIDATES_COMPARED`] by weight in the search's
 /// second look: the likeliest by votes not compared yet, in place of any
-/// the look passes over (see `candidates::Sharers::candidates_then_voted`). Among 1,000 papers, one
-/// of the two turned copies missed had the most votes of its village
-/// (BENCHMARKS §7, "Votes in the second look").
+/// the look passes over (see `candidates::Sharers::candidates_then_voted`).
+/// Among 1,000 papers, one of the two turned copies missed had the most
+/// votes of its village (BENCHMARKS §7, "Votes in the second look").
 pub const VOTED_AFTER_WEIGHT: usize = 4;
 
 /// Fewest shared keypoint keys for an earlier photo to be taken from the

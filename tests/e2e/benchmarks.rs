@@ -256,6 +256,14 @@ per_backend! {
             "the same papers photographed again from farther are found: {scale}"
         );
         assert_eq!(scale["reshots_farther_flagged_as_another_paper"], 0, "{scale}");
+        for set in ["reshots_a_little_farther", "reshots_a_little_nearer"] {
+            assert_eq!(scale[set], 2, "{set}: {scale}");
+            assert_eq!(
+                scale[format!("{set}_flagged")], scale[set],
+                "{set}: the papers photographed again a little farther or nearer are found: {scale}"
+            );
+            assert_eq!(scale[format!("{set}_flagged_as_another_paper")], 0, "{set}: {scale}");
+        }
         assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
         for kind in ["check_ms_copies", "check_ms_new_papers"] {

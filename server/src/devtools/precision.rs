@@ -200,9 +200,59 @@ fn photographed_again(first: PaperPhoto) -> PaperPhoto {
 /// [`photographed_again`], with the paper three quarters of its size in the
 /// first photo, and other sensor noise.
 fn photographed_from_farther(first: PaperPhoto) -> PaperPhoto {
+    photographed_again_at(first, FARTHER_SCALE)
+}
+
+/// The size of a paper photographed from farther, against the first photo's.
+const FARTHER_SCALE: f32 = 0.75;
+
+/// One set of new photos of earlier papers in `bench reuse-scale`.
+struct ReshotSet {
+    /// What the set's figures are named after.
+    prefix: &'static str,
+    /// The paper's size against its first photo's.
+    scale: f32,
+    /// Where the set's papers start (each set after the first two takes
+    /// other papers than the sets before it).
+    first_paper: usize,
+    /// What a missed photo of the set is, in the figures.
+    how: &'static str,
+}
+
+/// The sets of new photos `bench reuse-scale` checks, in that order.
+const RESHOT_SETS: [ReshotSet; 4] = [
+    ReshotSet {
+        prefix: "reshots",
+        scale: 1.0,
+        first_paper: 13,
+        how: "photographed again",
+    },
+    ReshotSet {
+        prefix: "reshots_farther",
+        scale: FARTHER_SCALE,
+        first_paper: 13,
+        how: "photographed again from farther",
+    },
+    ReshotSet {
+        prefix: "reshots_a_little_farther",
+        scale: 0.9,
+        first_paper: 401,
+        how: "photographed again a little farther (0.9 of the size)",
+    },
+    ReshotSet {
+        prefix: "reshots_a_little_nearer",
+        scale: 1.1,
+        first_paper: 809,
+        how: "photographed again a little nearer (1.1 times the size)",
+    },
+];
+
+/// As [`photographed_again`], with the paper `scale` times its size in the
+/// first photo (the phone held farther or nearer), and other sensor noise.
+fn photographed_again_at(first: PaperPhoto, scale: f32) -> PaperPhoto {
     let again = photographed_again(first);
     again.shot(Shot {
-        scale: 0.75,
+        scale,
         take: again.shot.take + 1,
         ..again.shot
     })
@@ -545,21 +595,25 @@ pub fn scale(
     // The same papers photographed again (as in the precision set), a quarter
     // as many as the checks, after them so that the figures above stay
     // comparable with earlier runs; then as many from farther away, after
-    // those for the same reason.
+    // those for the same reason; then, of other papers (a missed new photo
+    // stays in the index and holds its paper's keys too), as many with the
+    // paper a little smaller and a little larger than in the first photo.
     let reshots = checks.div_ceil(4);
     let mut reshot_figures = serde_json::Map::new();
-    for (prefix, farther) in [("reshots", false), ("reshots_farther", true)] {
+    for set in RESHOT_SETS {
+        let prefix = set.prefix;
+        let farther = set.scale == FARTHER_SCALE;
         let (mut reshot_ms, mut reshots_flagged, mut reshots_named) = (Vec::new(), 0, 0);
         let (mut reshots_missed, mut reshots_as_another) = (Vec::new(), 0);
         // Where the third look took the original of each found from farther.
         let mut found_at = Vec::new();
         for k in 0..reshots {
-            let original_paper = (k * 104_729 + 13) % earlier.max(1);
+            let original_paper = (k * 104_729 + set.first_paper) % earlier.max(1);
             let first = first_photo(original_paper, size);
-            let again = if farther {
-                photographed_from_farther(first)
-            } else {
+            let again = if set.scale == 1.0 {
                 photographed_again(first)
+            } else {
+                photographed_again_at(first, set.scale)
             };
             let jpeg = synthetic::jpeg(&again.render(), 90);
             let village = villages.of_reuse(original_paper, earlier);
@@ -584,11 +638,7 @@ pub fn scale(
                     &checked,
                     village,
                     original,
-                    if farther {
-                        "photographed again from farther"
-                    } else {
-                        "photographed again"
-                    },
+                    set.how,
                 )),
             }
         }

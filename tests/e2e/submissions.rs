@@ -1372,10 +1372,10 @@ per_backend! {
             88,
             &ExifSpec { taken_local: Some(later.naive_local()), offset: None, gps: Some(H1) },
         );
-        // Only the third look, the photo drawn larger, finds it: as is, it
-        // does not line up with the first photo.
+        // Only the photo drawn 1.4 times larger finds it: as is, it does
+        // not line up with the first photo.
         {
-            use camket::evidence::keypoints::nearer;
+            use camket::evidence::keypoints::{drawn, FROM_FARTHER};
             use camket::evidence::photo::{inspect, PhotoLimits};
             use camket::evidence::similarity::{same_paper, Fingerprint};
             let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("offset");
@@ -1387,7 +1387,7 @@ per_backend! {
             };
             let (first, again) = (inspected("first", &original), inspected("again", &farther));
             assert_eq!(same_paper(&again.fingerprint, &first.fingerprint), None);
-            let drawn_larger = Fingerprint::of(&nearer(&again.work));
+            let drawn_larger = Fingerprint::of(&drawn(&again.work, FROM_FARTHER));
             assert!(same_paper(&drawn_larger, &first.fingerprint).is_some());
         }
         let first = send_commitment(&fx, &surveyor, homes["H1"], when, original.clone());

@@ -339,24 +339,44 @@ pub fn work_image(image: &DynamicImage) -> GrayImage {
     super::photo::shrink(image, WORK_LONG_SIDE).to_luma8()
 }
 
-/// How much larger [`nearer`] draws the work image: 7 / 5, 1.4 times. A new
-/// photo of a paper lines up with the first at work size while the paper is
-/// 0.85 to 1.25 times its size in the first (the phone held a little farther
-/// or nearer); drawn 1.4 times larger, a photo whose paper is 0.6 to 0.85
-/// times its size lines up too (BENCHMARKS §7, "A paper photographed from
-/// farther").
-const NEARER_RATIO: (u32, u32) = (7, 5);
+/// A size the search draws a photo's grey work image at: `times.0 /
+/// times.1` its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drawing {
+    /// The ratio, as a fraction (whole pixels: `div_ceil` of each side).
+    pub times: (u32, u32),
+}
 
-/// The work image drawn larger (see [`NEARER_RATIO`]), as if the photo
-/// had been taken nearer: its paper then has the size it has in a photo taken
-/// from nearer, to be compared with those. It is resampled, not decoded
-/// again, so it holds no detail the work image does not: BRIEF compares
-/// smoothed patches, and the comparison's tiles are coarser still.
-pub fn nearer(work: &GrayImage) -> GrayImage {
+/// The drawings the search looks with after the photo as it is, in turn.
+/// A new photo of a paper shares its keys and lines up with the first photo
+/// while the paper is within about a twentieth of its size there (BRIEF's
+/// comparisons cover a fixed patch); 0.9 or 1.1 times, half of them are
+/// lost (BENCHMARKS §7, "Drawings a little larger and smaller"). So the
+/// photo is drawn 1.1 times larger (a paper photographed a little farther:
+/// about 0.86 to 0.95 of its size), 1 / 1.1 times (a little nearer: about
+/// 1.05 to 1.15),
+/// and then 1.4 times ([`FROM_FARTHER`]), in the order such photos are
+/// likely.
+pub const DRAWINGS: [Drawing; 3] = [
+    Drawing { times: (11, 10) },
+    Drawing { times: (10, 11) },
+    FROM_FARTHER,
+];
+
+/// The drawing 1.4 times larger: a photo whose paper is 0.6 to 0.85 times
+/// its size in the first photo lines up drawn so (BENCHMARKS §7, "A paper
+/// photographed from farther").
+pub const FROM_FARTHER: Drawing = Drawing { times: (7, 5) };
+
+/// The work image drawn at `drawing`'s size, as if the photo had been taken
+/// nearer or farther: its paper then has the size it has in such a photo,
+/// to be compared with those. It is resampled, not decoded again.
+pub fn drawn(work: &GrayImage, drawing: Drawing) -> GrayImage {
+    let (times, than) = drawing.times;
     image::imageops::resize(
         work,
-        (work.width() * NEARER_RATIO.0).div_ceil(NEARER_RATIO.1),
-        (work.height() * NEARER_RATIO.0).div_ceil(NEARER_RATIO.1),
+        (work.width() * times).div_ceil(than),
+        (work.height() * times).div_ceil(than),
         image::imageops::FilterType::Triangle,
     )
 }

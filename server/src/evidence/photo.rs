@@ -217,7 +217,7 @@ pub struct InspectedPhoto {
     /// What the photo is compared by to find a reused paper.
     pub fingerprint: Fingerprint,
     /// The grey work image the fingerprint was taken from (kept for a
-    /// search that draws it larger: [`super::keypoints::nearer`]).
+    /// search that draws it larger and smaller: [`super::keypoints::DRAWINGS`]).
     pub work: GrayImage,
 }
 

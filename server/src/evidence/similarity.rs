@@ -588,7 +588,10 @@ mod tests {
         };
         let first = print(&PaperPhoto::new(table, 1).render());
         let drawn_nearer = |photo: &DynamicImage| {
-            Fingerprint::of(&keypoints::nearer(&keypoints::work_image(photo)))
+            Fingerprint::of(&keypoints::drawn(
+                &keypoints::work_image(photo),
+                keypoints::FROM_FARTHER,
+            ))
         };
         let mut wrong = Vec::new();
         for scale in [0.65, 0.75, 0.8] {

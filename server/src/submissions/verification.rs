@@ -580,17 +580,18 @@ pub struct SearchedPhoto<'a> {
     pub sha: &'a str,
     /// Its fingerprint (as decoded now, or as kept).
     pub fingerprint: &'a Fingerprint,
-    /// Its grey work image, for the third look.
+    /// Its grey work image, for the looks with drawings.
     pub work: WorkImage<'a>,
 }
 
 /// Where [`search_reused_paper`] takes the grey work image of the photo it
-/// searches for when it draws it larger (see [`keypoints::nearer`]).
+/// searches for when it draws it larger or smaller (see
+/// [`keypoints::DRAWINGS`]).
 #[derive(Clone, Copy)]
 pub enum WorkImage<'a> {
     /// Decoded now, by this check.
     Decoded(&'a GrayImage),
-    /// Decoded again only if the third look is reached: a check run again
+    /// Decoded again only if the looks with drawings are reached: a check run again
     /// after a stop has the photo's kept fingerprint, not its work image,
     /// and a copy found by the first look should not cost a decode.
     DecodeAgain(&'a dyn Fn() -> Option<GrayImage>),
@@ -631,13 +632,15 @@ pub enum WorkImage<'a> {
 /// the index again: a paper reused many times must not make its own
 /// handwriting "common" and hide its next reuse.
 ///
-/// When neither finds one, a third look draws the photo's grey work image
-/// (`work`, decoded again if need be) larger ([`keypoints::nearer`]) and
-/// compares the drawing with the candidates its keys find, ranked by votes
-/// (the shared keys that agree on where the paper moved; see
-/// [`crate::evidence::candidates`]): a new photo of a paper taken from
-/// farther away, whose paper is too small to line up with the first photo's,
-/// lines up drawn larger. Only the photo's own keys are indexed.
+/// When neither finds one, the next looks draw the photo's grey work image
+/// (`work`, decoded again if need be) a little larger, a little smaller and
+/// then much larger ([`keypoints::DRAWINGS`]), in turn until one finds it,
+/// and compare each drawing with the candidates its keys find, ranked by
+/// votes (the shared keys that agree on where the paper moved; see
+/// [`crate::evidence::candidates`]): a new photo of a paper taken a little
+/// nearer or farther, or from much farther away, whose paper does not share
+/// its keys or line up with the first photo's at its own size, does drawn
+/// at the first photo's. Only the photo's own keys are indexed.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     common: &store::CommonKeys,
@@ -743,7 +746,7 @@ where
         0,
         similarity::CANDIDATES_COMPARED + similarity::VOTED_AFTER_WEIGHT,
     )?;
-    // The drawing's keys rank its candidates by votes (see
+    // A drawing's keys rank its candidates by votes (see
     // `evidence::candidates`).
     let decoded_again;
     let work = match (&search.found, work) {
@@ -755,17 +758,22 @@ where
         }
     };
     if let Some(work) = work {
-        let nearer = Fingerprint::of(&keypoints::nearer(work));
-        let from = search.candidates.len();
-        look(
-            &mut search,
-            &nearer,
-            sharers(&nearer.keypoints.placed_keys())?
-                .ordered(Order::ByVotes)
-                .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
-            from,
-            similarity::CANDIDATES_COMPARED,
-        )?;
+        for drawing in keypoints::DRAWINGS {
+            if search.found.is_some() {
+                break;
+            }
+            let drawn = Fingerprint::of(&keypoints::drawn(work, drawing));
+            let from = search.candidates.len();
+            look(
+                &mut search,
+                &drawn,
+                sharers(&drawn.keypoints.placed_keys())?
+                    .ordered(Order::ByVotes)
+                    .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
+                from,
+                similarity::CANDIDATES_COMPARED,
+            )?;
+        }
     }
     let keys: Vec<i64> = placed.iter().map(|placed| placed.key).collect();
     if search.found.is_some() {

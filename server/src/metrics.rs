@@ -41,7 +41,7 @@ pub struct Metrics {
     /// Reads and writes of the photo store that failed.
     pub photo_store_errors: IntCounter,
     /// Photos decoded again by a check run again after a stop, to be drawn
-    /// larger (see `verification::WorkImage`).
+    /// larger and smaller (see `verification::WorkImage`).
     pub photos_decoded_again: IntCounter,
 }
 
@@ -114,7 +114,7 @@ impl Metrics {
                 &registry,
                 IntCounter::new(
                     "evidence_photos_decoded_again_total",
-                    "Photos decoded again by a check run again after a stop, to be drawn larger",
+                    "Photos decoded again by a check run again after a stop, to be drawn larger and smaller",
                 ),
             )?,
             registry,

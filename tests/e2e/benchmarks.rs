@@ -256,6 +256,10 @@ per_backend! {
             "the same papers photographed again from farther are found: {scale}"
         );
         assert_eq!(scale["reshots_farther_flagged_as_another_paper"], 0, "{scale}");
+        // At this size the second look compares nearly every paper of the
+        // village, drawings or not: this checks the sets are made and
+        // counted; what the drawings find is measured at 1,000 papers and
+        // more (BENCHMARKS §7) and in the unit test of their keys.
         for set in ["reshots_a_little_farther", "reshots_a_little_nearer"] {
             assert_eq!(scale[set], 2, "{set}: {scale}");
             assert_eq!(

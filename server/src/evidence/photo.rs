@@ -536,7 +536,8 @@ pub fn inspect(
 /// The grey work image of the photo at `path`, the same to the pixel as the
 /// one [`inspect`] made from it. The checks keep a photo's fingerprint, not
 /// its work image: a check that runs again after a stop decodes the photo
-/// again with this when it needs the work image (to draw it larger).
+/// again with this when it needs the work image (to draw it larger and
+/// smaller).
 pub fn work_image_of(
     path: &Path,
     limits: PhotoLimits,

@@ -391,7 +391,7 @@ fn work_image_again(state: &AppState, sha: &str) -> Option<GrayImage> {
         Ok(original) => original,
         Err(error) => {
             state.metrics.photo_store_errors.inc();
-            tracing::warn!(%error, sha, "photo store: cannot read the photo to draw it larger");
+            tracing::warn!(%error, sha, "photo store: cannot read the photo to draw it larger and smaller");
             return None;
         }
     };
@@ -400,7 +400,7 @@ fn work_image_again(state: &AppState, sha: &str) -> Option<GrayImage> {
         config.photo_limits(),
         config.local_offset(),
     )
-    .map_err(|error| tracing::warn!(%error, sha, "cannot decode the photo again to draw it larger"))
+    .map_err(|error| tracing::warn!(%error, sha, "cannot decode the photo again to draw it larger and smaller"))
     .ok()?;
     state.metrics.photos_decoded_again.inc();
     Some(work)
@@ -554,7 +554,8 @@ pub struct ReuseSearch<T, L> {
     pub later_repeats: Vec<LaterRepeat<L>>,
     /// The index's candidates in the order they were considered, with the
     /// keys each shares (one considered by the first two looks and by the
-    /// third is named twice).
+    /// looks with drawings is named once for the photo as is and once for
+    /// each drawing).
     pub candidates: Vec<(String, usize)>,
 }
 
@@ -665,8 +666,9 @@ where
     };
     // `from`: where the candidates of looks with this fingerprint start in
     // `search.candidates`. A candidate is compared once with each fingerprint
-    // of the photo (the first two looks share one), so `candidates` may name
-    // it twice; a later repeat already found is not compared again. What
+    // of the photo (the first two looks share one, each drawing has its
+    // own), so `candidates` may name it once for each; a later repeat
+    // already found is not compared again. What
     // `sides` said of a candidate is kept for the next look.
     let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
     let sharers = |keys: &[PlacedKey]| store::ranked_sharers(db, common, sha, keys, village);

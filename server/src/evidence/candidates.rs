@@ -16,8 +16,9 @@
 //! share keys whose keypoints lie a like distance apart (the paper moved as a
 //! whole); keys shared by chance lie anywhere. A sharer's *votes* count its
 //! keys that agree so. The search's looks at a photo drawn larger or
-//! smaller rank by them: there the few handwriting keys a new photo of a paper keeps are
-//! outweighed by chance sharers, and agree where those do not (BENCHMARKS §7).
+//! smaller rank by them: there the few handwriting keys a new photo of a
+//! paper keeps are outweighed by chance sharers, and agree where those do
+//! not (BENCHMARKS §7).
 //! Its look with all the photo's keys compares a few of the likeliest by
 //! votes after those by weight ([`Sharers::candidates_then_voted`]).
 

@@ -357,9 +357,8 @@ pub struct Drawing {
 /// photo is drawn 1.1 times larger (a paper photographed a little farther
 /// then has the first photo's size), 1 / 1.1 times (a little nearer: 24 and
 /// 25 of those 25 are then found; the sizes each drawing covers in between
-/// were not measured),
-/// and then 1.4 times ([`FROM_FARTHER`]), in the order such photos are
-/// likely.
+/// were not measured), and then 1.4 times ([`FROM_FARTHER`]), in the order
+/// such photos are likely.
 pub const DRAWINGS: [Drawing; 3] = [
     Drawing { times: (11, 10) },
     Drawing { times: (10, 11) },

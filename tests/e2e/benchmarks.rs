@@ -268,6 +268,43 @@ per_backend! {
             );
             assert_eq!(scale[format!("{set}_flagged_as_another_paper")], 0, "{set}: {scale}");
         }
+        // Which look found each: every reuse found is counted once, and
+        // the papers photographed from farther need a drawing (the photo as
+        // it is does not line up with the first).
+        let found_by = |set: &str| -> std::collections::BTreeMap<String, u64> {
+            scale[format!("{set}_found_by")]
+                .as_object()
+                .map(|looks| {
+                    looks
+                        .iter()
+                        .map(|(look, count)| (look.clone(), count.as_u64().unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for set in [
+            "copies",
+            "reshots",
+            "reshots_farther",
+            "reshots_a_little_farther",
+            "reshots_a_little_nearer",
+        ] {
+            assert_eq!(
+                Some(found_by(set).values().sum::<u64>()),
+                scale[format!("{set}_flagged")].as_u64(),
+                "{set}: {scale}"
+            );
+        }
+        assert!(
+            found_by("copies").get("first look").copied().unwrap_or(0) > 0,
+            "{scale}"
+        );
+        assert!(
+            found_by("reshots_farther")
+                .iter()
+                .any(|(look, count)| look.starts_with("drawn") && *count > 0),
+            "{scale}"
+        );
         assert!(scale["index_postings"].as_i64().unwrap_or(0) > 0, "{scale}");
         assert!(scale["check_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{scale}");
         for kind in ["check_ms_copies", "check_ms_new_papers"] {

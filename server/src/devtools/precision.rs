@@ -340,6 +340,7 @@ fn check(
     Ok(Checked {
         sha,
         found: search.found,
+        found_by: search.found_by,
         candidates: search.candidates,
         fingerprint: inspected.fingerprint,
         work: inspected.work,
@@ -350,6 +351,8 @@ fn check(
 struct Checked {
     sha: String,
     found: Option<(String, ReuseKind)>,
+    /// Which look found it.
+    found_by: Option<verification::Look>,
     /// The index's candidates, with the keys each shares.
     candidates: Vec<(String, usize)>,
     fingerprint: Fingerprint,
@@ -553,6 +556,7 @@ pub fn scale(
     // candidate and indexed: their costs differ by far.
     let (mut copy_ms, mut new_paper_ms) = (Vec::new(), Vec::new());
     let (mut found_at_first_look, mut flagged_as_another) = (0, 0);
+    let mut copies_found_by: BTreeMap<String, usize> = BTreeMap::new();
     let mut missed = Vec::new();
     for k in 0..checks {
         let original_paper = (k * 7919) % earlier.max(1);
@@ -581,6 +585,9 @@ pub fn scale(
         match (k % 2 == 0, &checked.found) {
             (true, Some((sha, _))) if Some(sha) == original => {
                 flagged_copies += 1;
+                if let Some(look) = checked.found_by {
+                    *copies_found_by.entry(look.to_string()).or_default() += 1;
+                }
                 // Compared with nobody but its original.
                 if checked.candidates.len() == 1 {
                     found_at_first_look += 1;
@@ -609,6 +616,8 @@ pub fn scale(
         // found from farther (none when it is not among that look's
         // candidates: a drawing before it may have found it).
         let mut found_at = Vec::new();
+        // How many each look found.
+        let mut found_by: BTreeMap<String, usize> = BTreeMap::new();
         for k in 0..reshots {
             let original_paper = (k * 104_729 + set.first_paper) % earlier.max(1);
             let first = first_photo(original_paper, size);
@@ -626,6 +635,9 @@ pub fn scale(
             match &checked.found {
                 Some((sha, kind)) if Some(sha) == original => {
                     reshots_flagged += 1;
+                    if let Some(look) = checked.found_by {
+                        *found_by.entry(look.to_string()).or_default() += 1;
+                    }
                     if matches!(kind, ReuseKind::SamePaper { .. }) {
                         reshots_named += 1;
                     }
@@ -647,6 +659,7 @@ pub fn scale(
         figure("_named_as_new_photos", json!(reshots_named));
         figure("_flagged_as_another_paper", json!(reshots_as_another));
         figure("_missed", json!(reshots_missed));
+        figure("_found_by", json!(found_by));
         if farther {
             figure("_found_at", json!(found_at));
         }
@@ -665,6 +678,7 @@ pub fn scale(
         "checks": checks,
         "copies_flagged": flagged_copies,
         "copies_found_at_first_look": found_at_first_look,
+        "copies_found_by": copies_found_by,
         "copies_flagged_as_another_paper": flagged_as_another,
         "copies": checks.div_ceil(2),
         "new_papers_flagged": flagged_new,

@@ -614,10 +614,17 @@ mod tests {
                 .map(|_| (next(2 * spread) - spread, next(2 * spread) - spread))
                 .collect();
             let expected = pair_by_pair(&offsets);
-            assert_eq!(votes(&offsets), expected, "round {round}: {count} offsets within {spread}");
+            assert_eq!(
+                votes(&offsets),
+                expected,
+                "round {round}: {count} offsets within {spread}"
+            );
             checked_agreeing += usize::from(expected > 2);
         }
-        assert!(checked_agreeing > 100, "{checked_agreeing} rounds had keys that agree");
+        assert!(
+            checked_agreeing > 100,
+            "{checked_agreeing} rounds had keys that agree"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! table moved with the paper: the whole frame was transformed) from the same
 //! paper photographed again (the paper moved on the table, or the camera did).
 
+use std::cell::OnceCell;
+
 use image::GrayImage;
 
 use super::keypoints::{self, Alignment, Keypoints};
@@ -33,6 +35,15 @@ pub const CANDIDATES_COMPARED: usize = 26;
 /// Among 1,000 papers, one of the two turned copies missed had the most
 /// votes of its village (BENCHMARKS §7, "Votes in the second look").
 pub const VOTED_AFTER_WEIGHT: usize = 4;
+
+/// A drawing's likeliest candidates (by votes) compared with the photo as
+/// it is too, when the drawing does not line up with them: among 1,000
+/// papers, a new photo of a paper at 0.9 of its size ranked its original
+/// first by the keys of the drawing 1.1 times larger, which did not line up
+/// with it, while the photo as is did (its own keys had ranked the original
+/// too low to be compared; BENCHMARKS §7, "A drawing's candidates compared
+/// as is").
+pub const AS_IS_AFTER_A_DRAWING: usize = 3;
 
 /// Fewest shared keypoint keys for an earlier photo to be taken from the
 /// whole index's ranking (from the village's, one is enough: see
@@ -75,6 +86,61 @@ pub struct Detail {
 pub struct Fingerprint {
     pub keypoints: Keypoints,
     pub detail: Detail,
+}
+
+/// The searched photo's side of a comparison: its keypoints line it up with
+/// the other photo, and only then is its detail compared tile by tile.
+pub trait Compared {
+    /// Its keypoints.
+    fn keypoints(&self) -> &Keypoints;
+    /// Its detail image.
+    fn detail(&self) -> &Detail;
+}
+
+impl Compared for Fingerprint {
+    fn keypoints(&self) -> &Keypoints {
+        &self.keypoints
+    }
+
+    fn detail(&self) -> &Detail {
+        &self.detail
+    }
+}
+
+/// A photo's work image drawn at another size ([`keypoints::drawn`]), as
+/// the search compares it: its keypoints at once, its detail only when a
+/// candidate lines up with it. Most of a drawing's candidates do not, and
+/// the detail was a tenth of a drawing's look.
+pub struct DrawnFingerprint {
+    keypoints: Keypoints,
+    drawing: GrayImage,
+    detail: OnceCell<Detail>,
+}
+
+impl DrawnFingerprint {
+    /// The keypoints of `drawing`, its detail left for later.
+    pub fn of(drawing: GrayImage) -> DrawnFingerprint {
+        DrawnFingerprint {
+            keypoints: Keypoints::of(&drawing),
+            drawing,
+            detail: OnceCell::new(),
+        }
+    }
+
+    /// Whether its detail was worked out (a candidate lined up with it).
+    pub fn detail_worked_out(&self) -> bool {
+        self.detail.get().is_some()
+    }
+}
+
+impl Compared for DrawnFingerprint {
+    fn keypoints(&self) -> &Keypoints {
+        &self.keypoints
+    }
+
+    fn detail(&self) -> &Detail {
+        self.detail.get_or_init(|| Detail::of(&self.drawing))
+    }
 }
 
 /// How alike two photos are.
@@ -473,11 +539,11 @@ fn gcd(a: usize, b: usize) -> usize {
 
 /// Whether `a` and `b` show the same signed paper, and if so, whether `b` is a
 /// copy of `a`'s photo or another photo of that paper.
-pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Resemblance {
-    let Some(alignment) = keypoints::align(&a.keypoints, &b.keypoints) else {
+pub fn compare(a: &(impl Compared + ?Sized), b: &Fingerprint) -> Resemblance {
+    let Some(alignment) = keypoints::align(a.keypoints(), &b.keypoints) else {
         return Resemblance::Different { score: None };
     };
-    let tiles = compare_aligned(&a.detail, &b.detail, &alignment);
+    let tiles = compare_aligned(a.detail(), &b.detail, &alignment);
     let score = tiles.paper;
     if score < SAME_PAPER {
         return Resemblance::Different { score: Some(score) };
@@ -494,7 +560,7 @@ pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Resemblance {
 
 /// Whether `theirs` shows the same signed paper as `mine`, as a reuse of it:
 /// a copy of its photo or another photo of the paper.
-pub fn same_paper(mine: &Fingerprint, theirs: &Fingerprint) -> Option<ReuseKind> {
+pub fn same_paper(mine: &(impl Compared + ?Sized), theirs: &Fingerprint) -> Option<ReuseKind> {
     match compare(mine, theirs) {
         Resemblance::Copy { score } => Some(ReuseKind::Copy { similarity: score }),
         Resemblance::SamePaper { score } => Some(ReuseKind::SamePaper { similarity: score }),
@@ -621,6 +687,60 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_drawing_works_out_its_detail_only_for_a_candidate_it_lines_up_with() {
+        let first = print(
+            &PaperPhoto::new(
+                synthetic::Scene {
+                    seed: 11,
+                    paper_shift: (0, 0),
+                },
+                1,
+            )
+            .render(),
+        );
+        let farther = PaperPhoto::new(
+            synthetic::Scene {
+                seed: 11,
+                paper_shift: (18, 30),
+            },
+            1,
+        )
+        .shot(Shot {
+            rotation_deg: 1.5,
+            scale: 0.75,
+            light: 0.93,
+            take: 1,
+        })
+        .render();
+        let work = keypoints::work_image(&farther);
+        let drawing = || keypoints::drawn(&work, keypoints::FROM_FARTHER);
+        // It lines up with the first photo: the detail is worked out, and
+        // the verdict is the whole fingerprint's.
+        let whole = Fingerprint::of(&drawing());
+        let lazy = DrawnFingerprint::of(drawing());
+        assert!(!lazy.detail_worked_out());
+        let found = compare(&lazy, &first);
+        assert!(matches!(found, Resemblance::SamePaper { .. }), "{found:?}");
+        assert_eq!(found, compare(&whole, &first));
+        assert!(lazy.detail_worked_out());
+        assert_eq!(lazy.detail(), &whole.detail);
+        // Nothing to line up with (a photo of no paper): no detail.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let noise = Fingerprint::of(&GrayImage::from_fn(480, 360, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Luma([(state % 256) as u8])
+        }));
+        let lazy = DrawnFingerprint::of(drawing());
+        assert_eq!(
+            compare(&lazy, &noise),
+            Resemblance::Different { score: None }
+        );
+        assert!(!lazy.detail_worked_out());
     }
 
     #[test]

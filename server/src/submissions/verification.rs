@@ -28,9 +28,9 @@ use image::GrayImage;
 
 use crate::error::ApiError;
 use crate::evidence::candidates::Order;
-use crate::evidence::keypoints::{self, PlacedKey};
+use crate::evidence::keypoints::{self, Drawing, PlacedKey};
 use crate::evidence::photo;
-use crate::evidence::similarity::{self, Fingerprint};
+use crate::evidence::similarity::{self, Compared, DrawnFingerprint, Fingerprint};
 use crate::evidence::{self, Flag, PhotoReuse, ReuseKind};
 use crate::photo_store::Variant;
 use crate::state::AppState;
@@ -549,6 +549,8 @@ pub struct ReuseSearch<T, L> {
     /// The earlier photo of the same paper (as `sides` named it), and how
     /// it was reused.
     pub found: Option<(T, ReuseKind)>,
+    /// Which look found it (set with `found`).
+    pub found_by: Option<Look>,
     /// Later photos of the same paper found in the index: each repeats this
     /// one. The search leaves them in the index (see [`LaterRepeat`]).
     pub later_repeats: Vec<LaterRepeat<L>>,
@@ -557,6 +559,31 @@ pub struct ReuseSearch<T, L> {
     /// looks with drawings is named once for the photo as is and once for
     /// each drawing).
     pub candidates: Vec<(String, usize)>,
+}
+
+/// Which look of [`search_reused_paper`] compared a candidate, and with what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// The first: the likeliest candidate by the photo's strongest keys.
+    First,
+    /// The second: the candidates by weight, then by votes.
+    Second,
+    /// A drawing's: its candidates by votes, compared with it.
+    Drawn(Drawing),
+    /// A drawing's likeliest candidates, compared with the photo as it is
+    /// (see [`similarity::AS_IS_AFTER_A_DRAWING`]).
+    AsIsAfter(Drawing),
+}
+
+impl std::fmt::Display for Look {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Look::First => write!(f, "first look"),
+            Look::Second => write!(f, "second look"),
+            Look::Drawn(Drawing { times: (a, b) }) => write!(f, "drawn {a}/{b}"),
+            Look::AsIsAfter(Drawing { times: (a, b) }) => write!(f, "as is after drawn {a}/{b}"),
+        }
+    }
 }
 
 /// A later photo of the same paper, found by [`search_reused_paper`]. It is
@@ -641,7 +668,13 @@ pub enum WorkImage<'a> {
 /// [`crate::evidence::candidates`]): a new photo of a paper taken a little
 /// nearer or farther, or from much farther away, whose paper does not share
 /// its keys or line up with the first photo's at its own size, does drawn
-/// at the first photo's. Only the photo's own keys are indexed.
+/// at the first photo's. A drawing's likeliest few candidates that it does
+/// not line up with are compared with the photo as it is too
+/// ([`similarity::AS_IS_AFTER_A_DRAWING`]): the drawing's keys may find an
+/// original that only the photo as is lines up with. A drawing's detail
+/// image is worked out only for a candidate it lines up with
+/// ([`DrawnFingerprint`]). Only the photo's own keys are indexed;
+/// [`ReuseSearch::found_by`] says which look found the earlier photo.
 pub fn search_reused_paper<T, L>(
     db: &camket_schema::Db,
     common: &store::CommonKeys,
@@ -661,35 +694,33 @@ where
     } = photo;
     let mut search = ReuseSearch {
         found: None,
+        found_by: None,
         later_repeats: Vec::new(),
         candidates: Vec::new(),
     };
-    // `from`: where the candidates of looks with this fingerprint start in
-    // `search.candidates`. A candidate is compared once with each fingerprint
-    // of the photo (the first two looks share one, each drawing has its
-    // own), so `candidates` may name it once for each; a later repeat
-    // already found is not compared again. What
+    // A candidate is compared once with each fingerprint of the photo (the
+    // photo as is, and each drawing), so `candidates` may name it once for
+    // each; `compared` holds those compared with the fingerprint of the
+    // look. A later repeat already found is not compared again. What
     // `sides` said of a candidate is kept for the next look.
     let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
     let sharers = |keys: &[PlacedKey]| store::ranked_sharers(db, common, sha, keys, village);
     let mut look = |search: &mut ReuseSearch<T, L>,
-                    mine: &Fingerprint,
+                    (mine, compared): (&dyn Compared, &mut HashSet<String>),
                     candidates: Vec<(String, usize)>,
-                    from: usize,
-                    compared_at_most: usize|
+                    compared_at_most: usize,
+                    this_look: Look|
      -> Result<(), camket_schema::DbError> {
-        let mut compared = 0;
+        let mut compared_now = 0;
         for (candidate, shared) in candidates {
-            let compared_with_this_fingerprint = search.candidates[from..]
-                .iter()
-                .any(|(seen, _)| *seen == candidate);
             let repeat_already = search.later_repeats.iter().any(|r| r.sha == candidate);
-            if compared_with_this_fingerprint || repeat_already {
+            if compared.contains(&candidate) || repeat_already {
                 continue;
             }
-            if compared == compared_at_most {
+            if compared_now == compared_at_most {
                 break;
             }
+            compared.insert(candidate.clone());
             search.candidates.push((candidate.clone(), shared));
             let side = match sided.entry(candidate.clone()) {
                 Entry::Occupied(known) => known.into_mut(),
@@ -698,14 +729,15 @@ where
             match side {
                 Candidate::Skipped => continue,
                 Candidate::Earlier(named, theirs) => {
-                    compared += 1;
+                    compared_now += 1;
                     if let Some(kind) = similarity::same_paper(mine, theirs) {
                         search.found = Some((named.clone(), kind));
+                        search.found_by = Some(this_look);
                         break;
                     }
                 }
                 Candidate::Later(sent, theirs) => {
-                    compared += 1;
+                    compared_now += 1;
                     if let Some(kind) = similarity::same_paper(mine, theirs) {
                         search.later_repeats.push(LaterRepeat {
                             sha: candidate,
@@ -719,13 +751,14 @@ where
         }
         Ok(())
     };
+    let mut compared_as_is = HashSet::new();
     look(
         &mut search,
-        mine,
+        (mine, &mut compared_as_is),
         sharers(&mine.keypoints.strongest_keys())?
             .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
-        0,
         1,
+        Look::First,
     )?;
     // All keys are cut only when needed: a copy found at the first look
     // needs them only when it may be in the index already.
@@ -739,14 +772,14 @@ where
     store::index_photo_keys(db, common, sha, &placed, village)?;
     look(
         &mut search,
-        mine,
+        (mine, &mut compared_as_is),
         sharers(&placed)?.candidates_then_voted(
             similarity::MIN_SHARED_KEYS,
             similarity::CANDIDATES_COMPARED,
             similarity::VOTED_AFTER_WEIGHT,
         ),
-        0,
         similarity::CANDIDATES_COMPARED + similarity::VOTED_AFTER_WEIGHT,
+        Look::Second,
     )?;
     // A drawing's keys rank its candidates by votes (see
     // `evidence::candidates`).
@@ -764,17 +797,31 @@ where
             if search.found.is_some() {
                 break;
             }
-            let drawn = Fingerprint::of(&keypoints::drawn(work, drawing));
-            let from = search.candidates.len();
+            let drawn = DrawnFingerprint::of(keypoints::drawn(work, drawing));
+            let candidates = sharers(&drawn.keypoints().placed_keys())?
+                .ordered(Order::ByVotes)
+                .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED);
+            let likeliest: Vec<(String, usize)> = candidates
+                .iter()
+                .take(similarity::AS_IS_AFTER_A_DRAWING)
+                .cloned()
+                .collect();
             look(
                 &mut search,
-                &drawn,
-                sharers(&drawn.keypoints.placed_keys())?
-                    .ordered(Order::ByVotes)
-                    .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
-                from,
+                (&drawn, &mut HashSet::new()),
+                candidates,
                 similarity::CANDIDATES_COMPARED,
+                Look::Drawn(drawing),
             )?;
+            if search.found.is_none() {
+                look(
+                    &mut search,
+                    (mine, &mut compared_as_is),
+                    likeliest,
+                    similarity::AS_IS_AFTER_A_DRAWING,
+                    Look::AsIsAfter(drawing),
+                )?;
+            }
         }
     }
     let keys: Vec<i64> = placed.iter().map(|placed| placed.key).collect();

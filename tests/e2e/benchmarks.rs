@@ -269,8 +269,9 @@ per_backend! {
             assert_eq!(scale[format!("{set}_flagged_as_another_paper")], 0, "{set}: {scale}");
         }
         // Which look found each: every reuse found is counted once, and
-        // the papers photographed from farther need a drawing (the photo as
-        // it is does not line up with the first).
+        // a paper photographed from farther is found by a drawing (the photo
+        // as it is seldom lines up with the first: one in 25 among 1,000
+        // papers did).
         let found_by = |set: &str| -> std::collections::BTreeMap<String, u64> {
             scale[format!("{set}_found_by")]
                 .as_object()

@@ -703,7 +703,8 @@ pub fn scale(
 /// weight, then by votes), if it is there (the search passes over the one
 /// the first look compared); then the same for each of the search's looks
 /// with drawings, the photo drawn larger or smaller, whose candidates go by
-/// votes.
+/// votes (the search compares a drawing's likeliest with the photo as it is
+/// too: the first `compared` says what that gives).
 fn why_missed(
     db: &Db,
     scratch: &ScratchStore,

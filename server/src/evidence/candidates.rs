@@ -104,15 +104,15 @@ pub fn votes(offsets: &[(i32, i32)]) -> usize {
     // How many distinct downs lie below `y`; the tree counts the window's
     // offsets by that rank (1-based inside the tree).
     let below = |y: i32| downs.partition_point(|down| *down < y);
-    let mut tree = vec![0usize; downs.len() + 1];
-    fn add(tree: &mut [usize], rank: usize, count: isize) {
+    let mut tree = vec![0isize; downs.len() + 1];
+    fn add(tree: &mut [isize], rank: usize, count: isize) {
         let mut at = rank + 1;
         while at < tree.len() {
-            tree[at] = tree[at].wrapping_add_signed(count);
+            tree[at] += count;
             at += at & at.wrapping_neg();
         }
     }
-    fn counted_below(tree: &[usize], rank: usize) -> usize {
+    fn counted_below(tree: &[isize], rank: usize) -> isize {
         let (mut at, mut sum) = (rank, 0);
         while at > 0 {
             sum += tree[at];
@@ -135,6 +135,8 @@ pub fn votes(offsets: &[(i32, i32)]) -> usize {
             - counted_below(&tree, below(y - VOTE_REACH));
         most = most.max(near);
     }
+    // Never negative: only offsets added are taken away.
+    let most = usize::try_from(most).unwrap_or(0);
     if most < 2 {
         0
     } else {

@@ -36,8 +36,9 @@ pub const CANDIDATES_COMPARED: usize = 26;
 /// votes of its village (BENCHMARKS §7, "Votes in the second look").
 pub const VOTED_AFTER_WEIGHT: usize = 4;
 
-/// A drawing's likeliest candidates (by votes) compared with the photo as
-/// it is too, when the drawing does not line up with them: among 1,000
+/// When a drawing's look finds no earlier photo, those of its likeliest
+/// candidates (by votes) not compared with the photo as it is yet are
+/// compared with it: among 1,000
 /// papers, a new photo of a paper at 0.9 of its size ranked its original
 /// first by the keys of the drawing 1.1 times larger, which did not line up
 /// with it, while the photo as is did (its own keys had ranked the original

@@ -555,9 +555,11 @@ pub struct ReuseSearch<T, L> {
     /// one. The search leaves them in the index (see [`LaterRepeat`]).
     pub later_repeats: Vec<LaterRepeat<L>>,
     /// The index's candidates in the order they were considered, with the
-    /// keys each shares (one considered by the first two looks and by the
-    /// looks with drawings is named once for the photo as is and once for
-    /// each drawing).
+    /// keys each shares with the fingerprint it was considered for (one
+    /// considered by the first two looks and by the looks with drawings is
+    /// named once for the photo as is and once for each drawing; one of a
+    /// drawing's likeliest compared with the photo as is after it is named
+    /// again then, with the keys it shares with the drawing).
     pub candidates: Vec<(String, usize)>,
 }
 
@@ -570,8 +572,8 @@ pub enum Look {
     Second,
     /// A drawing's: its candidates by votes, compared with it.
     Drawn(Drawing),
-    /// A drawing's likeliest candidates, compared with the photo as it is
-    /// (see [`similarity::AS_IS_AFTER_A_DRAWING`]).
+    /// A drawing's likeliest candidates not compared with the photo as it
+    /// is yet, compared with it (see [`similarity::AS_IS_AFTER_A_DRAWING`]).
     AsIsAfter(Drawing),
 }
 
@@ -668,8 +670,8 @@ pub enum WorkImage<'a> {
 /// [`crate::evidence::candidates`]): a new photo of a paper taken a little
 /// nearer or farther, or from much farther away, whose paper does not share
 /// its keys or line up with the first photo's at its own size, does drawn
-/// at the first photo's. A drawing's likeliest few candidates that it does
-/// not line up with are compared with the photo as it is too
+/// at the first photo's. When a drawing's look finds none, those of its few
+/// likeliest candidates not compared with the photo as it is yet are
 /// ([`similarity::AS_IS_AFTER_A_DRAWING`]): the drawing's keys may find an
 /// original that only the photo as is lines up with. A drawing's detail
 /// image is worked out only for a candidate it lines up with
@@ -700,13 +702,14 @@ where
     };
     // A candidate is compared once with each fingerprint of the photo (the
     // photo as is, and each drawing), so `candidates` may name it once for
-    // each; `compared` holds those compared with the fingerprint of the
-    // look. A later repeat already found is not compared again. What
+    // each; `considered` holds those considered with the fingerprint of
+    // the look (compared, or skipped as `sides` said). A later repeat
+    // already found is not compared again. What
     // `sides` said of a candidate is kept for the next look.
     let mut sided: HashMap<String, Candidate<T, L>> = HashMap::new();
     let sharers = |keys: &[PlacedKey]| store::ranked_sharers(db, common, sha, keys, village);
     let mut look = |search: &mut ReuseSearch<T, L>,
-                    (mine, compared): (&dyn Compared, &mut HashSet<String>),
+                    (mine, considered): (&dyn Compared, &mut HashSet<String>),
                     candidates: Vec<(String, usize)>,
                     compared_at_most: usize,
                     this_look: Look|
@@ -714,13 +717,13 @@ where
         let mut compared_now = 0;
         for (candidate, shared) in candidates {
             let repeat_already = search.later_repeats.iter().any(|r| r.sha == candidate);
-            if compared.contains(&candidate) || repeat_already {
+            if considered.contains(&candidate) || repeat_already {
                 continue;
             }
             if compared_now == compared_at_most {
                 break;
             }
-            compared.insert(candidate.clone());
+            considered.insert(candidate.clone());
             search.candidates.push((candidate.clone(), shared));
             let side = match sided.entry(candidate.clone()) {
                 Entry::Occupied(known) => known.into_mut(),
@@ -751,10 +754,10 @@ where
         }
         Ok(())
     };
-    let mut compared_as_is = HashSet::new();
+    let mut considered_as_is = HashSet::new();
     look(
         &mut search,
-        (mine, &mut compared_as_is),
+        (mine, &mut considered_as_is),
         sharers(&mine.keypoints.strongest_keys())?
             .candidates(similarity::MIN_SHARED_KEYS, similarity::CANDIDATES_COMPARED),
         1,
@@ -772,7 +775,7 @@ where
     store::index_photo_keys(db, common, sha, &placed, village)?;
     look(
         &mut search,
-        (mine, &mut compared_as_is),
+        (mine, &mut considered_as_is),
         sharers(&placed)?.candidates_then_voted(
             similarity::MIN_SHARED_KEYS,
             similarity::CANDIDATES_COMPARED,
@@ -816,7 +819,7 @@ where
             if search.found.is_none() {
                 look(
                     &mut search,
-                    (mine, &mut compared_as_is),
+                    (mine, &mut considered_as_is),
                     likeliest,
                     similarity::AS_IS_AFTER_A_DRAWING,
                     Look::AsIsAfter(drawing),

@@ -589,7 +589,7 @@ pub fn scale(
                     *copies_found_by.entry(look.to_string()).or_default() += 1;
                 }
                 // Compared with nobody but its original.
-                if checked.candidates.len() == 1 {
+                if checked.found_by == Some(verification::Look::First) {
                     found_at_first_look += 1;
                 }
             }

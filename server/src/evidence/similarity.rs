@@ -38,12 +38,11 @@ pub const VOTED_AFTER_WEIGHT: usize = 4;
 
 /// When a drawing's look finds no earlier photo, those of its likeliest
 /// candidates (by votes) not compared with the photo as it is yet are
-/// compared with it: among 1,000
-/// papers, a new photo of a paper at 0.9 of its size ranked its original
-/// first by the keys of the drawing 1.1 times larger, which did not line up
-/// with it, while the photo as is did (its own keys had ranked the original
-/// too low to be compared; BENCHMARKS §7, "A drawing's candidates compared
-/// as is").
+/// compared with it: among 1,000 papers, a new photo of a paper at 0.9 of
+/// its size ranked its original first by the keys of the drawing 1.1 times
+/// larger, which did not line up with it, while the photo as is did (its
+/// own keys had ranked the original too low to be compared; BENCHMARKS §7,
+/// "A drawing's candidates compared as is").
 pub const AS_IS_AFTER_A_DRAWING: usize = 3;
 
 /// Fewest shared keypoint keys for an earlier photo to be taken from the
